@@ -1,0 +1,3 @@
+"""The `eservice` command."""
+def main(argv=None):
+    print("eservice")
