@@ -1,0 +1,139 @@
+"""The storage interface every backend implements.
+
+The engine talks only to this interface, so a server database can replace the
+embedded TinyDB backend when an agency outgrows one machine.  Records are plain
+JSON-compatible dicts; each carries an integer ``version`` that the store bumps
+on every write and checks on every update (optimistic concurrency).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+Record = dict[str, Any]
+
+
+class StoreError(Exception):
+    """Base class: every store error carries a Thai and an English message."""
+
+    def __init__(self, th: str, en: str):
+        super().__init__(en)
+        self.th = th
+        self.en = en
+
+    def __str__(self) -> str:  # shown to operators; Thai first
+        return f"{self.th} / {self.en}"
+
+
+class ConflictError(StoreError):
+    """Raised when an update was based on a version that is no longer current."""
+
+    def __init__(self, key: str, expected: int | None, actual: int | None):
+        super().__init__(
+            f"ข้อมูล {key} ถูกแก้ไขโดยผู้อื่นแล้ว (ฉบับที่ {actual}) กรุณาโหลดใหม่แล้วลองอีกครั้ง",
+            f"{key} was changed by someone else (now version {actual}, you had {expected}); "
+            "reload and try again",
+        )
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class NotFoundError(StoreError, KeyError):
+    def __init__(self, kind: str, key: str):
+        StoreError.__init__(self, f"ไม่พบ{kind} {key}", f"{kind} {key} not found")
+        self.kind = kind
+        self.key = key
+
+
+class Collection(ABC):
+    """A named set of small records keyed by a string (users, payments, licences…)."""
+
+    @abstractmethod
+    def get(self, key: str) -> Record | None: ...
+
+    @abstractmethod
+    def put(self, key: str, record: Record, expected_version: int | None = None) -> Record:
+        """Insert (``expected_version`` None: the key must be new) or update
+        (``expected_version`` must equal the stored version).  Returns the
+        stored record with its new ``version``; raises ConflictError."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def find(self, **equals: Any) -> list[Record]:
+        """Records whose top-level fields equal the given values."""
+
+    @abstractmethod
+    def all(self) -> Iterator[Record]: ...
+
+
+class Store(ABC):
+    """Applications (each with its events and document metadata), the open-work
+    index per agency, per-period archives of closed applications, sequences and
+    named collections."""
+
+    # -- applications -------------------------------------------------------
+    @abstractmethod
+    def create_application(self, record: Record) -> Record:
+        """Store a new application.  ``record`` must have ``id``, ``agency``,
+        ``service``, ``state`` and ``closed`` (bool).  Returns it with
+        ``version`` 1.  Raises ConflictError if the id exists."""
+
+    @abstractmethod
+    def get_application(self, app_id: str) -> Record:
+        """Raises NotFoundError."""
+
+    @abstractmethod
+    def update_application(self, record: Record, expected_version: int) -> Record:
+        """Replace the application if its stored version equals
+        ``expected_version``; bump the version; keep the open index and the
+        archives in step (an application whose ``closed`` became true leaves the
+        open index).  Raises ConflictError / NotFoundError."""
+
+    def modify_application(self, app_id: str, change: Callable[[Record], Record | None]) -> Record:
+        """Read, apply ``change`` and write back under the application's lock.
+        ``change`` may mutate the record in place or return a new one."""
+        current = self.get_application(app_id)
+        version = current["version"]
+        result = change(current)
+        return self.update_application(result if result is not None else current, version)
+
+    @abstractmethod
+    def open_applications(self, agency: str) -> list[Record]:
+        """Summaries of the agency's open applications (the inbox), read from
+        the open index only: the cost grows with open work, not with history."""
+
+    @abstractmethod
+    def closed_applications(self, agency: str, period: str | None = None) -> Iterator[Record]:
+        """Summaries of closed applications, from the per-period archives
+        (``period`` as ``YYYY-MM``; None for all)."""
+
+    @abstractmethod
+    def applications_of(self, applicant: str) -> list[Record]:
+        """Summaries of every application (open or closed) of one applicant."""
+
+    # -- sequences and collections ------------------------------------------
+    @abstractmethod
+    def next_number(self, sequence: str) -> int:
+        """The next integer of a named sequence (1, 2, …), atomic across processes."""
+
+    @abstractmethod
+    def collection(self, name: str) -> Collection: ...
+
+    def close(self) -> None:
+        """Release resources (nothing for file backends)."""
+
+
+SUMMARY_FIELDS = (
+    "id", "agency", "service", "service_version", "state", "closed", "applicant",
+    "assignee", "intake_number", "intake_at", "sla_due", "changed", "updated_at",
+    "reference", "title", "version",
+)
+
+
+def summarize(record: Record, fields: Iterable[str] = SUMMARY_FIELDS) -> Record:
+    """The fields of an application kept in the inbox index and archives."""
+    return {k: record.get(k) for k in fields}
