@@ -30,21 +30,40 @@ class ConflictError(StoreError):
     """Raised when an update was based on a version that is no longer current."""
 
     def __init__(self, key: str, expected: int | None, actual: int | None):
-        super().__init__(
-            f"ข้อมูล {key} ถูกแก้ไขโดยผู้อื่นแล้ว (ฉบับที่ {actual}) กรุณาโหลดใหม่แล้วลองอีกครั้ง",
-            f"{key} was changed by someone else (now version {actual}, you had {expected}); "
-            "reload and try again",
-        )
+        if expected is None:  # an insert found the key already taken
+            th = f"มีข้อมูล {key} อยู่แล้ว (ฉบับที่ {actual}) ไม่สามารถสร้างซ้ำได้"
+            en = f"{key} already exists (version {actual}); it cannot be created again"
+        else:
+            th = (f"ข้อมูล {key} ถูกแก้ไขโดยผู้อื่นแล้ว (ฉบับที่ {actual} ไม่ใช่ฉบับที่ {expected} ที่ท่านเปิดไว้) "
+                  "กรุณาโหลดใหม่แล้วลองอีกครั้ง")
+            en = (f"{key} was changed by someone else (now version {actual}, you had {expected}); "
+                  "reload and try again")
+        super().__init__(th, en)
         self.key = key
         self.expected = expected
         self.actual = actual
 
 
 class NotFoundError(StoreError, KeyError):
-    def __init__(self, kind: str, key: str):
-        StoreError.__init__(self, f"ไม่พบ{kind} {key}", f"{kind} {key} not found")
+    """``kind`` names the thing in English ("application"); ``kind_th`` in Thai
+    ("คำขอ"), defaulting to ``kind``."""
+
+    def __init__(self, kind: str, key: str, kind_th: str | None = None):
+        StoreError.__init__(self, f"ไม่พบ{kind_th or kind} {key}", f"{kind} {key} not found")
         self.kind = kind
         self.key = key
+
+
+class LockTimeoutError(StoreError):
+    """Another process held a store lock for too long (a stuck or very slow writer)."""
+
+    def __init__(self, lock: str, timeout: float):
+        super().__init__(
+            f"ระบบจัดเก็บข้อมูลไม่ว่าง (รอล็อก {lock} เกิน {timeout:g} วินาที) กรุณาลองใหม่อีกครั้ง",
+            f"the store is busy (waited more than {timeout:g} s for lock {lock}); try again",
+        )
+        self.lock = lock
+        self.timeout = timeout
 
 
 class Collection(ABC):

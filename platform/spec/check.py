@@ -1,0 +1,335 @@
+"""Load-time checks across a whole service definition.
+
+pydantic checks the shape of each key; this module checks what only the whole
+document can tell: unique ids, expressions that compile and name only declared
+things, calculations without cycles, a workflow whose states are reachable and
+never a dead end, files that exist, and Thai in every text.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path as FsPath
+
+from pydantic import BaseModel
+
+from .. import expr as expressions
+from .models import BUILTIN_ROLES, Agency, FieldType, FormField, Service
+from .problems import Path, Problem, did_you_mean
+from .text import Text
+from .yamlsource import SourceMap
+
+# Names every guard may use besides fields and calculations.
+GUARD_NAMES = frozenset({"input", "paid", "state", "documents"})
+PROFILE_KEYS = frozenset({
+    "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
+})
+
+
+def walk_fields(service: Service) -> Iterator[tuple[Path, FormField, FormField | None]]:
+    """Every field with its document path and the group it belongs to (if any)."""
+    for si, section in enumerate(service.form.sections):
+        for pi, page in enumerate(section.pages):
+            for fi, field in enumerate(page.fields):
+                path = ("form", "sections", si, "pages", pi, "fields", fi)
+                yield path, field, None
+                for gi, item in enumerate(field.fields):
+                    yield path + ("fields", gi), item, field
+
+
+def walk_texts(node: object, path: Path = ()) -> Iterator[tuple[Path, Text]]:
+    if isinstance(node, Text):
+        yield path, node
+    elif isinstance(node, BaseModel):
+        for name, info in type(node).model_fields.items():
+            yield from walk_texts(getattr(node, name), path + (info.alias or name,))
+    elif isinstance(node, (tuple, list)):
+        for i, item in enumerate(node):
+            yield from walk_texts(item, path + (i,))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            yield from walk_texts(item, path + (key,))
+
+
+class ServiceChecker:
+    """Collects every problem of one service definition; never stops at the first."""
+
+    def __init__(self, service: Service, source: SourceMap, file: FsPath,
+                 agencies: dict[str, Agency], prefill_sources: frozenset[str] = frozenset(),
+                 verifiers: frozenset[str] | None = None):
+        self.s = service
+        self.src = source
+        self.file = file
+        self.agencies = agencies
+        self.prefill_sources = prefill_sources
+        self.verifiers = verifiers
+        self.problems: list[Problem] = []
+        self.compiled: dict[str, expressions.Expression] = {}
+
+    # -- helpers -------------------------------------------------------------
+    def report(self, path: Path, th: str, en: str, fix: tuple[str, str] = ("", ""),
+               prefer_key: bool = False) -> None:
+        self.problems.append(self.src.problem(path, th, en, fix[0], fix[1], prefer_key))
+
+    def unique(self, items: list[tuple[Path, str]], what_th: str, what_en: str) -> None:
+        seen: dict[str, Path] = {}
+        for path, ident in items:
+            if ident in seen:
+                line = self.src.position(seen[ident])[0]
+                self.report(path + ("id",), f"รหัส{what_th} `{ident}` ซ้ำกับบรรทัด {line}",
+                            f"{what_en} id `{ident}` is used twice (also at line {line})",
+                            ("ตั้งรหัสใหม่ที่ไม่ซ้ำ", "give it a different id"))
+            else:
+                seen[ident] = path
+
+    def expression(self, path: Path, source: str | None, declared: set[str]) -> None:
+        if source is None:
+            return
+        try:
+            compiled = expressions.compile_expression(source)
+        except expressions.ExpressionError as exc:
+            self.report(path, f"นิพจน์ `{source}` ใช้ไม่ได้: {exc.th}",
+                        f"expression `{source}` does not compile: {exc.en}",
+                        ("ตรวจวงเล็บ เครื่องหมายคำพูด และตัวดำเนินการ (&&, ||, ==)",
+                         "check brackets, quotes and operators (&&, ||, ==)"))
+            return
+        self.compiled[source] = compiled
+        for name in sorted(compiled.names - declared):
+            self.report(path, f"นิพจน์ `{source}` ใช้ชื่อ `{name}` ที่ไม่ได้ประกาศไว้",
+                        f"expression `{source}` uses `{name}`, which is not declared",
+                        did_you_mean(name, declared))
+        for name in sorted(compiled.functions - expressions.KNOWN_FUNCTIONS):
+            self.report(path, f"นิพจน์ `{source}` เรียกฟังก์ชัน `{name}()` ที่ไม่มี",
+                        f"expression `{source}` calls `{name}()`, which does not exist",
+                        did_you_mean(name, expressions.KNOWN_FUNCTIONS))
+
+    # -- the checks ------------------------------------------------------------
+    def run(self) -> list[Problem]:
+        self.check_agency()
+        names = self.check_ids()
+        self.check_form_expressions(names)
+        self.check_calculation_cycles()
+        self.check_documents(names)
+        self.check_fees(names)
+        self.check_workflow(names)
+        self.check_outputs()
+        self.check_texts()
+        return self.problems
+
+    def check_agency(self) -> None:
+        if self.s.agency not in self.agencies:
+            self.report(("agency",), f"ไม่พบหน่วยงาน `{self.s.agency}`",
+                        f"agency `{self.s.agency}` is not declared",
+                        did_you_mean(self.s.agency, self.agencies) if self.agencies else
+                        ("ประกาศหน่วยงานในไฟล์ YAML ที่มี `kind: agency`",
+                         "declare the agency in a YAML file with `kind: agency`"))
+
+    def check_ids(self) -> set[str]:
+        s = self.s
+        sections = [(("form", "sections", i), x.id) for i, x in enumerate(s.form.sections)]
+        pages = [(("form", "sections", si, "pages", pi), p.id)
+                 for si, sec in enumerate(s.form.sections) for pi, p in enumerate(sec.pages)]
+        self.unique(sections, "ส่วน", "section")
+        self.unique(pages, "หน้า", "page")
+        named = [(path, f.id) for path, f, _ in walk_fields(s)]
+        named += [(("calculations", i), c.id) for i, c in enumerate(s.calculations)]
+        self.unique(named, "ช่องข้อมูล/การคำนวณ", "field or calculation")
+        self.unique([(("documents", i), d.id) for i, d in enumerate(s.documents)], "เอกสาร", "document")
+        self.unique([(("fees", i), f.id) for i, f in enumerate(s.fees)], "ค่าธรรมเนียม", "fee")
+        self.unique([(("workflow", "states", i), x.id) for i, x in enumerate(s.workflow.states)],
+                    "สถานะ", "state")
+        self.unique([(("workflow", "transitions", i), x.id)
+                     for i, x in enumerate(s.workflow.transitions)], "การดำเนินการ", "transition")
+        self.unique([(("roles", i), r.id) for i, r in enumerate(s.roles)], "บทบาท", "role")
+        outputs = [(("outputs", "licences", i), x.id) for i, x in enumerate(s.outputs.licences)]
+        outputs += [(("outputs", "letters", i), x.id) for i, x in enumerate(s.outputs.letters)]
+        self.unique(outputs, "เอกสารที่ออก", "output")
+        for ti, tr in enumerate(s.workflow.transitions):
+            self.unique([(("workflow", "transitions", ti, "inputs", i), x.id)
+                         for i, x in enumerate(tr.inputs)], "ข้อมูลที่ต้องกรอก", "input")
+        return {f.id for _, f, group in walk_fields(s) if group is None} | {c.id for c in s.calculations}
+
+    def check_form_expressions(self, names: set[str]) -> None:
+        for si, section in enumerate(self.s.form.sections):
+            for pi, page in enumerate(section.pages):
+                self.expression(("form", "sections", si, "pages", pi, "when"), page.when, names)
+        for path, field, group in walk_fields(self.s):
+            scope = names | ({f.id for f in group.fields} if group else set())
+            if field.type is FieldType.group:
+                scope = scope | {f.id for f in field.fields}
+            self.expression(path + ("when",), field.when, scope)
+            self.expression(path + ("required_when",), field.required_when, scope)
+            for ri, rule in enumerate(field.rules):
+                self.expression(path + ("rules", ri, "check"), rule.check, scope)
+            if field.prefill:
+                self.check_prefill(path + ("prefill",), field.prefill)
+        for ci, calc in enumerate(self.s.calculations):
+            self.expression(("calculations", ci, "expr"), calc.expr, names)
+
+    def check_prefill(self, path: Path, prefill: str) -> None:
+        source, _, key = prefill.partition(".")
+        if source == "profile":
+            if key not in PROFILE_KEYS:
+                self.report(path, f"ไม่มีข้อมูล `{key}` ในโปรไฟล์ผู้ยื่น",
+                            f"the applicant profile has no `{key}`", did_you_mean(key, PROFILE_KEYS))
+        elif source not in self.prefill_sources:
+            self.report(path, f"ไม่รู้จักแหล่งข้อมูลเติมอัตโนมัติ `{source}`",
+                        f"unknown prefill source `{source}`",
+                        did_you_mean(source, {"profile", *self.prefill_sources}))
+
+    def check_calculation_cycles(self) -> None:
+        calcs = {c.id: i for i, c in enumerate(self.s.calculations)}
+        deps: dict[str, set[str]] = {}
+        for c in self.s.calculations:
+            compiled = self.compiled.get(c.expr)
+            deps[c.id] = (compiled.names & calcs.keys()) if compiled else set()
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+
+        def visit(node: str, trail: list[str]) -> None:
+            if state.get(node) == 2:
+                return
+            if state.get(node) == 1:
+                cycle = trail[trail.index(node):] + [node]
+                shown = " → ".join(cycle)
+                self.report(("calculations", calcs[node], "expr"),
+                            f"การคำนวณอ้างอิงวนกลับมาที่ตัวเอง: {shown}",
+                            f"calculations refer to each other in a cycle: {shown}",
+                            ("ให้การคำนวณหนึ่งไม่ต้องใช้อีกตัว", "break the cycle"))
+                return
+            state[node] = 1
+            for dep in sorted(deps[node]):
+                visit(dep, trail + [node])
+            state[node] = 2
+
+        for name in calcs:
+            visit(name, [])
+
+    def check_documents(self, names: set[str]) -> None:
+        for di, doc in enumerate(self.s.documents):
+            path = ("documents", di)
+            self.expression(path + ("when",), doc.when, names)
+            self.expression(path + ("required_when",), doc.required_when, names)
+            if doc.sample:
+                self.check_file(path + ("sample",), doc.sample)
+            if self.verifiers is not None:
+                for vi, name in enumerate(doc.verifiers):
+                    if name not in self.verifiers:
+                        self.report(path + ("verifiers", vi), f"ไม่มีปลั๊กอินตรวจเอกสาร `{name}`",
+                                    f"no document verifier plugin named `{name}`",
+                                    did_you_mean(name, self.verifiers))
+
+    def check_fees(self, names: set[str]) -> None:
+        transitions = {t.id for t in self.s.workflow.transitions}
+        for fi, fee in enumerate(self.s.fees):
+            self.expression(("fees", fi, "amount"), fee.amount, names)
+            self.expression(("fees", fi, "when"), fee.when, names)
+            if fee.on_overdue and fee.on_overdue not in transitions:
+                self.report(("fees", fi, "on_overdue"), f"ไม่มีการดำเนินการ `{fee.on_overdue}`",
+                            f"no transition `{fee.on_overdue}`", did_you_mean(fee.on_overdue, transitions))
+
+    def check_file(self, path: Path, relative: str) -> None:
+        target = (self.file.parent / relative).resolve()
+        if not target.is_file():
+            self.report(path, f"ไม่พบไฟล์ `{relative}`", f"file `{relative}` does not exist",
+                        (f"วางไฟล์ไว้ที่ {target}", f"put the file at {target}"))
+
+    def check_workflow(self, names: set[str]) -> None:
+        wf = self.s.workflow
+        states = {s.id: s for s in wf.states}
+        roles = set(BUILTIN_ROLES) | {r.id for r in self.s.roles}
+        refs = {
+            "notify": set(self.s.notifications), "issue_fee": {f.id for f in self.s.fees},
+            "draft_licence": {x.id for x in self.s.outputs.licences},
+            "sign_licence": {x.id for x in self.s.outputs.licences},
+            "publish": {x.id for x in self.s.outputs.licences},
+            "issue_letter": {x.id for x in self.s.outputs.letters},
+        }
+        if wf.initial not in states:
+            self.report(("workflow", "initial"), f"ไม่มีสถานะ `{wf.initial}`", f"no state `{wf.initial}`",
+                        did_you_mean(wf.initial, states))
+        outgoing: dict[str, list[str]] = {s: [] for s in states}
+        for ti, tr in enumerate(wf.transitions):
+            path = ("workflow", "transitions", ti)
+            for fi, origin in enumerate(tr.from_):
+                if origin not in states:
+                    self.report(path + ("from", fi), f"ไม่มีสถานะ `{origin}`", f"no state `{origin}`",
+                                did_you_mean(origin, states))
+                else:
+                    outgoing[origin].append(tr.to)
+            if tr.to not in states:
+                self.report(path + ("to",), f"ไม่มีสถานะ `{tr.to}`", f"no state `{tr.to}`",
+                            did_you_mean(tr.to, states))
+            for ri, role in enumerate(tr.roles):
+                if role not in roles:
+                    self.report(path + ("roles", ri), f"ไม่มีบทบาท `{role}`", f"no role `{role}`",
+                                did_you_mean(role, roles))
+            self.expression(path + ("guard",), tr.guard, names | GUARD_NAMES)
+            for ei, effect in enumerate(tr.effects):
+                if effect.target not in refs[effect.kind]:
+                    self.report(path + ("effects", ei, effect.kind),
+                                f"`{effect.kind}` อ้างถึง `{effect.target}` ที่ไม่ได้ประกาศ",
+                                f"`{effect.kind}` names `{effect.target}`, which is not declared",
+                                did_you_mean(effect.target, refs[effect.kind]))
+        by_id = {t.id: t for t in wf.transitions}
+        for si, state in enumerate(wf.states):
+            for ti, timer in enumerate(state.timers):
+                tr = by_id.get(timer.transition)
+                path = ("workflow", "states", si, "timers", ti, "transition")
+                if tr is None:
+                    self.report(path, f"ไม่มีการดำเนินการ `{timer.transition}`",
+                                f"no transition `{timer.transition}`", did_you_mean(timer.transition, by_id))
+                elif state.id not in tr.from_:
+                    self.report(path, f"`{timer.transition}` ไม่ได้ออกจากสถานะ `{state.id}`",
+                                f"`{timer.transition}` does not start from state `{state.id}`",
+                                (f"เพิ่ม `{state.id}` ใน `from` ของ `{timer.transition}`",
+                                 f"add `{state.id}` to the `from` of `{timer.transition}`"))
+        # reachability and dead ends
+        reachable, frontier = {wf.initial}, [wf.initial]
+        while frontier:
+            for nxt in outgoing.get(frontier.pop(), []):
+                if nxt in states and nxt not in reachable:
+                    reachable.add(nxt)
+                    frontier.append(nxt)
+        for si, state in enumerate(wf.states):
+            path = ("workflow", "states", si)
+            if state.id not in reachable:
+                self.report(path + ("id",), f"ไปไม่ถึงสถานะ `{state.id}` จากสถานะเริ่มต้น",
+                            f"state `{state.id}` cannot be reached from `{wf.initial}`",
+                            ("เพิ่มการดำเนินการที่มีปลายทาง (`to`) เป็นสถานะนี้ หรือลบสถานะนี้",
+                             "add a transition with this state as its `to`, or remove the state"))
+            if not state.final and not outgoing[state.id]:
+                self.report(path + ("id",), f"สถานะ `{state.id}` ไม่มีทางไปต่อ",
+                            f"state `{state.id}` has no way out",
+                            ("เพิ่มการดำเนินการจากสถานะนี้ หรือกำหนด `final: true`",
+                             "add a transition from it, or mark it `final: true`"))
+            if state.final and outgoing[state.id]:
+                self.report(path + ("final",), f"สถานะสิ้นสุด `{state.id}` ยังมีการดำเนินการออกไป",
+                            f"final state `{state.id}` has transitions leaving it",
+                            ("เอา `final: true` ออก หรือลบ `from` ที่อ้างถึงสถานะนี้",
+                             "remove `final: true` or those transitions"))
+        if not any(s.final for s in wf.states):
+            self.report(("workflow", "states"), "ไม่มีสถานะสิ้นสุด", "no state is final",
+                        ("กำหนด `final: true` ให้สถานะที่งานจบ", "mark the finishing states `final: true`"))
+
+    def check_outputs(self) -> None:
+        fields = {f.id for _, f, group in walk_fields(self.s) if group is None}
+        for li, lic in enumerate(self.s.outputs.licences):
+            self.check_file(("outputs", "licences", li, "template"), lic.template)
+            for ri, name in enumerate(lic.register_fields):
+                if name not in fields:
+                    self.report(("outputs", "licences", li, "register", ri),
+                                f"ไม่มีช่องข้อมูล `{name}`", f"no field `{name}`", did_you_mean(name, fields))
+        for li, letter in enumerate(self.s.outputs.letters):
+            self.check_file(("outputs", "letters", li, "template"), letter.template)
+
+    def check_texts(self) -> None:
+        for path, text in walk_texts(self.s):
+            if not text.th.strip() or not text.has_thai:
+                self.report(path, "ข้อความนี้ไม่มีภาษาไทย", "this text has no Thai",
+                            ("เขียนข้อความภาษาไทยใน `th:` (และภาษาอังกฤษใน `en:`)",
+                             "write the Thai text under `th:` (and English under `en:`)"))
+
+
+def check_agency_texts(agency: Agency, source: SourceMap) -> list[Problem]:
+    return [source.problem(path, "ข้อความนี้ไม่มีภาษาไทย", "this text has no Thai",
+                           "เขียนข้อความภาษาไทยใน `th:`", "write the Thai text under `th:`")
+            for path, text in walk_texts(agency) if not text.has_thai]

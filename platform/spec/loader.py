@@ -1,0 +1,229 @@
+"""Loading definitions from disk into an immutable catalogue of compiled services.
+
+``load()`` reads every YAML file under the given paths, validates each against
+the models, runs the cross-reference checks and returns the catalogue together
+with *every* problem found (never only the first).  A service is compiled once:
+its expressions are compiled, its fields, states and transitions indexed, and its
+source text hashed so applications can pin the exact definition they used.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+
+from .. import expr as expressions
+from .check import ServiceChecker, check_agency_texts, walk_fields
+from .models import Agency, FormField, Service, State, Transition
+from .problems import DefinitionError, Problem
+from .validation import validate
+from .yamlsource import ParsedYaml, SourceMap, parse_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledService:
+    """One version of one service, ready for the engine; never changes once built."""
+
+    definition: Service
+    agency: Agency
+    file: Path
+    text: str
+    source: SourceMap = field(repr=False)
+    expressions: Mapping[str, expressions.Expression] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def version(self) -> int:
+        return self.definition.version
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the definition text: what an application pins."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def fields(self) -> Mapping[str, FormField]:
+        """Every field by id, group items included."""
+        return MappingProxyType({f.id: f for _, f, _ in walk_fields(self.definition)})
+
+    @cached_property
+    def states(self) -> Mapping[str, State]:
+        return MappingProxyType({s.id: s for s in self.definition.workflow.states})
+
+    @cached_property
+    def transitions(self) -> Mapping[str, Transition]:
+        return MappingProxyType({t.id: t for t in self.definition.workflow.transitions})
+
+    def expr(self, source: str) -> expressions.Expression:
+        """The compiled form of an expression of this definition."""
+        found = self.expressions.get(source)
+        return found if found is not None else expressions.compile_expression(source)
+
+
+@dataclass
+class Catalogue:
+    """Every agency and every service version that loaded without problems."""
+
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    services: dict[tuple[str, int], CompiledService] = field(default_factory=dict)
+
+    def latest(self, service_id: str) -> CompiledService | None:
+        versions = [s for (sid, _), s in self.services.items() if sid == service_id]
+        return max(versions, key=lambda s: s.version) if versions else None
+
+    def get(self, service_id: str, version: int) -> CompiledService | None:
+        return self.services.get((service_id, version))
+
+    def current(self) -> list[CompiledService]:
+        """The newest version of each service, ordered by agency then title."""
+        ids = sorted({sid for sid, _ in self.services})
+        found = [self.latest(sid) for sid in ids]
+        return sorted((s for s in found if s), key=lambda s: (s.agency.code, s.definition.title.th))
+
+    def of_agency(self, code: str) -> list[CompiledService]:
+        return [s for s in self.current() if s.agency.code == code]
+
+
+def find_yaml(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()))
+        else:
+            files.append(path)
+    seen, unique = set(), []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
+def _nearby_agency_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Agency files a single-file check needs: any `agencies/` folder above it."""
+    found: list[Path] = []
+    for raw in paths:
+        start = Path(raw).resolve()
+        for parent in [start, *start.parents][:4]:
+            folder = parent / "agencies"
+            if folder.is_dir():
+                found.extend(sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES))
+                break
+    return found
+
+
+def _plugin_names() -> tuple[frozenset[str], frozenset[str] | None]:
+    """Prefill sources and document verifiers offered by installed plugins."""
+    try:
+        from ..plugin_api import get_plugin_manager
+    except ImportError:
+        return frozenset(), None
+    pm = get_plugin_manager()
+    sources: set[str] = set()
+    verifiers: set[str] = set()
+    for group in pm.hook.eservice_prefill_sources():
+        sources.update(getattr(s, "name", s) for s in group or ())
+    for group in pm.hook.eservice_document_verifiers():
+        verifiers.update(getattr(v, "name", v) for v in group or ())
+    return frozenset(sources), frozenset(verifiers)
+
+
+def _read(path: Path, display: str) -> ParsedYaml:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ParsedYaml(None, SourceMap(display), "", [Problem(
+            display, 1, 1, "(file)", "ไม่พบไฟล์", "file not found")])
+    except UnicodeDecodeError as exc:
+        return ParsedYaml(None, SourceMap(display), "", [Problem(
+            display, 1, 1, "(file)", f"ไฟล์ไม่ได้เข้ารหัส UTF-8 ({exc.reason})",
+            f"the file is not UTF-8 ({exc.reason})", "บันทึกไฟล์เป็น UTF-8", "save the file as UTF-8")])
+    return parse_yaml(text, display)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
+    """Load and check every definition under ``paths``; return what loaded and all problems."""
+    paths = list(paths)
+    catalogue = Catalogue()
+    problems: list[Problem] = []
+    parsed: list[tuple[Path, ParsedYaml]] = []
+    for path in find_yaml([*paths, *_nearby_agency_files(paths)]):
+        doc = _read(path, _display(path))
+        problems.extend(doc.problems)
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(doc.source.problem((), "ไฟล์ต้องเป็นชุดคีย์: ค่า (mapping)",
+                                               "the file must be a mapping of keys to values"))
+            continue
+        parsed.append((path, doc))
+
+    agency_docs = [(p, d) for p, d in parsed if d.data.get("kind") == "agency"]
+    service_docs = [(p, d) for p, d in parsed if d.data.get("kind") != "agency"]
+    agency_where: dict[str, tuple[int, str]] = {}
+    for path, doc in agency_docs:
+        agency, found = validate(Agency, doc.data, doc.source)
+        problems.extend(found)
+        if agency is None:
+            continue
+        problems.extend(check_agency_texts(agency, doc.source))
+        if agency.code in catalogue.agencies:
+            line, file = agency_where[agency.code]
+            problems.append(doc.source.problem(("code",), f"รหัสหน่วยงาน `{agency.code}` ซ้ำกับ {file}:{line}",
+                                               f"agency code `{agency.code}` is also used in {file}:{line}"))
+            continue
+        catalogue.agencies[agency.code] = agency
+        agency_where[agency.code] = (doc.source.position(("code",))[0], doc.source.file)
+
+    prefill_sources, verifiers = _plugin_names()
+    service_where: dict[tuple[str, int], str] = {}
+    for path, doc in service_docs:
+        service, found = validate(Service, doc.data, doc.source)
+        problems.extend(found)
+        if service is None:
+            continue
+        checker = ServiceChecker(service, doc.source, path, catalogue.agencies, prefill_sources, verifiers)
+        found = checker.run()
+        key = (service.id, service.version)
+        if key in service_where:
+            found.append(doc.source.problem(
+                ("version",), f"บริการ `{service.id}` ฉบับที่ {service.version} ซ้ำกับ {service_where[key]}",
+                f"service `{service.id}` version {service.version} is also defined in {service_where[key]}",
+                "เพิ่มเลข `version` เมื่อแก้ไขบริการ", "raise `version` when you change a service"))
+        problems.extend(found)
+        if found:
+            continue
+        service_where[key] = doc.source.file
+        catalogue.services[key] = CompiledService(
+            definition=service, agency=catalogue.agencies[service.agency], file=path,
+            text=doc.text, source=doc.source, expressions=MappingProxyType(dict(checker.compiled)))
+    problems.sort(key=lambda p: (p.file, p.line, p.column))
+    return catalogue, problems
+
+
+def load_or_raise(paths: Iterable[str | Path]) -> Catalogue:
+    catalogue, problems = load(paths)
+    if problems:
+        raise DefinitionError(problems)
+    return catalogue

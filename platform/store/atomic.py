@@ -1,0 +1,168 @@
+"""Crash-safe files and cross-process locks for the embedded store.
+
+TinyDB's stock ``JSONStorage`` truncates the file and writes it in place, so a
+crash (power cut, ``kill -9``, a full disk) in the middle leaves half a file and
+the whole database is lost.  :class:`AtomicJSONStorage` writes a temporary file
+in the same directory, flushes and fsyncs it, then ``os.replace``-s it over the
+old one and fsyncs the directory: a reader, or the next process after a crash,
+sees either the complete old file or the complete new one, never a mix.
+
+TinyDB also has no locking: two processes doing read-modify-write on one file
+silently lose each other's documents.  :func:`locked` takes an exclusive
+``filelock`` lock (``flock`` on POSIX, released by the kernel if the holder
+dies) around every read-modify-write.  Readers need no lock, because a replace
+is atomic.
+
+:class:`KeyedTable` is a TinyDB table whose documents are keyed by strings
+(application ids, user ids…) and whose writes each cost one read and one write
+of the file (TinyDB's own ``upsert`` costs two of each).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from .base import LockTimeoutError
+
+__all__ = ["AtomicJSONStorage", "KeyedTable", "atomic_write_bytes", "fsync_dir", "locked"]
+
+#: Temporary files end with this suffix; every directory scan ignores them.
+TMP_SUFFIX = ".tmp"
+
+
+def fsync_dir(directory: str | os.PathLike) -> None:
+    """Make a rename inside ``directory`` durable (POSIX needs the directory fsynced)."""
+    if os.name != "posix":  # Windows cannot open a directory; NTFS journals renames
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is always either old or new, whole.
+
+    ``durable=False`` skips the fsyncs (bulk loading only: a crash may then lose
+    recent writes, though it still never leaves a half-written file in place).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that never leaves a half-written file.
+
+    Unlike ``JSONStorage`` it creates nothing until the first write (so looking
+    up a missing application leaves no empty file behind) and keeps no file
+    handle open, so thousands of small databases cost no descriptors.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, durable: bool = True):
+        self.path = Path(path)
+        self.durable = durable
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            with open(self.path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return None
+        return json.loads(raw) if raw else None
+
+    def write(self, data: Mapping[str, Any]) -> None:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        atomic_write_bytes(self.path, text.encode("utf-8"), durable=self.durable)
+
+
+class KeyedTable(Table):
+    """A TinyDB table keyed by strings, with single-write put and delete.
+
+    The file stays an ordinary TinyDB file (``{"table": {"key": {...}}}``), so
+    ``tinydb.TinyDB(path)`` can open it for inspection.
+    """
+
+    document_id_class = str
+
+    def __init__(self, path: str | os.PathLike, name: str, *, durable: bool = True):
+        super().__init__(AtomicJSONStorage(path, durable=durable), name)
+
+    def get_key(self, key: str) -> dict[str, Any] | None:
+        """The document stored under ``key`` as a plain dict, or None."""
+        doc = self._read_table().get(key)
+        return dict(doc) if doc is not None else None
+
+    def items(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for key, doc in self._read_table().items():
+            yield key, dict(doc)
+
+    def put(self, key: str, document: Mapping[str, Any]) -> None:
+        """Insert or replace (not merge) the document under ``key``."""
+        doc = dict(document)
+        self._update_table(lambda table: table.__setitem__(key, doc))
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; True if it was there.  Writes only when something changed."""
+        if key not in self._read_table():
+            return False
+        self._update_table(lambda table: table.pop(key, None))
+        return True
+
+    def replace_all(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
+        """Write the table from scratch (index rebuilds and bulk loads)."""
+        self._update_table(lambda table: (table.clear(), table.update(documents)))
+
+
+# Keyed by process id too: a forked child must not reuse its parent's descriptors.
+_locks: dict[tuple[int, str], FileLock] = {}
+
+
+@contextmanager
+def locked(lock_path: str | os.PathLike, timeout: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive cross-process lock on ``lock_path`` for the ``with`` block.
+
+    One ``FileLock`` object per path per process: filelock keeps a separate
+    descriptor per thread, so threads exclude each other as processes do.
+    Raises :class:`LockTimeoutError` after ``timeout`` seconds.
+    """
+    path = os.fspath(lock_path)
+    key = (os.getpid(), path)
+    lock = _locks.get(key)
+    if lock is None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Keep the lock file (no unlink/create churn); poll often, since writes are short.
+        lock = _locks.setdefault(key, FileLock(path, preserve_lock_file=True, poll_interval=0.002))
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise LockTimeoutError(path, timeout) from None
+    try:
+        yield
+    finally:
+        lock.release()
