@@ -61,6 +61,10 @@ Example: sent Sunday 22 January 2023 21:33 → received Monday 23 January 08:30;
 SLA 1 working day → due Monday 23 January 16:30.  Received Monday 10:00 instead
 → due Tuesday 24 January 16:30.
 
+Office time is computed from real instants, so it is exact in any zone; only
+for a zone with daylight saving whose change falls *inside* office hours would
+a whole day in the middle of an interval be counted at its nominal length.
+
 Time the application spends in a paused state (waiting for the applicant or for
 payment) is added back as office time: see ``paused`` in :meth:`due_at`.
 """
@@ -72,6 +76,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Union
 from zoneinfo import ZoneInfo
 
@@ -124,7 +129,7 @@ def thai_government_holidays(year: int) -> Mapping[date, tuple[tuple[str, ...], 
             n for n in en.get_list(day) if not any(k in n.lower() for k in _LABOUR_DAY_EN)
         ) or th_names
         result[day] = (th_names, en_names)
-    return result
+    return MappingProxyType(result)
 
 
 # ----------------------------------------------------------------- office hours

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import BANGKOK, Clock, SystemClock
-from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, locked
+from .atomic import AtomicJSONStorage, KeyedTable, locked
 from .base import Collection, ConflictError, NotFoundError, Record, Store, summarize
 
 __all__ = ["TinyDBStore", "TinyDBCollection"]
@@ -50,7 +50,7 @@ _REQUIRED = ("id", "agency", "service", "state", "closed")
 def _safe(name: str, what: str) -> str:
     """Names that become file names: letters, digits, ``.``, ``_``, ``-`` only
     (no path separators, no leading dot), so no input can escape the folder."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or name.endswith(TMP_SUFFIX):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(
             f"ชื่อ{what}ไม่ถูกต้อง: {name!r} (ใช้ได้เฉพาะ A-Z a-z 0-9 . _ - ไม่เกิน 128 ตัวอักษร) / "
             f"invalid {what} name {name!r} (use A-Z a-z 0-9 . _ -, at most 128 characters)"
@@ -94,20 +94,20 @@ class TinyDBStore(Store):
     def _app_lock(self, app_id: str):
         return self._lock(f"application-{_digest(app_id)[:2]}")  # 256 lock stripes
 
-    def _table(self, path: Path, name: str) -> KeyedTable:
-        return KeyedTable(path, name, durable=self.durable)
+    def _table(self, path: Path, name: str, durable: bool | None = None) -> KeyedTable:
+        return KeyedTable(path, name, durable=self.durable if durable is None else durable)
 
-    def _open_index(self, agency: str) -> KeyedTable:
-        return self._table(self.root / "open" / f"{_safe(agency, 'agency')}.json", "open")
+    def _open_index(self, agency: str, durable: bool | None = None) -> KeyedTable:
+        return self._table(self.root / "open" / f"{_safe(agency, 'agency')}.json", "open", durable)
 
-    def _archive(self, agency: str, period: str) -> KeyedTable:
+    def _archive(self, agency: str, period: str, durable: bool | None = None) -> KeyedTable:
         folder = self.root / "archive" / _safe(agency, "agency")
-        return self._table(folder / f"{_check_period(period)}.json", "closed")
+        return self._table(folder / f"{_check_period(period)}.json", "closed", durable)
 
-    def _applicant_index(self, applicant: str) -> KeyedTable:
+    def _applicant_index(self, applicant: str, durable: bool | None = None) -> KeyedTable:
         # Hashed: an applicant key may be a national id, which must not show in file names.
         h = _digest(applicant)
-        return self._table(self.root / "applicants" / h[:2] / f"{h}.json", "applications")
+        return self._table(self.root / "applicants" / h[:2] / f"{h}.json", "applications", durable)
 
     def _applicant_lock(self, applicant: str):
         return self._lock(f"applicant-{_digest(applicant)[:2]}")
@@ -149,12 +149,13 @@ class TinyDBStore(Store):
             raise ValueError(f"คำขอขาดข้อมูล {missing} / application record lacks {missing}")
         if not isinstance(record["closed"], bool):
             raise ValueError("'closed' ต้องเป็น true/false / 'closed' must be a bool")
+        _safe(record["id"], "application id")  # both become file names
+        _safe(record["agency"], "agency")
 
     # -- applications --------------------------------------------------------
     def create_application(self, record: Record) -> Record:
         self._check_record(record)
         app_id = record["id"]
-        self.application_path(app_id)  # validates the id before taking a lock
         new = dict(record, version=1)
         with self._app_lock(app_id):
             existing = self._read_app(app_id)
@@ -275,7 +276,7 @@ class TinyDBStore(Store):
 
     # -- maintenance -----------------------------------------------------------
     def _application_files(self) -> Iterator[Path]:
-        return (p for p in (self.root / "applications").glob("*/*/*.json"))
+        return (self.root / "applications").glob("*/*/*.json")
 
     def bulk_import(self, records: Iterable[Record], *, durable: bool = False) -> int:
         """Load many applications into an *empty* store, fast: no locks, no fsync
@@ -292,7 +293,7 @@ class TinyDBStore(Store):
             new = dict(record, version=record.get("version") or 1)
             archive = {"period": self._period_of(new)} if new["closed"] else {}
             self._write_app(new, archive, durable=durable)
-            entries.append((summarize(new, (*summarize(new).keys(), "applicant")), archive))
+            entries.append((summarize(new), archive))
         self._write_indexes(entries, durable=durable)
         return len(entries)
 
@@ -323,12 +324,11 @@ class TinyDBStore(Store):
         for folder in ("open", "archive", "applicants"):
             shutil.rmtree(self.root / folder, ignore_errors=True)
         for agency, docs in opened.items():
-            KeyedTable(self._open_index(agency).storage.path, "open", durable=durable).replace_all(docs)
+            self._open_index(agency, durable).replace_all(docs)
         for (agency, period), docs in closed.items():
-            KeyedTable(self._archive(agency, period).storage.path, "closed", durable=durable).replace_all(docs)
+            self._archive(agency, period, durable).replace_all(docs)
         for applicant, docs in by_applicant.items():
-            path = self._applicant_index(applicant).storage.path
-            KeyedTable(path, "applications", durable=durable).replace_all(docs)
+            self._applicant_index(applicant, durable).replace_all(docs)
 
 
 class TinyDBCollection(Collection):
