@@ -189,6 +189,14 @@ def check_thai_phone(value: Any) -> list[Message]:
                 "Enter a phone number",
             )
         ]
+    if digits.startswith("+") and digits[1:].isascii() and digits[1:].isdigit():
+        return [
+            Message(
+                "thai_phone.prefix",
+                "รับเฉพาะหมายเลขโทรศัพท์ในประเทศไทย (ขึ้นต้นด้วย 0 หรือ +66)",
+                "Only Thai phone numbers are accepted (starting with 0 or +66)",
+            )
+        ]
     if not (digits.isascii() and digits.isdigit()):
         return [
             Message(
