@@ -97,7 +97,7 @@ class _PostcodeLike:
     @hookimpl
     def eservice_field_types(self):
         def validate(value):
-            if isinstance(value, str) and value.upper().startswith("LT-"):
+            if isinstance(value, str) and value.strip().upper().startswith("LT-"):
                 return []
             return [Message("land_title.format", "เลขโฉนดไม่ถูกต้อง", "Not a land title number")]
 

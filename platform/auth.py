@@ -1,0 +1,784 @@
+"""Accounts for citizens and officers: registration, passwords, tokens, roles.
+
+R: A-I1 (registration with the e-Service), A-I2 (username + password), A-F2
+(the applicant profile that definitions prefill from), A-X1 (roles per agency),
+A-X2 (OWASP-style handling of credentials).
+
+Collections in the store:
+
+``users``        user id → the account (e-mail, password hash, profile, roles,
+                 ``session_epoch``).
+``user_emails``  normalised e-mail → ``{"user_id": …}``.  Written insert-only
+                 (``expected_version=None``), so of two people registering the
+                 same address at once exactly one wins, in any process.
+``auth_tokens``  SHA-256 of a token → purpose, user, expiry, use.  The token
+                 itself is given to the caller once (to put in a link) and never
+                 stored.
+``login_failures`` SHA-256 of an e-mail → failures and lock-out.  Kept for any
+                 e-mail that was tried, known or not, so lock-out cannot be used
+                 to find out which addresses have accounts.
+
+Passwords are hashed with Argon2id (``argon2.PasswordHasher``) and rehashed at
+the next sign-in when the parameters change.  Neither passwords nor tokens are
+ever stored in clear or logged.
+
+Sessions belong to the web layer; it keeps ``(user id, session_epoch)`` in the
+session and asks :meth:`Accounts.check_session` on each request.  A password
+reset bumps the epoch, which ends every other session of that person.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .clock import BANGKOK, Clock, SystemClock
+from .store.base import ConflictError, Record, Store
+
+try:  # the first-party plugin; the fallback keeps auth usable without it
+    from eservice.plugins.thai_validators import check_thai_id as _plugin_check_thai_id
+except ImportError:  # pragma: no cover - exercised only when the plugin is absent
+    _plugin_check_thai_id = None
+
+try:
+    from eservice.plugins.thai_validators import check_thai_phone as _plugin_check_phone
+except ImportError:  # pragma: no cover
+    _plugin_check_phone = None
+
+try:
+    from .spec.check import PROFILE_KEYS as _SPEC_PROFILE_KEYS
+except ImportError:  # pragma: no cover
+    _SPEC_PROFILE_KEYS = None
+
+__all__ = [
+    "Accounts", "AuthError", "LockoutPolicy", "PROFILE_KEYS", "PROFILE_FIELDS", "RoleGrant",
+    "STAFF_ROLES", "hash_token", "normalize_email", "password_problems",
+]
+
+log = logging.getLogger(__name__)
+
+# The keys a definition may prefill from (``prefill: profile.phone``), A-F2.
+PROFILE_KEYS: tuple[str, ...] = (
+    "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
+)
+if _SPEC_PROFILE_KEYS is not None:
+    assert set(PROFILE_KEYS) == set(_SPEC_PROFILE_KEYS), "auth.PROFILE_KEYS out of step with spec.check"
+
+# The profile fields a person edits (full_name is derived, email is the account's).
+PROFILE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "national_id", "phone", "address", "birth_date")
+
+# Built-in staff roles (A-X1).  Services may declare more (``engineer``), so any
+# lower_snake_case id is accepted by :meth:`Accounts.grant_role`.
+STAFF_ROLES: tuple[str, ...] = (
+    "registry_clerk", "reviewer", "approver", "signing_authority", "finance_officer",
+    "head_of_agency", "agency_admin", "system_admin",
+)
+
+VERIFY_TTL = timedelta(hours=48)
+RESET_TTL = timedelta(hours=1)
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # hashing an unbounded input is a denial-of-service lever
+MAX_RESETS_PER_HOUR = 5  # more requests are silently ignored (no mail bombing)
+
+_ROLE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_AGENCY = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_SERVICE = re.compile(r"[a-z][a-z0-9_-]{0,99}")
+# Pragmatic address syntax: one @, no spaces or control characters, a dotted
+# domain whose labels do not start or end with "-".  Non-ASCII (Thai) is allowed.
+_ALNUM = r"(?:[^\W_]|[\u0E00-\u0E7F])"  # letters and digits, Thai marks included
+_LABEL = rf"{_ALNUM}(?:(?:{_ALNUM}|-){{0,61}}{_ALNUM})?"
+_EMAIL = re.compile(
+    r"(?P<local>[^\s@\"(),:;<>\[\]\\]{1,64})@"
+    rf"(?P<domain>(?:{_LABEL}\.)+(?!\d+$){_LABEL})"
+)
+
+# A few passwords that pass the length rule but appear at the top of every leak.
+_COMMON = frozenset({
+    "password12", "password123", "password1234", "qwertyuiop", "1q2w3e4r5t", "qwerty1234",
+    "iloveyou12", "abcdefghij", "abc1234567", "a123456789", "zaq12wsxcde", "asdfghjkl;",
+    "passw0rd12", "1qaz2wsx3edc", "qwertyuiop1", "adminadmin", "administrator", "welcome123",
+    "letmein123", "thailand123", "bangkok123",
+})
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class AuthError(Exception):
+    """Every failure of this module: a stable ``code`` and Thai/English text.
+
+    Codes: invalid_email, weak_password, email_taken, invalid_credentials,
+    locked, email_not_verified, disabled, invalid_token, token_used,
+    token_expired, invalid_profile, not_found, conflict, invalid_role.
+    """
+
+    def __init__(self, code: str, th: str, en: str, *, problems: Iterable[tuple[str, str, str]] = ()):
+        super().__init__(en)
+        self.code = code
+        self.th = th
+        self.en = en
+        self.problems = list(problems)  # (code, th, en) for each problem found
+
+    def text(self, lang: str = "th") -> str:
+        return self.en if lang == "en" else self.th
+
+    def __str__(self) -> str:
+        return f"{self.th} / {self.en}"
+
+
+def _bad_credentials() -> AuthError:
+    # One message for an unknown e-mail and a wrong password (no enumeration).
+    return AuthError(
+        "invalid_credentials",
+        "อีเมลหรือรหัสผ่านไม่ถูกต้อง",
+        "The e-mail address or password is incorrect",
+    )
+
+
+def _bad_token(code: str = "invalid_token") -> AuthError:
+    if code == "token_used":
+        return AuthError(code, "ลิงก์นี้ถูกใช้ไปแล้ว กรุณาขอลิงก์ใหม่",
+                         "This link has already been used; please ask for a new one")
+    if code == "token_expired":
+        return AuthError(code, "ลิงก์นี้หมดอายุแล้ว กรุณาขอลิงก์ใหม่",
+                         "This link has expired; please ask for a new one")
+    return AuthError("invalid_token", "ลิงก์ไม่ถูกต้องหรือไม่สามารถใช้ได้ กรุณาขอลิงก์ใหม่",
+                     "This link is not valid; please ask for a new one")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 (hex) under which a token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalize_email(email: Any) -> str:
+    """Strip and lower-case; raise AuthError("invalid_email") when malformed."""
+    text = email.strip().lower() if isinstance(email, str) else ""
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise AuthError(
+            "invalid_email",
+            "รูปแบบอีเมลไม่ถูกต้อง ตัวอย่างที่ถูกต้อง: name@example.com",
+            "Enter an e-mail address in the correct format, like name@example.com",
+        )
+    return text
+
+
+def password_problems(password: Any, email: str | None = None) -> list[tuple[str, str, str]]:
+    """Every way ``password`` breaks the policy, as ``(code, th, en)``; empty when fine."""
+    if not isinstance(password, str) or password == "":
+        return [("password.required", "กรุณากำหนดรหัสผ่าน", "Enter a password")]
+    problems: list[tuple[str, str, str]] = []
+    if len(password) < MIN_PASSWORD:
+        problems.append((
+            "password.too_short",
+            f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD} ตัวอักษร (ตอนนี้มี {len(password)} ตัวอักษร)",
+            f"The password must be at least {MIN_PASSWORD} characters long (it has {len(password)})",
+        ))
+    if len(password) > MAX_PASSWORD:
+        problems.append((
+            "password.too_long",
+            f"รหัสผ่านต้องยาวไม่เกิน {MAX_PASSWORD} ตัวอักษร",
+            f"The password must be at most {MAX_PASSWORD} characters long",
+        ))
+    if password.isdigit():
+        problems.append((
+            "password.all_digits",
+            "รหัสผ่านต้องไม่เป็นตัวเลขล้วน กรุณาผสมตัวอักษรหรือสัญลักษณ์",
+            "The password must not be only digits; add letters or symbols",
+        ))
+    folded = password.strip().casefold()
+    if email:
+        address = email.strip().casefold()
+        local = address.partition("@")[0]
+        if folded in (address, local):
+            problems.append((
+                "password.is_email",
+                "รหัสผ่านต้องไม่เหมือนกับอีเมล",
+                "The password must not be your e-mail address",
+            ))
+    if folded in _COMMON or (len(set(password)) == 1 and len(password) > 1):
+        problems.append((
+            "password.common",
+            "รหัสผ่านนี้คาดเดาได้ง่ายเกินไป กรุณาเลือกรหัสผ่านอื่น",
+            "This password is too easy to guess; choose another one",
+        ))
+    return problems
+
+
+def check_password(password: Any, email: str | None = None) -> None:
+    """Raise AuthError("weak_password") listing every problem, Thai and English."""
+    problems = password_problems(password, email)
+    if problems:
+        raise AuthError(
+            "weak_password",
+            " ".join(p[1] for p in problems),
+            "; ".join(p[2] for p in problems),
+            problems=problems,
+        )
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _fallback_check_thai_id(value: Any) -> list[tuple[str, str, str]]:
+    digits = re.sub(r"[\s-]", "", value) if isinstance(value, str) else ""
+    if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
+        return [("thai_id.length", "เลขประจำตัวประชาชนต้องเป็นตัวเลข 13 หลัก",
+                 "The national ID number must have 13 digits")]
+    check = (11 - sum(int(d) * (13 - i) for i, d in enumerate(digits[:12])) % 11) % 10
+    if check != int(digits[12]):
+        return [("thai_id.checksum", "เลขประจำตัวประชาชนไม่ถูกต้อง (เลขตรวจสอบหลักสุดท้ายไม่ตรง)",
+                 "This national ID number is not valid (the check digit does not match)")]
+    return []
+
+
+def _thai_id_problems(value: Any) -> list[tuple[str, str, str]]:
+    if _plugin_check_thai_id is None:
+        return _fallback_check_thai_id(value)
+    return [(m.code, m.th, m.en) for m in _plugin_check_thai_id(value)]
+
+
+def _phone_problems(value: Any) -> list[tuple[str, str, str]]:
+    if _plugin_check_phone is not None:
+        return [(m.code, m.th, m.en) for m in _plugin_check_phone(value)]
+    digits = re.sub(r"[\s\-().]", "", value) if isinstance(value, str) else ""
+    if not re.fullmatch(r"\+?\d{9,15}", digits):
+        return [("phone.invalid", "หมายเลขโทรศัพท์ไม่ถูกต้อง", "The phone number is not valid")]
+    return []
+
+
+def _compact_digits(value: str) -> str:
+    return re.sub(r"[\s\-\u2010-\u2015.]", "", value.strip().translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")))
+
+
+# --------------------------------------------------------------------------- roles
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """``role`` held in ``agency`` (``"*"``: every agency), for every service of
+    that agency or only for ``services``."""
+
+    agency: str
+    role: str
+    services: tuple[str, ...] | None = None
+    granted_at: str | None = None
+    granted_by: str | None = None
+
+    def covers(self, agency: str, service: str | None = None) -> bool:
+        if self.agency not in ("*", agency):
+            return False
+        return self.services is None or service is None or service in self.services
+
+    def to_record(self) -> dict[str, Any]:
+        return {"agency": self.agency, "role": self.role,
+                "services": list(self.services) if self.services is not None else None,
+                "granted_at": self.granted_at, "granted_by": self.granted_by}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> RoleGrant:
+        services = data.get("services")
+        return cls(data["agency"], data["role"], tuple(services) if services is not None else None,
+                   data.get("granted_at"), data.get("granted_by"))
+
+
+# --------------------------------------------------------------------------- lock-out
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """``max_failures`` wrong passwords within ``window`` lock the address for ``lock_for``."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lock_for: timedelta = timedelta(minutes=15)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+class Accounts:
+    """Registration, sign-in, tokens, profile and staff roles over a :class:`Store`."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, *,
+                 hasher: PasswordHasher | None = None, lockout: LockoutPolicy | None = None,
+                 require_verified_email: bool = True):
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.hasher = hasher or PasswordHasher()
+        self.lockout = lockout or LockoutPolicy()
+        self.require_verified_email = require_verified_email
+        self.users = store.collection("users")
+        self.emails = store.collection("user_emails")
+        self.tokens = store.collection("auth_tokens")
+        self.failures = store.collection("login_failures")
+        self._dummy_hash: str | None = None
+        self._dummy_lock = threading.Lock()
+
+    # -- lookups ------------------------------------------------------------------
+    def get(self, user_id: str) -> Record:
+        user = self.users.get(user_id) if isinstance(user_id, str) and user_id else None
+        if user is None:
+            raise AuthError("not_found", "ไม่พบบัญชีผู้ใช้", "No such account")
+        return user
+
+    def find_by_email(self, email: str) -> Record | None:
+        """The account registered with ``email`` (any case), or None."""
+        try:
+            address = normalize_email(email)
+        except AuthError:
+            return None
+        claim = self.emails.get(address)
+        if claim is None:
+            return None
+        user = self.users.get(claim["user_id"])
+        return user if user is not None and user.get("email") == address else None
+
+    # -- registration (A-I1) ------------------------------------------------------
+    def register(self, email: str, password: str, profile: Mapping[str, Any] | None = None) -> tuple[Record, str]:
+        """Create an account; return it with an e-mail verification token.
+
+        The account is written first and the address claimed second, insert-only:
+        of two racing registrations exactly one claims the address and the other
+        removes its account and gets ``email_taken``.  (A crash between the two
+        writes leaves an unreachable account, never a claim without an account.)
+        """
+        address = normalize_email(email)
+        check_password(password, address)
+        clean = self._clean_profile(profile or {}, {})
+        if self.emails.get(address) is not None:
+            raise self._email_taken()
+        now = self.clock.now()
+        user_id = "u-" + secrets.token_hex(10)
+        record = {
+            "id": user_id,
+            "email": address,
+            "email_verified": False,
+            "email_verified_at": None,
+            "password_hash": self.hasher.hash(password),
+            "password_changed_at": _iso(now),
+            "profile": clean,
+            "roles": [],
+            "session_epoch": 0,
+            "disabled": False,
+            "created_at": _iso(now),
+            "updated_at": _iso(now),
+        }
+        user = self.users.put(user_id, record)
+        try:
+            self.emails.put(address, {"user_id": user_id, "created_at": _iso(now)})
+        except ConflictError:
+            self.users.delete(user_id)
+            raise self._email_taken() from None
+        token = self._issue_token(user, "verify", VERIFY_TTL)
+        log.info("account %s registered", user_id)
+        return user, token
+
+    @staticmethod
+    def _email_taken() -> AuthError:
+        return AuthError(
+            "email_taken",
+            "อีเมลนี้ลงทะเบียนไว้แล้ว กรุณาเข้าสู่ระบบ หรือใช้ 'ลืมรหัสผ่าน'",
+            "This e-mail address is already registered; sign in or use 'forgot password'",
+        )
+
+    def new_verification_token(self, user_id: str) -> str:
+        """A fresh verification token (to resend the mail); earlier ones stay valid until they expire."""
+        return self._issue_token(self.get(user_id), "verify", VERIFY_TTL)
+
+    def verify_email(self, token: str) -> Record:
+        """Mark the address of the token's account as verified (single use, 48 h)."""
+        entry, user = self._use_token(token, "verify")
+        now = self.clock.now()
+        if user.get("email") != entry.get("email"):
+            raise _bad_token()
+        if user.get("email_verified"):
+            return user
+        return self._update(user["id"], lambda u: u.update(email_verified=True, email_verified_at=_iso(now)))
+
+    # -- sign-in (A-I2) -----------------------------------------------------------
+    def authenticate(self, email: str, password: str) -> Record:
+        """The account for ``email`` + ``password``, or AuthError.
+
+        Unknown address and wrong password give the same error and take about
+        the same time (a dummy hash is verified).  ``max_failures`` failures
+        within the window lock the address (known or not) for ``lock_for``;
+        while locked the password is not even checked.
+        """
+        try:
+            address = normalize_email(email)
+        except AuthError:
+            raise _bad_credentials() from None
+        now = self.clock.now()
+        fail_key = hash_token(address)
+        state = self.failures.get(fail_key)
+        locked_until = _parse(state.get("locked_until")) if state else None
+        if locked_until is not None and now < locked_until:
+            raise self._locked(locked_until)
+
+        user = self.find_by_email(address)
+        ok = False
+        if user is None or not isinstance(password, str) or len(password) > MAX_PASSWORD:
+            self._verify_dummy(password if isinstance(password, str) else "")
+        else:
+            try:
+                ok = self.hasher.verify(user["password_hash"], password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                ok = False
+        if not ok:
+            locked_until = self._record_failure(fail_key, now)
+            log.info("failed sign-in for address %s", fail_key[:12])
+            if locked_until is not None:
+                raise self._locked(locked_until)
+            raise _bad_credentials()
+
+        if state is not None:
+            self.failures.delete(fail_key)
+        if user.get("disabled"):
+            raise AuthError("disabled", "บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อหน่วยงาน",
+                            "This account has been disabled; please contact the agency")
+        if self.require_verified_email and not user.get("email_verified"):
+            raise AuthError("email_not_verified",
+                            "กรุณายืนยันอีเมลก่อนเข้าสู่ระบบ โดยกดลิงก์ในอีเมลที่ระบบส่งให้",
+                            "Please confirm your e-mail address first, using the link we sent you")
+        if self.hasher.check_needs_rehash(user["password_hash"]):
+            try:
+                user = self.users.put(user["id"], dict(user, password_hash=self.hasher.hash(password)),
+                                      expected_version=user["version"])
+            except ConflictError:  # someone else changed the account; rehash next time
+                user = self.get(user["id"])
+        return user
+
+    def _verify_dummy(self, password: str) -> None:
+        with self._dummy_lock:
+            if self._dummy_hash is None:
+                self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        try:
+            self.hasher.verify(self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            pass
+
+    def _record_failure(self, key: str, now: datetime) -> datetime | None:
+        """Count one failure; return the lock-out end when this one locks the address."""
+        policy = self.lockout
+        for _ in range(10):
+            state = self.failures.get(key)
+            first = _parse(state.get("first_failure_at")) if state else None
+            fresh = state is None or first is None or now - first > policy.window or state.get("locked_until")
+            count = 1 if fresh else state.get("count", 0) + 1
+            record = {"key": key, "count": count, "first_failure_at": _iso(now) if fresh else state["first_failure_at"],
+                      "last_failure_at": _iso(now), "locked_until": None}
+            locked_until = None
+            if count >= policy.max_failures:
+                locked_until = now + policy.lock_for
+                record["locked_until"] = _iso(locked_until)
+            try:
+                self.failures.put(key, record, expected_version=state["version"] if state else None)
+                return locked_until
+            except ConflictError:
+                continue  # a parallel attempt counted first; count again on top of it
+        return None
+
+    @staticmethod
+    def _locked(until: datetime) -> AuthError:
+        local = until.astimezone(BANGKOK).strftime("%H:%M")
+        return AuthError(
+            "locked",
+            f"ใส่รหัสผ่านผิดหลายครั้งเกินไป กรุณาลองใหม่หลังเวลา {local} น.",
+            f"Too many failed attempts; please try again after {local} (Bangkok time)",
+        )
+
+    def check_session(self, user_id: str, session_epoch: int) -> Record | None:
+        """The account if a session made at ``session_epoch`` is still valid."""
+        user = self.users.get(user_id) if isinstance(user_id, str) and user_id else None
+        if user is None or user.get("disabled") or user.get("session_epoch") != session_epoch:
+            return None
+        return user
+
+    def end_all_sessions(self, user_id: str) -> Record:
+        """Sign the person out everywhere (bump ``session_epoch``)."""
+        return self._update(user_id, lambda u: u.update(session_epoch=u.get("session_epoch", 0) + 1))
+
+    # -- password reset -----------------------------------------------------------
+    def request_password_reset(self, email: str) -> str | None:
+        """A reset token for the account with ``email``, or None.
+
+        The caller must behave the same either way (same page, same delay:
+        send the mail in the background) so the answer does not reveal which
+        addresses have accounts.  More than MAX_RESETS_PER_HOUR requests for one
+        account within an hour also give None.
+        """
+        user = self.find_by_email(email)
+        if user is None or user.get("disabled"):
+            return None
+        now = self.clock.now()
+        recent = [t for t in user.get("reset_requests", []) if now - datetime.fromisoformat(t) < timedelta(hours=1)]
+        if len(recent) >= MAX_RESETS_PER_HOUR:
+            return None
+        try:
+            user = self.users.put(user["id"], dict(user, reset_requests=recent + [_iso(now)]),
+                                  expected_version=user["version"])
+        except ConflictError:
+            user = self.get(user["id"])
+        return self._issue_token(user, "reset", RESET_TTL)
+
+    def reset_password(self, token: str, new_password: str) -> Record:
+        """Set a new password with a reset token (single use, 1 h).
+
+        Bumps ``session_epoch``: every existing session ends, and every other
+        reset token issued before this one stops working.  A reset also proves
+        the address, so it counts as verification.
+        """
+        entry, user = self._peek_token(token, "reset")
+        check_password(new_password, user["email"])
+        if entry.get("epoch") != user.get("session_epoch", 0):
+            raise _bad_token("token_used")
+        self._consume(entry)
+        now = self.clock.now()
+        new_hash = self.hasher.hash(new_password)
+
+        def change(u: Record) -> None:
+            u.update(password_hash=new_hash, password_changed_at=_iso(now),
+                     session_epoch=u.get("session_epoch", 0) + 1, reset_requests=[])
+            if not u.get("email_verified"):
+                u.update(email_verified=True, email_verified_at=_iso(now))
+
+        user = self._update(user["id"], change)
+        self.failures.delete(hash_token(user["email"]))  # a fresh password lifts a lock-out
+        log.info("password reset for account %s", user["id"])
+        return user
+
+    def change_password(self, user_id: str, old_password: str, new_password: str) -> Record:
+        """Change a password knowing the old one; other sessions end (epoch bump)."""
+        user = self.get(user_id)
+        try:
+            self.hasher.verify(user["password_hash"], old_password)
+        except (VerificationError, InvalidHashError):
+            raise _bad_credentials() from None
+        check_password(new_password, user["email"])
+        new_hash = self.hasher.hash(new_password)
+        now = self.clock.now()
+        return self._update(user_id, lambda u: u.update(
+            password_hash=new_hash, password_changed_at=_iso(now),
+            session_epoch=u.get("session_epoch", 0) + 1))
+
+    # -- tokens ---------------------------------------------------------------------
+    def _issue_token(self, user: Record, purpose: str, ttl: timedelta) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        key = hash_token(token)
+        self.tokens.put(key, {
+            "key": key, "purpose": purpose, "user_id": user["id"], "email": user["email"],
+            "epoch": user.get("session_epoch", 0),
+            "created_at": _iso(now), "expires_at": _iso(now + ttl), "used_at": None,
+        })
+        return token
+
+    def _peek_token(self, token: str, purpose: str) -> tuple[Record, Record]:
+        if not isinstance(token, str) or not 20 <= len(token) <= 200:
+            raise _bad_token()
+        entry = self.tokens.get(hash_token(token))
+        if entry is None or entry.get("purpose") != purpose:
+            raise _bad_token()
+        if entry.get("used_at"):
+            raise _bad_token("token_used")
+        if self.clock.now() >= datetime.fromisoformat(entry["expires_at"]):
+            raise _bad_token("token_expired")
+        user = self.users.get(entry["user_id"])
+        if user is None or user.get("disabled"):
+            raise _bad_token()
+        return entry, user
+
+    def _consume(self, entry: Record) -> None:
+        """Mark used; of two concurrent uses only one passes (version check)."""
+        key = entry["key"]
+        try:
+            self.tokens.put(key, dict(entry, used_at=_iso(self.clock.now())), expected_version=entry["version"])
+        except ConflictError:
+            raise _bad_token("token_used") from None
+
+    def _use_token(self, token: str, purpose: str) -> tuple[Record, Record]:
+        entry, user = self._peek_token(token, purpose)
+        self._consume(entry)
+        return entry, user
+
+    def purge_tokens(self) -> int:
+        """Delete used and expired tokens and stale failure records; return how many."""
+        now = self.clock.now()
+        keep_for = max(self.lockout.window, self.lockout.lock_for)
+        stale = [rec["key"] for rec in list(self.tokens.all())
+                 if rec.get("used_at") or now >= datetime.fromisoformat(rec["expires_at"])]
+        old = [rec["key"] for rec in list(self.failures.all())
+               if now - datetime.fromisoformat(rec["last_failure_at"]) > keep_for]
+        for key in stale:
+            self.tokens.delete(key)
+        for key in old:
+            self.failures.delete(key)
+        return len(stale) + len(old)
+
+    # -- profile (A-F2) -------------------------------------------------------------
+    def update_profile(self, user_id: str, profile: Mapping[str, Any], expected_version: int) -> Record:
+        """Merge ``profile`` into the account's profile (a None value clears a
+        field).  ``expected_version`` is the account version the form was
+        shown with; a stale one gives AuthError("conflict")."""
+        user = self.get(user_id)
+        clean = self._clean_profile(profile, user.get("profile", {}))
+        try:
+            return self.users.put(user_id, dict(user, profile=clean, updated_at=_iso(self.clock.now())),
+                                  expected_version=expected_version)
+        except ConflictError as exc:
+            raise AuthError("conflict", exc.th, exc.en) from None
+
+    def _clean_profile(self, profile: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(profile, Mapping):
+            raise AuthError("invalid_profile", "ข้อมูลโปรไฟล์ไม่ถูกต้อง", "The profile is not valid")
+        problems: list[tuple[str, str, str]] = []
+        result = dict(current)
+        for key, value in profile.items():
+            if key not in PROFILE_FIELDS:
+                problems.append(("profile.unknown", f"ไม่รู้จักข้อมูล `{key}` ในโปรไฟล์",
+                                 f"`{key}` is not a profile field"))
+                continue
+            if value is None or value == "":
+                result.pop(key, None)
+                continue
+            cleaned, found = self._clean_field(key, value)
+            problems.extend(found)
+            if not found:
+                result[key] = cleaned
+        if problems:
+            raise AuthError("invalid_profile", " ".join(p[1] for p in problems),
+                            "; ".join(p[2] for p in problems), problems=problems)
+        return result
+
+    def _clean_field(self, key: str, value: Any) -> tuple[Any, list[tuple[str, str, str]]]:
+        if key in ("first_name", "last_name"):
+            what_th, what_en = ("ชื่อ", "first name") if key == "first_name" else ("นามสกุล", "last name")
+            if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100 \
+                    or any(ord(c) < 32 for c in value):
+                return None, [(f"profile.{key}", f"{what_th}ต้องเป็นข้อความไม่เกิน 100 ตัวอักษร",
+                               f"The {what_en} must be text of at most 100 characters")]
+            return " ".join(value.split()), []
+        if key == "national_id":
+            found = _thai_id_problems(value)
+            return (_compact_digits(value) if not found else None), found
+        if key == "phone":
+            found = _phone_problems(value)
+            return (value.strip() if not found else None), found
+        if key == "birth_date":
+            try:
+                born = value if isinstance(value, date) and not isinstance(value, datetime) \
+                    else date.fromisoformat(value)
+            except (TypeError, ValueError):
+                born = None
+            if born is None or born > self.clock.today() or born.year < 1900:
+                return None, [("profile.birth_date",
+                               "วันเกิดไม่ถูกต้อง (ใช้รูปแบบ ค.ศ. ปปปป-ดด-วว และต้องไม่เป็นวันในอนาคต)",
+                               "The date of birth is not valid (use YYYY-MM-DD, not in the future)")]
+            return born.isoformat(), []
+        if key == "address":
+            if not isinstance(value, Mapping) or len(value) > 30 or not all(
+                    isinstance(k, str) and isinstance(v, (str, type(None))) and len(v or "") <= 200
+                    for k, v in value.items()):
+                return None, [("profile.address", "ที่อยู่ไม่ถูกต้อง",
+                               "The address is not valid (a set of text parts)")]
+            return {k: v.strip() for k, v in value.items() if v and v.strip()}, []
+        return value, []  # pragma: no cover - every PROFILE_FIELDS key is handled above
+
+    def prefill_profile(self, user: Record) -> dict[str, Any]:
+        """The PROFILE_KEYS a definition may prefill from (``profile.phone``), A-F2.
+        Missing values are None; ``address`` is a copy."""
+        profile = user.get("profile") or {}
+        first, last = profile.get("first_name"), profile.get("last_name")
+        full = " ".join(p for p in (first, last) if p) or None
+        address = profile.get("address")
+        return {
+            "first_name": first,
+            "last_name": last,
+            "full_name": full,
+            "national_id": profile.get("national_id"),
+            "email": user.get("email"),
+            "phone": profile.get("phone"),
+            "address": dict(address) if address else None,
+            "birth_date": profile.get("birth_date"),
+        }
+
+    # -- staff roles (A-X1) -----------------------------------------------------------
+    def grant_role(self, user_id: str, agency: str, role: str, services: Iterable[str] | None = None,
+                   *, granted_by: str | None = None) -> Record:
+        """Give ``role`` in ``agency`` (``"*"``: all agencies), optionally only for
+        ``services``.  Granting a role held already replaces its service list."""
+        if not isinstance(role, str) or not _ROLE.fullmatch(role) or role == "applicant":
+            raise AuthError("invalid_role", f"ชื่อบทบาทไม่ถูกต้อง: {role!r} (ใช้ a-z 0-9 _ ขึ้นต้นด้วยตัวอักษร)",
+                            f"invalid role name {role!r} (use lower_snake_case: a-z, 0-9, _)")
+        if not isinstance(agency, str) or not (agency == "*" or _AGENCY.fullmatch(agency)):
+            raise AuthError("invalid_role", f"รหัสหน่วยงานไม่ถูกต้อง: {agency!r}", f"invalid agency id {agency!r}")
+        if services is not None:
+            if isinstance(services, str):
+                services = [services]
+            services = tuple(sorted(set(services)))
+            bad = [s for s in services if not isinstance(s, str) or not _SERVICE.fullmatch(s)]
+            if bad or not services:
+                raise AuthError("invalid_role", f"รหัสบริการไม่ถูกต้อง: {bad or '[]'}",
+                                f"invalid service ids: {bad or '[]'}")
+        grant = RoleGrant(agency, role, services, _iso(self.clock.now()), granted_by)
+
+        def change(u: Record) -> None:
+            kept = [g for g in u.get("roles", []) if (g["agency"], g["role"]) != (agency, role)]
+            u["roles"] = kept + [grant.to_record()]
+
+        user = self._update(user_id, change)
+        log.info("role %s in %s granted to %s by %s", role, agency, user_id, granted_by)
+        return user
+
+    def revoke_role(self, user_id: str, agency: str, role: str) -> Record:
+        return self._update(user_id, lambda u: u.update(
+            roles=[g for g in u.get("roles", []) if (g["agency"], g["role"]) != (agency, role)]))
+
+    @staticmethod
+    def roles_of(user: Record) -> list[RoleGrant]:
+        return [RoleGrant.from_record(g) for g in user.get("roles", [])]
+
+    @staticmethod
+    def has_role(user: Record, agency: str, role: str, service: str | None = None) -> bool:
+        return any(g.role == role and g.covers(agency, service) for g in Accounts.roles_of(user))
+
+    def set_disabled(self, user_id: str, disabled: bool = True) -> Record:
+        """Disable (or re-enable) an account; disabling ends its sessions."""
+        def change(u: Record) -> None:
+            u["disabled"] = disabled
+            if disabled:
+                u["session_epoch"] = u.get("session_epoch", 0) + 1
+        return self._update(user_id, change)
+
+    # -- internal -------------------------------------------------------------------
+    def _update(self, user_id: str, change) -> Record:
+        """Read-modify-write with the version check, retried on conflict."""
+        for _ in range(20):
+            user = self.get(user_id)
+            new = dict(user)
+            change(new)
+            new["updated_at"] = _iso(self.clock.now())
+            try:
+                return self.users.put(user_id, new, expected_version=user["version"])
+            except ConflictError:
+                continue
+        raise AuthError("conflict", "บัญชีถูกแก้ไขพร้อมกันหลายครั้ง กรุณาลองใหม่",
+                        "The account is being changed concurrently; try again")

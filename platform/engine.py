@@ -1,0 +1,92 @@
+"""What the engine's services share: the catalogue, the store, the clock and the
+working calendars, plus the one error type the web layer turns into pages."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from .calendar import WorkingCalendar, from_agency
+from .clock import BANGKOK, Clock, SystemClock
+
+
+class EngineError(Exception):
+    """A refusal a person can act on: a stable ``code``, Thai and English text,
+    and the HTTP status the web layer should answer with."""
+
+    def __init__(self, code: str, th: str, en: str, status: int = 400, **details: Any):
+        super().__init__(en)
+        self.code = code
+        self.th = th
+        self.en = en
+        self.status = status
+        self.details = details
+
+    def text(self, lang: str = "th") -> str:
+        return self.en if lang == "en" else self.th
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "th": self.th, "en": self.en, **self.details}
+
+
+@dataclass
+class EngineContext:
+    catalogue: Any  # spec.loader.Catalogue
+    store: Any  # store.base.Store
+    files: Any = None  # files.FileStore
+    clock: Clock = field(default_factory=SystemClock)
+    notifier: Callable[..., None] | None = None  # (application, notification_id, service, extra) -> None
+
+    def __post_init__(self) -> None:
+        self._calendars: dict[str, WorkingCalendar] = {}
+
+    def calendar(self, agency_code: str) -> WorkingCalendar:
+        """The agency's working calendar (its office hours and extra days off)."""
+        found = self._calendars.get(agency_code)
+        if found is None:
+            agency = self.catalogue.agencies.get(agency_code)
+            found = from_agency(agency) if agency is not None else _default_calendar()
+            self._calendars[agency_code] = found
+        return found
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def now_iso(self) -> str:
+        return self.clock.now().isoformat()
+
+    def today(self) -> dt.date:
+        return self.clock.now().astimezone(BANGKOK).date()
+
+    def service_of(self, record: dict) -> Any:
+        """The exact service version an application is pinned to."""
+        service = self.catalogue.get(record["service"], record["service_version"])
+        if service is None:
+            raise EngineError(
+                "service_version_missing",
+                f"ไม่พบนิยามบริการ {record['service']} ฉบับที่ {record['service_version']}",
+                f"service {record['service']} version {record['service_version']} is not loaded",
+                status=409)
+        return service
+
+
+@lru_cache(maxsize=1)
+def _default_calendar() -> WorkingCalendar:
+    return WorkingCalendar()
+
+
+class ExprEnvironment:
+    """What built-in expression functions need: today and the working days."""
+
+    def __init__(self, ctx: EngineContext, agency: str):
+        self._ctx = ctx
+        self._agency = agency
+
+    @property
+    def today(self) -> dt.date:
+        return self._ctx.today()
+
+    def working_days(self, a: dt.date, b: dt.date) -> int:
+        return self._ctx.calendar(self._agency).working_days_between(a, b)
