@@ -98,7 +98,7 @@ _ALNUM = r"(?:[^\W_]|[\u0E00-\u0E7F])"  # letters and digits, Thai marks include
 _LABEL = rf"{_ALNUM}(?:(?:{_ALNUM}|-){{0,61}}{_ALNUM})?"
 _EMAIL = re.compile(
     r"(?P<local>[^\s@\"(),:;<>\[\]\\]{1,64})@"
-    rf"(?P<domain>(?:{_LABEL}\.)+(?!\d+$){_LABEL})"
+    rf"(?P<domain>(?:{_LABEL}\.)+(?!\d+$){_ALNUM}(?:{_ALNUM}|-){{0,61}}{_ALNUM})"
 )
 
 # A few passwords that pass the length rule but appear at the top of every leak.
