@@ -77,16 +77,13 @@ def _default_calendar() -> WorkingCalendar:
     return WorkingCalendar()
 
 
-class ExprEnvironment:
-    """What built-in expression functions need: today and the working days."""
+def ExprEnvironment(ctx: EngineContext, agency: str):
+    """The expression environment of an agency: today from the engine's clock,
+    working days from the agency's calendar (kept per agency)."""
+    from .expr import ExprEnv
 
-    def __init__(self, ctx: EngineContext, agency: str):
-        self._ctx = ctx
-        self._agency = agency
-
-    @property
-    def today(self) -> dt.date:
-        return self._ctx.today()
-
-    def working_days(self, a: dt.date, b: dt.date) -> int:
-        return self._ctx.calendar(self._agency).working_days_between(a, b)
+    envs = ctx.__dict__.setdefault("_expr_envs", {})
+    env = envs.get(agency)
+    if env is None:
+        env = envs[agency] = ExprEnv(clock=ctx.clock, calendar=ctx.calendar(agency))
+    return env

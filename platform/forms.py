@@ -77,8 +77,9 @@ class Evaluation:
 
     def __post_init__(self) -> None:
         definition = self.service.definition
-        self.values = {f.id: None for f in _top_fields(definition)}
-        self.values.update({k: v for k, v in self.answers.items() if k in self.values})
+        fields = {f.id: f for f in _top_fields(definition)}
+        self.values = {f: None for f in fields}
+        self.values.update({k: _typed(fields[k], v) for k, v in self.answers.items() if k in fields})
         for calc in _calculation_order(self.service):
             self.values[calc.id] = self._calculate(calc)
 
@@ -86,7 +87,7 @@ class Evaluation:
         program = self.service.expr(calc.expr)
         try:
             if calc.type == "money":
-                return str(program.evaluate_money(self.values, self.env))
+                return program.evaluate_money(self.values, self.env)
             result = program.evaluate(self.values, self.env)
             return None if result is None else result
         except expressions.ExpressionError:
@@ -101,6 +102,22 @@ class Evaluation:
 
     def money(self, source: str) -> Decimal:
         return self.service.expr(source).evaluate_money(self.values, self.env)
+
+
+def _typed(f: FormField, value: Any) -> Any:
+    """Answers as expressions see them: money as Decimal (stored as text)."""
+    if value is None:
+        return None
+    if f.type is FieldType.money:
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+    if f.type is FieldType.group and isinstance(value, list):
+        inner = {c.id: c for c in f.fields}
+        return [{k: _typed(inner[k], v) if k in inner else v for k, v in item.items()}
+                for item in value if isinstance(item, dict)]
+    return value
 
 
 def _top_fields(definition) -> Iterator[FormField]:

@@ -38,9 +38,9 @@ def mutate(defs: Path, old: str, new: str, count: int = 1) -> int:
     path = service_file(defs)
     text = path.read_text(encoding="utf-8")
     assert old in text, f"fixture does not contain {old!r}"
-    text = text.replace(old, new, count)
-    path.write_text(text, encoding="utf-8")
-    return text[: text.index(new)].count("\n") + 1 + (len(new) - len(new.lstrip("\n")))
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+    return line
 
 
 def problems_for(defs: Path):
@@ -99,7 +99,7 @@ def test_duplicate_key_is_caught(defs: Path):
 
 
 def test_missing_required_key(defs: Path):
-    line = mutate(defs, "          title: {th: ร้านค้า, en: Shop}\n", "")
+    line = mutate(defs, "          title: {th: ร้านค้า, en: Shop}\n", "") - 1  # the page starts a line above
     problems = [p for p in problems_for(defs) if "required key `title`" in p.en]
     assert problems and problems[0].line == line  # the page mapping starts on that line
 

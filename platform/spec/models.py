@@ -15,7 +15,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator,
+)
 
 from .text import Text
 
@@ -296,12 +298,21 @@ class Effect(Spec):
         return getattr(self, self.kind)
 
 
+OneOrMoreIds = Annotated[
+    tuple[Identifier, ...],
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        {"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}, "minItems": 1},
+    ]}),
+]
+
+
 class Transition(Spec):
     id: Identifier
     title: Text
-    from_: tuple[Identifier, ...] = Field(..., alias="from", min_length=1)
+    from_: OneOrMoreIds = Field(..., alias="from", min_length=1, description="one state or a list")
     to: Identifier
-    roles: tuple[Identifier, ...] = Field(..., min_length=1)
+    roles: OneOrMoreIds = Field(..., min_length=1, description="one role or a list")
     guard: Expression | None = None
     inputs: tuple[Input, ...] = ()
     effects: tuple[Effect, ...] = ()

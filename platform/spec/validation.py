@@ -69,8 +69,12 @@ def validate(model: type[BaseModel], data: Any, source: SourceMap) -> tuple[Base
     except ValidationError as exc:
         problems: list[Problem] = []
         seen: set[tuple] = set()
-        for error in exc.errors(include_url=False):
-            path = _clean_loc(error["loc"])
+        errors = exc.errors(include_url=False)
+        paths = [_clean_loc(e["loc"]) for e in errors]
+        for error, path in zip(errors, paths):
+            if error["type"] == "too_short" and any(
+                    len(other) > len(path) and other[: len(path)] == path for other in paths):
+                continue  # pydantic's echo of a deeper error: the list is not really empty
             problem = _translate(model, error, path, source)
             key = (problem.line, problem.column, problem.en)
             if key not in seen:

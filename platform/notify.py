@@ -1,0 +1,463 @@
+"""E-mail notifications over real SMTP, rendered from a definition's templates.
+
+R: RC-3 (the acknowledgement with the intake number reaches the applicant),
+PR-2 (an address that bounces must be visible: "applicant cannot be reached").
+
+    settings = SmtpSettings.from_env()          # ESERVICE_SMTP_HOST, …
+    mailer = Mailer(settings, outbox=Outbox(store, clock))
+    mail = render_notification(service.notifications["submitted"], context)
+    try:
+        mailer.send(applicant_email, mail.subject, mail.text, application=app_id)
+    except DeliveryError as err:               # err.permanent: the address bounced
+        ...
+
+Only what the submission server says is seen here: it may accept a message and
+bounce it later (a delivery-status report to the sender address), which needs
+a mailbox reader and is not handled by this module.
+"""
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import secrets
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .clock import Clock, SystemClock
+from .store.base import Record, Store
+
+__all__ = [
+    "DeliveryError", "Mailer", "NotifyError", "Outbox", "RenderError", "RenderedMail",
+    "SmtpSettings", "render_notification", "render_template", "template_problem",
+]
+
+log = logging.getLogger(__name__)
+
+SECURITY_MODES = ("none", "starttls", "ssl")
+_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+_TLS_ALIASES = {
+    "": "none", "none": "none", "0": "none", "false": "none", "no": "none", "off": "none", "plain": "none",
+    "starttls": "starttls", "1": "starttls", "true": "starttls", "yes": "starttls", "on": "starttls",
+    "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "implicit": "ssl",
+}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class NotifyError(Exception):
+    """Base class: Thai and English text for operators and officers."""
+
+    def __init__(self, th: str, en: str):
+        super().__init__(en)
+        self.th = th
+        self.en = en
+
+    def __str__(self) -> str:
+        return f"{self.th} / {self.en}"
+
+
+class DeliveryError(NotifyError):
+    """The mail was not handed over.
+
+    ``code``: connect, tls, auth, sender_refused, recipient_refused,
+    data_refused, disconnected, smtp, config.  ``smtp_code`` is the server's
+    reply code when there was one; ``permanent`` is True for a 5xx reply (the
+    address or the message is refused: retrying will not help, PR-2) and False
+    for a temporary problem (4xx, network) worth retrying.  ``refused`` maps
+    each refused recipient to ``(code, reason)``.
+    """
+
+    def __init__(self, th: str, en: str, *, code: str = "smtp", smtp_code: int | None = None,
+                 reason: str = "", permanent: bool = False,
+                 refused: Mapping[str, tuple[int, str]] | None = None, message_id: str | None = None):
+        super().__init__(th, en)
+        self.code = code
+        self.smtp_code = smtp_code
+        self.reason = reason
+        self.permanent = permanent
+        self.refused = dict(refused or {})
+        self.message_id = message_id  # set when other recipients did get the mail
+        self.outbox_id: str | None = None
+
+
+class RenderError(NotifyError):
+    """A notification template could not be rendered (syntax, or unsafe access)."""
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand mail over.  ``security``: "none", "starttls" or "ssl"
+    (implicit TLS, port 465).  ``ca_file`` adds trusted roots (an agency's own
+    relay with a private CA); certificates and host names are always checked."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "eservice@localhost"
+    timeout: float = 30.0
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"security ต้องเป็น none, starttls หรือ ssl / security must be one of "
+                             f"{', '.join(SECURITY_MODES)}, got {self.security!r}")
+        if not 0 < int(self.port) < 65536:
+            raise ValueError(f"พอร์ตไม่ถูกต้อง / invalid port {self.port!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        """``ESERVICE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``
+        (none | starttls | ssl), ``_FROM``, ``_TIMEOUT``, ``_CA_FILE``.
+        Default: localhost:25 without TLS; the port follows the TLS mode when unset."""
+        env = os.environ if environ is None else environ
+        raw_tls = env.get("ESERVICE_SMTP_TLS", "none").strip().lower()
+        if raw_tls not in _TLS_ALIASES:
+            raise ValueError(f"ESERVICE_SMTP_TLS ต้องเป็น none, starttls หรือ ssl / "
+                             f"ESERVICE_SMTP_TLS must be none, starttls or ssl, got {raw_tls!r}")
+        security = _TLS_ALIASES[raw_tls]
+        port = env.get("ESERVICE_SMTP_PORT", "").strip()
+        host = env.get("ESERVICE_SMTP_HOST", "").strip() or "localhost"
+        return cls(
+            host=host,
+            port=int(port) if port else _DEFAULT_PORTS[security],
+            security=security,
+            username=env.get("ESERVICE_SMTP_USER") or None,
+            password=env.get("ESERVICE_SMTP_PASSWORD") or None,
+            sender=env.get("ESERVICE_SMTP_FROM", "").strip() or f"eservice@{socket.getfqdn() or 'localhost'}",
+            timeout=float(env.get("ESERVICE_SMTP_TIMEOUT", "") or 30),
+            ca_file=env.get("ESERVICE_SMTP_CA_FILE") or None,
+        )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.ca_file:
+            context.load_verify_locations(cafile=self.ca_file)
+        return context
+
+
+# --------------------------------------------------------------------------- sending
+
+Attachment = tuple[str, bytes, str]  # (file name, data, media type — "" to guess)
+
+
+class Mailer:
+    """Sends mail through one SMTP server, one connection per message.
+
+    With an :class:`Outbox`, every attempt (sent or failed) is recorded so
+    officers can see who could not be reached.
+    """
+
+    def __init__(self, settings: SmtpSettings | None = None, *, outbox: Outbox | None = None,
+                 clock: Clock | None = None):
+        self.settings = settings or SmtpSettings.from_env()
+        self.outbox = outbox
+        self.clock = clock or (outbox.clock if outbox else SystemClock())
+
+    def build(self, to: str | Sequence[str], subject: str, text: str, html: str | None = None,
+              attachments: Iterable[Attachment] = (), *, reply_to: str | None = None) -> EmailMessage:
+        """The MIME message: UTF-8 text (and HTML alternative), attachments,
+        RFC 2047-encoded Thai headers, RFC 2231-encoded Thai file names."""
+        recipients = [to] if isinstance(to, str) else list(to)
+        if not recipients:
+            raise DeliveryError("ไม่มีผู้รับ", "no recipient given", code="config", permanent=True)
+        msg = EmailMessage()
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(recipients)
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        msg["Subject"] = " ".join(str(subject).split())  # no CR/LF: no header injection
+        msg["Date"] = format_datetime(self.clock.now())
+        domain = self.settings.sender.rpartition("@")[2].strip(" >") or "localhost"
+        msg["Message-ID"] = make_msgid(idstring=secrets.token_hex(6), domain=domain)
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
+        msg.set_content(text, charset="utf-8")
+        if html is not None:
+            msg.add_alternative(html, subtype="html", charset="utf-8")
+        for name, data, media_type in attachments:
+            media_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            maintype, _, subtype = media_type.partition("/")
+            if maintype == "text":
+                msg.add_attachment(data.decode("utf-8"), subtype=subtype or "plain",
+                                   charset="utf-8", filename=name)
+            else:
+                msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                                   filename=name)
+        return msg
+
+    def send(self, to: str | Sequence[str], subject: str, text: str, html: str | None = None,
+             attachments: Iterable[Attachment] = (), *, reply_to: str | None = None,
+             application: str | None = None, kind: str | None = None) -> str:
+        """Hand the mail to the SMTP server; return its Message-ID.
+
+        Raises :class:`DeliveryError` (with the server's reason) when the
+        server cannot be reached or refuses the sender, a recipient or the
+        message.  ``application`` and ``kind`` only label the outbox record.
+        """
+        attachments = list(attachments)
+        msg = self.build(to, subject, text, html, attachments, reply_to=reply_to)
+        recipients = [to] if isinstance(to, str) else list(to)
+        message_id = msg["Message-ID"]
+        try:
+            self._deliver(msg, recipients)
+        except DeliveryError as err:
+            if err.message_id is None and err.refused and len(err.refused) < len(recipients):
+                err.message_id = message_id
+            if self.outbox is not None:
+                err.outbox_id = self.outbox.record(
+                    recipients, msg["Subject"], "failed", message_id=message_id, error=err,
+                    application=application, kind=kind, attachments=[a[0] for a in attachments])["id"]
+            log.warning("mail to %d recipient(s) failed: %s", len(recipients), err.en)
+            raise
+        if self.outbox is not None:
+            self.outbox.record(recipients, msg["Subject"], "sent", message_id=message_id,
+                               application=application, kind=kind, attachments=[a[0] for a in attachments])
+        return message_id
+
+    def _deliver(self, msg: EmailMessage, recipients: list[str]) -> None:
+        s = self.settings
+        where = f"{s.host}:{s.port}"
+        smtp: smtplib.SMTP | None = None
+        try:
+            if s.security == "ssl":
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=s.ssl_context())
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            smtp.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise DeliveryError(
+                        f"เซิร์ฟเวอร์อีเมล {where} ไม่รองรับ STARTTLS (ตั้งค่าให้ใช้การเข้ารหัส แต่เซิร์ฟเวอร์ไม่เสนอ)",
+                        f"mail server {where} does not offer STARTTLS, which the settings require",
+                        code="tls", permanent=False)
+                smtp.starttls(context=s.ssl_context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password or "")
+            refused = smtp.send_message(msg, from_addr=_bare(s.sender), to_addrs=recipients)
+            if refused:
+                raise _refused_error(where, {k: (c, _text(r)) for k, (c, r) in refused.items()},
+                                     partial=True)
+        except DeliveryError:
+            raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise _refused_error(where, {k: (c, _text(r)) for k, (c, r) in exc.recipients.items()}) from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise DeliveryError(
+                f"เซิร์ฟเวอร์อีเมล {where} ไม่รับผู้ส่ง {exc.sender}: {exc.smtp_code} {_text(exc.smtp_error)}",
+                f"mail server {where} refused the sender {exc.sender}: {exc.smtp_code} {_text(exc.smtp_error)}",
+                code="sender_refused", smtp_code=exc.smtp_code, reason=_text(exc.smtp_error),
+                permanent=exc.smtp_code >= 500) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"เข้าสู่ระบบเซิร์ฟเวอร์อีเมล {where} ไม่สำเร็จ (ตรวจสอบชื่อผู้ใช้/รหัสผ่าน SMTP): "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                f"mail server {where} rejected the SMTP login (check ESERVICE_SMTP_USER/PASSWORD): "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                code="auth", smtp_code=exc.smtp_code, reason=_text(exc.smtp_error)) from None
+        except smtplib.SMTPDataError as exc:
+            raise DeliveryError(
+                f"เซิร์ฟเวอร์อีเมล {where} ไม่รับข้อความ: {exc.smtp_code} {_text(exc.smtp_error)}",
+                f"mail server {where} refused the message: {exc.smtp_code} {_text(exc.smtp_error)}",
+                code="data_refused", smtp_code=exc.smtp_code, reason=_text(exc.smtp_error),
+                permanent=exc.smtp_code >= 500) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise DeliveryError(
+                f"เซิร์ฟเวอร์อีเมล {where} ตัดการเชื่อมต่อกลางคัน: {exc}",
+                f"mail server {where} closed the connection unexpectedly: {exc}",
+                code="disconnected", reason=str(exc)) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(
+                f"เซิร์ฟเวอร์อีเมล {where} ไม่รองรับคำสั่งที่ต้องใช้: {exc}",
+                f"mail server {where} does not support a needed feature: {exc}",
+                code="smtp", reason=str(exc), permanent=True) from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(
+                f"เซิร์ฟเวอร์อีเมล {where} ตอบกลับข้อผิดพลาด: {exc.smtp_code} {_text(exc.smtp_error)}",
+                f"mail server {where} answered with an error: {exc.smtp_code} {_text(exc.smtp_error)}",
+                code="smtp", smtp_code=exc.smtp_code, reason=_text(exc.smtp_error),
+                permanent=exc.smtp_code >= 500) from None
+        except ssl.SSLError as exc:
+            raise DeliveryError(
+                f"เชื่อมต่อแบบเข้ารหัส (TLS) กับเซิร์ฟเวอร์อีเมล {where} ไม่สำเร็จ: {exc}",
+                f"TLS with mail server {where} failed: {exc}",
+                code="tls", reason=str(exc)) from None
+        except smtplib.SMTPException as exc:
+            raise DeliveryError(
+                f"ส่งอีเมลผ่าน {where} ไม่สำเร็จ: {exc}", f"sending mail through {where} failed: {exc}",
+                code="smtp", reason=str(exc)) from None
+        except (OSError, UnicodeError) as exc:  # refused, unreachable, unknown host, timeout
+            reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+            raise DeliveryError(
+                f"ติดต่อเซิร์ฟเวอร์อีเมล {where} ไม่ได้ ({reason}) ตรวจสอบการตั้งค่า ESERVICE_SMTP_HOST/PORT "
+                "และว่าเซิร์ฟเวอร์ทำงานอยู่",
+                f"cannot connect to mail server {where} ({reason}); check ESERVICE_SMTP_HOST/PORT "
+                "and that the server is running",
+                code="connect", reason=reason) from None
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _bare(address: str) -> str:
+    """``"กรมที่ดิน <noreply@dol.go.th>"`` → ``noreply@dol.go.th`` (the envelope sender)."""
+    from email.utils import parseaddr
+    return parseaddr(address)[1] or address
+
+
+def _refused_error(where: str, refused: dict[str, tuple[int, str]], partial: bool = False) -> DeliveryError:
+    listing = "; ".join(f"{addr}: {code} {reason}" for addr, (code, reason) in refused.items())
+    first_code = next(iter(refused.values()))[0]
+    permanent = all(code >= 500 for code, _ in refused.values())
+    if partial:
+        th = f"เซิร์ฟเวอร์อีเมล {where} ส่งให้ผู้รับบางรายไม่ได้ — {listing}"
+        en = f"mail server {where} refused some recipients — {listing}"
+    else:
+        th = f"ส่งอีเมลถึงผู้รับไม่ได้ (ติดต่อผู้ยื่นคำขอทางอีเมลไม่ได้) — {listing}"
+        en = f"mail server {where} refused the recipient (the applicant cannot be reached by e-mail) — {listing}"
+    return DeliveryError(th, en, code="recipient_refused", smtp_code=first_code,
+                         reason=listing, permanent=permanent, refused=refused)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+
+
+_ENV = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=1024)
+def _compile(source: str):
+    return _ENV.from_string(source)
+
+
+def template_problem(source: str) -> str | None:
+    """Why ``source`` is not a valid template (for load-time checks), or None."""
+    try:
+        _compile(source)
+    except TemplateError as exc:
+        return str(exc)
+    return None
+
+
+def render_template(source: str, context: Mapping[str, Any]) -> str:
+    """Render one template in the sandbox; unknown names render as empty text.
+    Raises :class:`RenderError` for syntax errors and unsafe access."""
+    try:
+        return _compile(source).render(dict(context))
+    except TemplateError as exc:
+        raise RenderError(f"แม่แบบข้อความแจ้งเตือนไม่ถูกต้อง: {exc}",
+                          f"the notification template cannot be rendered: {exc}") from None
+
+
+def render_notification(notification: Any, context: Mapping[str, Any], lang: str | None = None) -> RenderedMail:
+    """Subject and body of a definition's notification (``.subject`` and
+    ``.body`` are ``Text`` with ``.th`` / ``.en``).
+
+    ``lang`` "th" or "en": that language only (English falls back to Thai).
+    ``None``: both in one mail, Thai first — subject "ไทย / English", body
+    Thai, a separator, then English (or Thai only when there is no English).
+    """
+    def one(text: Any, which: str) -> str:
+        source = text.en if which == "en" and getattr(text, "en", None) else text.th
+        return render_template(source, context)
+
+    if lang in ("th", "en"):
+        subject = one(notification.subject, lang)
+        body = one(notification.body, lang)
+    elif lang is None:
+        subject_th = one(notification.subject, "th")
+        body_th = one(notification.body, "th")
+        subject_en = one(notification.subject, "en") if notification.subject.en else ""
+        body_en = one(notification.body, "en") if notification.body.en else ""
+        subject = f"{subject_th} / {subject_en}" if subject_en and subject_en != subject_th else subject_th
+        body = body_th.rstrip("\n")
+        if body_en and body_en != body_th:
+            body += "\n\n" + "-" * 40 + " English " + "-" * 10 + "\n\n" + body_en.rstrip("\n")
+        body += "\n"
+    else:
+        raise ValueError(f"lang must be 'th', 'en' or None, got {lang!r}")
+    return RenderedMail(" ".join(subject.split()), body)
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+class Outbox:
+    """A record of every mail attempt in the store collection ``outbox``:
+    recipients, time, subject, status ("sent" / "failed"), error.  No body
+    is kept (it may hold personal data already in the application)."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, collection: str = "outbox"):
+        self.clock = clock or SystemClock()
+        self.store = store
+        self.name = collection
+        self.items = store.collection(collection)
+
+    def record(self, to: Sequence[str], subject: str, status: str, *, message_id: str | None = None,
+               error: DeliveryError | None = None, application: str | None = None,
+               kind: str | None = None, attachments: Sequence[str] = ()) -> Record:
+        now = self.clock.now()
+        # Sortable by time, then by a store-wide sequence (many mails in one instant).
+        key = f"{now:%Y%m%dT%H%M%S%f}-{self.store.next_number(self.name):09d}"
+        record = {
+            "id": key, "to": list(to), "at": now.isoformat(), "subject": subject, "status": status,
+            "message_id": message_id, "application": application, "kind": kind,
+            "attachments": list(attachments),
+            "error": None if error is None else {
+                "code": error.code, "th": error.th, "en": error.en, "smtp_code": error.smtp_code,
+                "permanent": error.permanent, "refused": {k: list(v) for k, v in error.refused.items()},
+            },
+        }
+        return self.items.put(key, record)
+
+    def all(self) -> list[Record]:
+        return sorted(self.items.all(), key=lambda r: r["id"])
+
+    def failures(self, application: str | None = None) -> list[Record]:
+        """Failed attempts, oldest first (of one application if given)."""
+        return [r for r in self.all() if r["status"] == "failed"
+                and (application is None or r.get("application") == application)]
+
+    def for_application(self, application: str) -> list[Record]:
+        return sorted(self.items.find(application=application), key=lambda r: r["id"])
+
+    def unreachable(self, address: str) -> bool:
+        """True when the last attempt to ``address`` failed permanently (PR-2)."""
+        address = address.strip().lower()
+        attempts = [r for r in self.all() if address in (a.lower() for a in r["to"])]
+        if not attempts or attempts[-1]["status"] != "failed":
+            return False
+        error = attempts[-1]["error"] or {}
+        refused = {k.lower() for k in error.get("refused", {})}
+        return bool(error.get("permanent")) and (not refused or address in refused)
