@@ -124,6 +124,8 @@ log = logging.getLogger(__name__)
 MAX_SOURCE_CHARS = 2000
 #: Deepest nesting of brackets ``( [ {`` and of the ``?:`` operator.
 MAX_NESTING = 32
+#: Deepest syntax tree (long chains such as ``!!!!x`` or ``a + b + … + z``).
+MAX_TREE_DEPTH = 200
 #: Deepest nesting of comprehension macros (``all``, ``exists``, ``map``…).
 MAX_MACRO_NESTING = 3
 #: Work budget of one evaluation, in cost units (1 unit ≈ 50 ns of engine time).
@@ -534,7 +536,7 @@ class _Node:
     list, map (kids = k1, v1, k2, v2 …), msg, unary, binary (name = op), cond.
     """
 
-    __slots__ = ("kind", "pos", "name", "kids", "target", "size")
+    __slots__ = ("kind", "pos", "name", "kids", "target", "size", "depth")
 
     def __init__(self, kind: str, pos: int, name: str = "", kids: tuple = (),
                  target: _Node | None = None, size: int = 1):
@@ -544,6 +546,11 @@ class _Node:
         self.kids = kids
         self.target = target
         self.size = size
+        depth = target.depth if target is not None else 0
+        for kid in kids:
+            if kid.depth > depth:
+                depth = kid.depth
+        self.depth = depth + 1
 
 
 _RELOPS = frozenset({"<", "<=", ">=", ">", "==", "!=", "in"})
@@ -1422,8 +1429,8 @@ def _compile(source: str) -> Expression:
     if toks is not None:
         depth, pos = _bracket_depth(toks)
         if depth > MAX_NESTING:
-            raise _error_at(source, pos, f"วงเล็บซ้อนกันลึกเกิน {MAX_NESTING} ชั้น",
-                            f"brackets are nested deeper than {MAX_NESTING} levels")
+            raise _error_at(source, pos, f"วงเล็บ (หรือ ?:) ซ้อนกันลึกเกิน {MAX_NESTING} ชั้น",
+                            f"brackets (or ?:) are nested deeper than {MAX_NESTING} levels")
     tree: _Node | None = None
     problem: _SyntaxProblem | None = None
     if toks is not None:
@@ -1441,6 +1448,10 @@ def _compile(source: str) -> Expression:
         if problem is not None:
             raise _error_at(source, problem.pos, problem.th, problem.en)
         raise ExpressionError("นิพจน์เขียนไม่ถูกต้อง", "the expression cannot be read", source)
+    if tree.depth > MAX_TREE_DEPTH:
+        raise ExpressionError(f"นิพจน์มีตัวดำเนินการต่อกันยาวเกินไป (เกิน {MAX_TREE_DEPTH} ชั้น)",
+                              f"the expression chains too many operators (more than {MAX_TREE_DEPTH} levels)",
+                              source)
     analysis = _Analysis()
     analysis.walk(tree, frozenset(), 0)
     if analysis.macro_depth > MAX_MACRO_NESTING:

@@ -27,12 +27,12 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .clock import Clock, SystemClock
 from .store.base import Record, Store
@@ -185,7 +185,8 @@ class Mailer:
         msg["Subject"] = " ".join(str(subject).split())  # no CR/LF: no header injection
         msg["Date"] = format_datetime(self.clock.now())
         domain = self.settings.sender.rpartition("@")[2].strip(" >") or "localhost"
-        msg["Message-ID"] = make_msgid(idstring=secrets.token_hex(6), domain=domain)
+        # Short enough never to be folded (a folded Message-ID comes back with a leading space).
+        msg["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
         msg.set_content(text, charset="utf-8")
         if html is not None:
@@ -249,7 +250,7 @@ class Mailer:
                 smtp.starttls(context=s.ssl_context())
                 smtp.ehlo()
             if s.username:
-                smtp.login(s.username, s.password or "")
+                _login(smtp, s.username, s.password or "")
             refused = smtp.send_message(msg, from_addr=_bare(s.sender), to_addrs=recipients)
             if refused:
                 raise _refused_error(where, {k: (c, _text(r)) for k, (c, r) in refused.items()},
@@ -302,8 +303,13 @@ class Mailer:
             raise DeliveryError(
                 f"ส่งอีเมลผ่าน {where} ไม่สำเร็จ: {exc}", f"sending mail through {where} failed: {exc}",
                 code="smtp", reason=str(exc)) from None
-        except (OSError, UnicodeError) as exc:  # refused, unreachable, unknown host, timeout
-            reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        except UnicodeError as exc:
+            raise DeliveryError(
+                f"ที่อยู่อีเมลหรือการตั้งค่า SMTP มีอักขระที่เซิร์ฟเวอร์ {where} ไม่รองรับ: {exc}",
+                f"an address or SMTP setting has characters mail server {where} cannot take: {exc}",
+                code="config", reason=str(exc), permanent=True) from None
+        except OSError as exc:  # refused, unreachable, unknown host, timeout
+            reason = exc.strerror or str(exc) or type(exc).__name__
             raise DeliveryError(
                 f"ติดต่อเซิร์ฟเวอร์อีเมล {where} ไม่ได้ ({reason}) ตรวจสอบการตั้งค่า ESERVICE_SMTP_HOST/PORT "
                 "และว่าเซิร์ฟเวอร์ทำงานอยู่",
@@ -318,6 +324,21 @@ class Mailer:
                     smtp.close()
 
 
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """``SMTP.login``, but also for non-ASCII (Thai) credentials, which smtplib
+    cannot encode: those go as AUTH PLAIN in UTF-8 (RFC 4616)."""
+    if username.isascii() and password.isascii():
+        smtp.login(username, password)
+        return
+    import base64
+    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
+        raise smtplib.SMTPNotSupportedError("the server offers no AUTH PLAIN, needed for a non-ASCII login")
+    token = base64.b64encode(f"\0{username}\0{password}".encode("utf-8")).decode("ascii")
+    code, reply = smtp.docmd("AUTH", "PLAIN " + token)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -326,7 +347,6 @@ def _text(value: Any) -> str:
 
 def _bare(address: str) -> str:
     """``"กรมที่ดิน <noreply@dol.go.th>"`` → ``noreply@dol.go.th`` (the envelope sender)."""
-    from email.utils import parseaddr
     return parseaddr(address)[1] or address
 
 
@@ -353,7 +373,9 @@ class RenderedMail:
     text: str
 
 
-_ENV = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
+# Sandboxed and immutable: templates cannot reach Python internals nor change
+# the application data they are given (``{{ answers.update(...) }}`` is refused).
+_ENV = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
 
 
 @lru_cache(maxsize=1024)
@@ -375,7 +397,7 @@ def render_template(source: str, context: Mapping[str, Any]) -> str:
     Raises :class:`RenderError` for syntax errors and unsafe access."""
     try:
         return _compile(source).render(dict(context))
-    except TemplateError as exc:
+    except Exception as exc:  # syntax, sandbox refusal, a filter's TypeError, a huge range…
         raise RenderError(f"แม่แบบข้อความแจ้งเตือนไม่ถูกต้อง: {exc}",
                           f"the notification template cannot be rendered: {exc}") from None
 

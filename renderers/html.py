@@ -32,6 +32,7 @@ Every template gets ``request``, ``lang`` (``"th"``/``"en"``), ``ctx`` (the
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -80,22 +81,27 @@ def format_number(value: Any) -> str:
     return f"{number:,}"
 
 
+# The request being rendered, so that helpers also work inside macros imported
+# without context (``{% from "x.html" import m %}``).
+_current_request: ContextVar[HTTPConnection | None] = ContextVar("eservice_current_request", default=None)
+
+
+def _request(context: Mapping[str, Any]) -> HTTPConnection:
+    request = context.get("request") or _current_request.get()
+    if request is None:
+        raise RuntimeError("this template helper needs `request` in the context")
+    return request
+
+
 def _lang(context: Mapping[str, Any]) -> str:
     lang = context.get("lang")
     if lang:
         return lang
-    request = context.get("request")
+    request = context.get("request") or _current_request.get()
     if request is not None:
         from eservice.web.i18n import get_lang
         return get_lang(request)
     return "th"
-
-
-def _request(context: Mapping[str, Any]) -> HTTPConnection:
-    request = context.get("request")
-    if request is None:
-        raise RuntimeError("this template helper needs `request` in the context")
-    return request
 
 
 class Renderer:
@@ -202,7 +208,11 @@ class Renderer:
         return out
 
     def render_string(self, request: HTTPConnection, template: str, **values: Any) -> str:
-        return self.env.get_template(template).render(self.context(request, values))
+        token = _current_request.set(request)
+        try:
+            return self.env.get_template(template).render(self.context(request, values))
+        finally:
+            _current_request.reset(token)
 
     def render(self, request: HTTPConnection, template: str, *, status_code: int = 200,
                headers: Mapping[str, str] | None = None, background: BackgroundTask | None = None,

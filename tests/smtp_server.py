@@ -21,7 +21,6 @@ STARTTLS, required), ``implicit_tls`` (SMTPS, like port 465), ``users``
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as _dt
 import email
 import email.policy
@@ -174,7 +173,7 @@ class SmtpTestServer:
         sock.bind((self.host, 0))
         sock.listen(16)
         sock.setblocking(False)
-        kwargs: dict[str, Any] = {"enable_SMTPUTF8": True, "loop": asyncio.new_event_loop()}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": True}
         if self.tls is not None and self.implicit_tls:
             kwargs["ssl_context"] = self.tls.server_context()
         elif self.tls is not None:

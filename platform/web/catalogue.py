@@ -34,7 +34,8 @@ from ..renderers.html import render
 from .context import AppContext, get_context
 from .search import Entry, search
 
-__all__ = ["routes", "fee_summary", "fee_amount", "sla_text", "search_entries", "sample_path"]
+__all__ = ["routes", "fee_summary", "fee_amount", "sla_text", "office_hours_text", "search_entries",
+           "sample_path"]
 
 _PLAIN_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -104,6 +105,35 @@ def sla_text(working_days: int) -> dict[str, str]:
         return {"th": "ภายในวันทำการเดียวกัน", "en": "The same working day"}
     plural = "" if working_days == 1 else "s"
     return {"th": f"{working_days} วันทำการ", "en": f"{working_days} working day{plural}"}
+
+
+_DAY_ORDER = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def office_hours_text(hours: Any) -> dict[str, str]:
+    """``จันทร์–ศุกร์ 08:30–16:30 น.`` / ``Monday–Friday 08:30–16:30``."""
+    days = sorted(hours.days, key=_DAY_ORDER.index)
+    runs: list[list[str]] = []
+    for day in days:
+        if runs and _DAY_ORDER.index(day) == _DAY_ORDER.index(runs[-1][-1]) + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    out = {}
+    for lang in ("th", "en"):
+        parts = []
+        for run in runs:
+            first, last = DAY_NAMES[run[0]][lang], DAY_NAMES[run[-1]][lang]
+            if len(run) == 1:
+                parts.append(first)
+            elif len(run) == 2:
+                parts.append(f"{first}, {last}")
+            else:
+                parts.append(f"{first}–{last}")
+        when = ", ".join(parts)
+        suffix = " น." if lang == "th" else ""
+        out[lang] = f"{when} {hours.start}–{hours.end}{suffix}"
+    return out
 
 
 def _texts(*values: Any) -> list[str]:
@@ -210,10 +240,9 @@ async def service_page(request: Request) -> Response:
                   "max_size": f"{doc.max_size_mb.normalize():f}",
                   "has_sample": sample_path(svc, doc.id, ctx.settings.definitions) is not None}
                  for doc in d.documents]
-    hours = svc.agency.office_hours
     return render(request, "catalogue/service.html", service=svc, d=d, agency=svc.agency,
                   fees=fees, documents=documents, fee=fee_summary(svc), time=sla_text(d.sla.working_days),
-                  office_days=[DAY_NAMES[x] for x in hours.days], office_hours=hours)
+                  office_hours=office_hours_text(svc.agency.office_hours))
 
 
 async def service_sample(request: Request) -> Response:
@@ -232,10 +261,9 @@ async def agency_page(request: Request) -> Response:
     agency = ctx.catalogue.agencies.get(request.path_params["code"])
     if agency is None:
         raise HTTPException(404)
-    hours = agency.office_hours
     return render(request, "catalogue/agency.html", agency=agency,
                   cards=[_card(s) for s in ctx.catalogue.of_agency(agency.code)],
-                  office_days=[DAY_NAMES[x] for x in hours.days], office_hours=hours)
+                  office_hours=office_hours_text(agency.office_hours))
 
 
 async def healthz(request: Request) -> Response:
