@@ -100,13 +100,20 @@ __all__ = [
     "BANGKOK_OFFSET",
     "ExprEnv",
     "Expression",
+    "EXTENSION_FUNCTIONS",
     "ExpressionError",
     "KNOWN_FUNCTIONS",
     "MACROS",
+    "MAX_BOUND_SIZE",
+    "MAX_COLLECTION_ITEMS",
     "MAX_COST",
     "MAX_MACRO_NESTING",
     "MAX_NESTING",
     "MAX_SOURCE_CHARS",
+    "MAX_STRING_CHARS",
+    "MAX_TREE_DEPTH",
+    "NATIVE_FUNCTIONS",
+    "OWN_FUNCTIONS",
     "RESERVED_WORDS",
     "bind",
     "compile_expression",
@@ -1047,7 +1054,9 @@ def _convert(value: Any, stats: _Stats, depth: int) -> Any:
     if isinstance(value, date):
         stats.size += 1
         return datetime(value.year, value.month, value.day, tzinfo=BANGKOK_OFFSET)
-    if isinstance(value, bool):  # bool subclasses (numpy-like) are refused below
+    if isinstance(value, Enum):  # before int/str: `class Kind(str, Enum)` members
+        return _convert(value.value, stats, depth)
+    if isinstance(value, bool):
         stats.size += 1
         return bool(value)
     if isinstance(value, int):
@@ -1056,8 +1065,6 @@ def _convert(value: Any, stats: _Stats, depth: int) -> Any:
         return _convert(float(value), stats, depth)
     if isinstance(value, str):
         return _convert(str(value), stats, depth)
-    if isinstance(value, Enum):
-        return _convert(value.value, stats, depth)
     if depth >= _MAX_BIND_DEPTH:
         raise ExpressionError("ข้อมูลซ้อนกันลึกเกินไป", "bound data is nested too deeply")
     if isinstance(value, Mapping):
@@ -1336,7 +1343,12 @@ class Expression:
         """
         if declared is not None and not isinstance(declared, (set, frozenset, dict)):
             declared = set(declared)
-        context, _ = self._context(bindings or {}, env, declared)
+        try:
+            context, _ = self._context(bindings or {}, env, declared)
+        except ExpressionError as exc:
+            if exc.source is None:
+                exc.source = self.source
+            raise
         try:
             return self._program.execute(context)
         except Exception as exc:  # the engine raises ValueError/TypeError/RuntimeError/…

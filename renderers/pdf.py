@@ -69,6 +69,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from eservice.clock import BANGKOK, require_aware
 
 from . import fonts
+from .dates import EN_MONTHS, THAI_MONTHS, THAI_MONTHS_SHORT, be_year, thai_digits
 
 __all__ = [
     "PDF_TEMPLATE_DIR",
@@ -106,23 +107,9 @@ class PdfRenderError(Exception):
 
 
 # --------------------------------------------------------------------------- #
-# Thai dates and numbers
+# Thai dates (month names and the Buddhist Era from eservice.renderers.dates;
+# the formats here are the ones official documents use)
 # --------------------------------------------------------------------------- #
-
-THAI_MONTHS = (
-    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
-)
-THAI_MONTHS_SHORT = (
-    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
-)
-ENGLISH_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)
-_THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
-
 
 def _local(value: datetime, tz: tzinfo) -> datetime:
     return require_aware(value, "datetime").astimezone(tz)
@@ -134,7 +121,7 @@ def thai_date(value: date | datetime, short: bool = False, tz: tzinfo = BANGKOK)
     if isinstance(value, datetime):
         value = _local(value, tz).date()
     months = THAI_MONTHS_SHORT if short else THAI_MONTHS
-    return f"{value.day} {months[value.month - 1]} {value.year + 543}"
+    return f"{value.day} {months[value.month - 1]} {be_year(value)}"
 
 
 def thai_datetime(value: datetime, tz: tzinfo = BANGKOK) -> str:
@@ -148,7 +135,7 @@ def english_datetime(value: datetime, tz: tzinfo = BANGKOK) -> str:
     local = _local(value, tz)
     offset = local.strftime("%z")
     return (
-        f"{local.day} {ENGLISH_MONTHS[local.month - 1]} {local.year}, {local:%H:%M} "
+        f"{local.day} {EN_MONTHS[local.month - 1]} {local.year}, {local:%H:%M} "
         f"(UTC{offset[:3]}:{offset[3:]})"
     )
 
@@ -156,12 +143,7 @@ def english_datetime(value: datetime, tz: tzinfo = BANGKOK) -> str:
 def english_date(value: date | datetime, tz: tzinfo = BANGKOK) -> str:
     if isinstance(value, datetime):
         value = _local(value, tz).date()
-    return f"{value.day} {ENGLISH_MONTHS[value.month - 1]} {value.year}"
-
-
-def thai_digits(value: Any) -> str:
-    """Arabic digits → Thai digits (๐–๙), for documents written in เลขไทย."""
-    return str(value).translate(_THAI_DIGITS)
+    return f"{value.day} {EN_MONTHS[value.month - 1]} {value.year}"
 
 
 def _pick(value: Any, lang: str = "th") -> Any:

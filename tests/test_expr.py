@@ -461,7 +461,7 @@ def test_evaluate_raises_with_a_bilingual_message():
 
 # --------------------------------------------------------------- binding values
 def test_to_cel_conversions():
-    class Colour(Enum):
+    class Colour(str, Enum):
         RED = "red"
 
     value = to_cel({"fee": Decimal("12.50"), "when": date(2024, 1, 2), "tags": ("a", "b"),
@@ -625,3 +625,9 @@ def test_overflow_and_regex_are_safe():
     assert "overflow" in info.value.en
     # backtracking-prone pattern: the engine's regex is linear time
     assert _timed(lambda: ev("s.matches('(a+)+b')", {"s": "a" * 5000})) is False
+
+
+def test_binding_errors_name_the_expression():
+    with pytest.raises(ExpressionError) as info:
+        ev("s.password == 'x'", {"s": Secret()})
+    assert info.value.source == "s.password == 'x'"

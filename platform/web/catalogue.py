@@ -240,7 +240,19 @@ async def service_page(request: Request) -> Response:
                   "max_size": f"{doc.max_size_mb.normalize():f}",
                   "has_sample": sample_path(svc, doc.id, ctx.settings.definitions) is not None}
                  for doc in d.documents]
+    contact = d.contact
+    service_contact = None
+    if contact is not None:
+        # The service's own contact, without repeating what the agency box shows.
+        service_contact = {
+            "phone": contact.phone if contact.phone != svc.agency.phone else None,
+            "email": contact.email if contact.email != svc.agency.email else None,
+            "office": contact.office,
+        }
+        if not any(service_contact.values()):
+            service_contact = None
     return render(request, "catalogue/service.html", service=svc, d=d, agency=svc.agency,
+                  service_contact=service_contact,
                   fees=fees, documents=documents, fee=fee_summary(svc), time=sla_text(d.sla.working_days),
                   office_hours=office_hours_text(svc.agency.office_hours))
 

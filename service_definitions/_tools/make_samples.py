@@ -199,13 +199,19 @@ SAMPLES["neighbour_consent_sample.pdf"] = ("ตัวอย่างหนัง
 """)
 
 
+# Which agency folder gets which sample (a definition can only point inside its own tree).
+WHERE = {name: ("nonthaburi-city",) for name in SAMPLES}
+WHERE["id_card_copy_sample.pdf"] = ("nonthaburi-city", "chatuchak-district")
+
+
 def main() -> None:
-    target = DEFS / "nonthaburi-city" / "samples"
-    target.mkdir(parents=True, exist_ok=True)
     for name, (title, body) in SAMPLES.items():
-        path = target / name
-        HTML(string=page(title, body), base_url=str(HERE)).write_pdf(path)
-        print(f"{path.relative_to(DEFS)}  {path.stat().st_size // 1024} KB")
+        for agency in WHERE[name]:
+            target = DEFS / agency / "samples"
+            target.mkdir(parents=True, exist_ok=True)
+            path = target / name
+            HTML(string=page(title, body), base_url=str(HERE)).write_pdf(path)
+            print(f"{path.relative_to(DEFS)}  {path.stat().st_size // 1024} KB")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,663 @@
+"""Checking the files citizens attach to an application (PR-4, A-F4, A-F6, A-F9).
+
+An upload is judged by its bytes, never by its name or the browser's content
+type.  :func:`check_upload` refuses, with a Thai and an English message that
+names the file and says what to do:
+
+* an empty file, or one over the document's ``max_size_mb`` (checked first,
+  before anything parses the bytes);
+* content whose real type (sniffed from magic numbers) is not among the
+  document's ``formats``, or that is not recognised at all;
+* a name whose extension claims one type while the bytes are another (a
+  ``.pdf`` that is really a PNG, or not a PDF at all);
+* a damaged or incomplete file: a PDF that pypdf cannot read, an image that
+  Pillow cannot verify and decode, a DOCX that is not a sound Office Open XML
+  zip, a DOC that is not a sound OLE2 Word file;
+* a password-protected file (PDF with an open password, encrypted DOCX, DOC
+  with fEncrypted), since officers could not open it;
+* a text file that is neither UTF-8 nor TIS-620/cp874, or contains NUL or other
+  control characters;
+* decompression bombs: images over Pillow's ``Image.MAX_IMAGE_PIXELS`` and
+  zips whose entries expand absurdly, refused before they are decoded.
+
+:func:`store_upload` checks and then stores the bytes in the content-addressed
+:class:`~eservice.files.FileStore`, returning what ``Applications.attach``
+records.  The bytes are stored exactly as uploaded (they are the evidence);
+only the file name is cleaned (:func:`safe_filename`).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .engine import EngineError
+
+__all__ = [
+    "FORMATS", "MEDIA_TYPES", "EXTENSIONS", "CheckedFile", "UploadError", "accept_attribute",
+    "accepted_text", "check_upload", "format_label", "limit_bytes", "safe_filename",
+    "sniff_format", "store_upload",
+]
+
+MIB = 1024 * 1024
+
+# The formats a definition may list (spec.models.Document.formats), with the
+# media type recorded for each and the extensions that name it (first = canonical).
+FORMATS = ("pdf", "jpeg", "png", "tiff", "bmp", "doc", "docx", "txt")
+MEDIA_TYPES: dict[str, str] = {
+    "pdf": "application/pdf",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "txt": "text/plain",
+}
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "pdf": (".pdf",),
+    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "png": (".png",),
+    "tiff": (".tif", ".tiff"),
+    "bmp": (".bmp", ".dib"),
+    "doc": (".doc",),
+    "docx": (".docx",),
+    "txt": (".txt",),
+}
+# Types we recognise only to say what a refused file is (never accepted).
+_OTHER_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "docm": (".docm", ".dotm"), "gif": (".gif",), "webp": (".webp",), "heic": (".heic", ".heif"),
+    "avif": (".avif",), "xls": (".xls",), "xlsx": (".xlsx",), "ppt": (".ppt",), "pptx": (".pptx",),
+    "odf": (".odt", ".ods", ".odp"), "zip": (".zip",), "rar": (".rar",), "7z": (".7z",),
+    "rtf": (".rtf",),
+}
+_EXT_KIND = {ext: kind for table in (EXTENSIONS, _OTHER_EXTENSIONS)
+             for kind, exts in table.items() for ext in exts}
+
+_LABELS = {"pdf": "PDF", "jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "bmp": "BMP", "doc": "DOC",
+           "docx": "DOCX", "txt": "TXT", "odf": "ODT/ODS/ODP", "7z": "7-Zip"}
+# What a kind of content is, as a phrase: "…เป็น<th>" / "… is <en>".
+_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "pdf": ("ไฟล์ PDF", "a PDF file"),
+    "jpeg": ("ภาพ JPEG", "a JPEG image"),
+    "png": ("ภาพ PNG", "a PNG image"),
+    "tiff": ("ภาพ TIFF", "a TIFF image"),
+    "bmp": ("ภาพ BMP", "a BMP image"),
+    "doc": ("เอกสาร Word 97-2003 (DOC)", "a Word 97-2003 document (DOC)"),
+    "docx": ("เอกสาร Word (DOCX)", "a Word document (DOCX)"),
+    "txt": ("ไฟล์ข้อความ (TXT)", "a plain text file (TXT)"),
+    "docm": ("เอกสาร Word ที่มีแมโคร (DOCM)", "a macro-enabled Word document (DOCM)"),
+    "gif": ("ภาพ GIF", "a GIF image"),
+    "webp": ("ภาพ WebP", "a WebP image"),
+    "heic": ("ภาพ HEIC (มักมาจาก iPhone)", "a HEIC image (usually from an iPhone)"),
+    "avif": ("ภาพ AVIF", "an AVIF image"),
+    "xls": ("ไฟล์ Excel 97-2003 (XLS)", "an Excel 97-2003 workbook (XLS)"),
+    "xlsx": ("ไฟล์ Excel (XLSX)", "an Excel workbook (XLSX)"),
+    "ppt": ("ไฟล์ PowerPoint 97-2003 (PPT)", "a PowerPoint 97-2003 presentation (PPT)"),
+    "pptx": ("ไฟล์ PowerPoint (PPTX)", "a PowerPoint presentation (PPTX)"),
+    "odf": ("เอกสาร OpenDocument (ODT/ODS/ODP)", "an OpenDocument file (ODT/ODS/ODP)"),
+    "ole": ("ไฟล์ Microsoft Office รุ่นเก่าที่ไม่ใช่ Word", "an older Microsoft Office file that is not Word"),
+    "zip": ("ไฟล์บีบอัด ZIP", "a ZIP archive"),
+    "rar": ("ไฟล์บีบอัด RAR", "a RAR archive"),
+    "7z": ("ไฟล์บีบอัด 7-Zip", "a 7-Zip archive"),
+    "rtf": ("เอกสาร RTF", "an RTF document"),
+}
+
+# Limits against decompression bombs and absurd inputs.
+MAX_TIFF_FRAMES = 1000
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_TOTAL = 512 * MIB  # uncompressed bytes, all entries together
+MAX_ZIP_RATIO = 200  # uncompressed / compressed, for entries over 1 MiB
+MAX_FILENAME_CHARS = 150
+MAX_FILENAME_BYTES = 240  # UTF-8; file systems allow 255
+_DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default, if an operator set it to None
+
+
+class UploadError(EngineError):
+    """An attached file refused, with a stable ``code`` and Thai and English text
+    that name the file and say what to do.  ``details`` always has ``filename``
+    (cleaned) and ``document`` (its id)."""
+
+    def __init__(self, code: str, th: str, en: str, status: int = 422, **details: Any):
+        super().__init__(code, th, en, status=status, **details)
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload that passed :func:`check_upload`.
+
+    ``filename`` is cleaned (see :func:`safe_filename`) and ends in the extension
+    of its real type; ``media_type`` is ``MEDIA_TYPES[format]``; ``pages`` is the
+    page count of a PDF, the frame count of a TIFF, 1 for other images and None
+    otherwise; ``encoding`` is ``"utf-8"`` or ``"windows-874"`` for text (serve
+    it with that charset), else None."""
+
+    sha256: str
+    filename: str
+    media_type: str
+    format: str
+    size: int
+    pages: int | None = None
+    encoding: str | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """What ``Applications.attach`` records."""
+        return {"sha256": self.sha256, "filename": self.filename, "media_type": self.media_type,
+                "size": self.size}
+
+
+# ----------------------------------------------------------------- public helpers
+def format_label(fmt: str) -> str:
+    """The short name people know a format by: ``"pdf"`` → ``"PDF"``."""
+    return _LABELS.get(fmt, fmt.upper())
+
+
+def accepted_text(document: Any) -> str:
+    """The document's formats for a message: ``"PDF, JPEG, PNG"``."""
+    return ", ".join(format_label(f) for f in document.formats)
+
+
+def accept_attribute(document: Any) -> str:
+    """The ``accept`` attribute of the document's ``<input type=file>``:
+    each format's extensions and media type, e.g. ``.pdf,application/pdf,.jpg,…``."""
+    parts: list[str] = []
+    for fmt in document.formats:
+        parts.extend(EXTENSIONS.get(fmt, ()))
+        if fmt in MEDIA_TYPES:
+            parts.append(MEDIA_TYPES[fmt])
+    return ",".join(dict.fromkeys(parts))
+
+
+def limit_bytes(document: Any) -> int:
+    """The document's size limit in bytes (``max_size_mb`` MiB, as file managers count)."""
+    return int(Decimal(document.max_size_mb) * MIB)
+
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                     *(f"LPT{i}" for i in range(1, 10))}
+_WINDOWS_FORBIDDEN = dict.fromkeys(map(ord, '<>:"|?*'), "_")
+
+
+def safe_filename(name: object, fallback: str = "document") -> str:
+    """A file name safe to store, show and offer for download: the last path part
+    only (``/`` and ``\\`` both separate), NFC, no control or format characters
+    (bidi overrides, zero-width marks), no characters Windows forbids, no leading
+    dots, at most 150 characters and 240 UTF-8 bytes with the extension kept.
+    Thai and other letters are kept.  Empty → ``fallback``."""
+    text = unicodedata.normalize("NFC", name if isinstance(name, str) else "")
+    text = re.split(r"[/\\]", text)[-1]
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in "\t\n\r\v\f" or cat in ("Zs", "Zl", "Zp"):
+            out.append(" ")
+        elif cat not in ("Cc", "Cf", "Cs"):
+            out.append(ch)
+    text = re.sub(r" +", " ", "".join(out).translate(_WINDOWS_FORBIDDEN))
+    text = text.strip(" ").lstrip(".").rstrip(". ")
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not stem or len(ext) > 10 or not ext.isalnum():
+        stem, ext = text, ""
+    suffix = f".{ext}" if ext else ""
+    stem = stem[:MAX_FILENAME_CHARS - len(suffix)]
+    while stem and len((stem + suffix).encode("utf-8")) > MAX_FILENAME_BYTES:
+        stem = stem[:-1]
+    stem = stem.rstrip(". ")
+    if not stem:
+        return fallback
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        stem = "_" + stem
+    return stem + suffix
+
+
+# --------------------------------------------------------------------- sniffing
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"heif"}
+_DOCX_MAIN = (b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+              b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml")
+_DOCM_MAIN = (b"application/vnd.ms-word.document.macroEnabled.main+xml",
+              b"application/vnd.ms-word.template.macroEnabledTemplate.main+xml")
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The real type of ``data`` from its bytes: one of :data:`FORMATS`, one of
+    the refused kinds we can name (``"gif"``, ``"xlsx"``, ``"zip"``, …,
+    ``"encrypted_office"`` for a password-protected DOCX/XLSX/PPTX), or None."""
+    head = data[:64]
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if (head.startswith(b"BM") and len(head) >= 18
+            and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES):
+        return "bmp"
+    if head.startswith(_OLE_MAGIC):
+        return _sniff_ole(data)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _sniff_zip(data)
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        if head[8:12] in (b"avif", b"avis"):
+            return "avif"
+        if head[8:12] in _HEIC_BRANDS:
+            return "heic"
+    if head.startswith(b"Rar!\x1a\x07"):
+        return "rar"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if _decode_text(data) is not None:
+        return "txt"
+    return None
+
+
+def _sniff_ole(data: bytes) -> str:
+    """Which OLE2 compound file: Word, encrypted OOXML, Excel, PowerPoint, other."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            top = {entry[0] for entry in ole.listdir(streams=True, storages=True)}
+    except Exception:  # damaged: guess from the directory names, then let the check say so
+        return "doc" if "WordDocument".encode("utf-16-le") in data else "ole"
+    if "EncryptedPackage" in top:
+        return "encrypted_office"
+    if "WordDocument" in top:
+        return "doc"
+    if top & {"Workbook", "Book"}:
+        return "xls"
+    if "PowerPoint Document" in top:
+        return "ppt"
+    return "ole"
+
+
+def _sniff_zip(data: bytes) -> str:
+    """Which zip: DOCX, DOCM, XLSX, PPTX, OpenDocument or a plain archive."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "word/document.xml" in names and "[Content_Types].xml" in names:
+                info = zf.getinfo("[Content_Types].xml")
+                if info.file_size <= MIB:
+                    types = zf.read(info)
+                    if any(t in types for t in _DOCM_MAIN):
+                        return "docm"
+                return "docx"
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if "ppt/presentation.xml" in names:
+                return "pptx"
+            if "mimetype" in names and zf.getinfo("mimetype").file_size < 256:
+                if zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument"):
+                    return "odf"
+            if "word/document.xml" in names:
+                return "docx"  # missing [Content_Types].xml: the check reports it broken
+            return "zip"
+    except Exception:  # damaged (often truncated: no central directory)
+        if b"word/" in data or b"[Content_Types].xml" in data:
+            return "docx"
+        return "zip"
+
+
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _decode_text(data: bytes) -> str | None:
+    """``"utf-8"`` or ``"windows-874"`` (TIS-620 and its Windows superset) if
+    ``data`` is text in one of them without NUL or other control characters
+    (tab, newlines and form feed allowed), else None."""
+    if b"\x00" in data:
+        return None
+    for encoding, codec in (("utf-8", "utf-8-sig"), ("windows-874", "cp874")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return None if _TEXT_CONTROLS.search(text) else encoding
+    return None
+
+
+# --------------------------------------------------------------------- checking
+def check_upload(data: bytes, filename: str, document: Any) -> CheckedFile:
+    """Check an attached file against its ``Document``; raise :class:`UploadError`."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("check_upload needs the file's bytes")
+    data = bytes(data)
+    name = safe_filename(filename, fallback=document.id)
+    refuse = _Refusal(name, document)
+    size = len(data)
+    if size == 0:
+        refuse.empty()
+    if size > limit_bytes(document):
+        refuse.too_large(size)
+
+    kind = sniff_format(data)
+    ext = name.rpartition(".")[2].lower() if "." in name else ""
+    claimed = _EXT_KIND.get(f".{ext}") if ext else None
+    if kind == "encrypted_office":
+        refuse.encrypted()
+    if claimed == "txt" and kind is None:
+        refuse.bad_text()
+    if claimed is not None and kind != claimed:
+        refuse.mismatch(claimed, kind)
+    if kind is None:
+        refuse.unknown()
+    if kind not in document.formats:
+        refuse.not_accepted(kind)
+
+    pages, encoding = _CHECKS[kind](data, refuse)
+    if claimed is None:
+        name = safe_filename(f"{name}{EXTENSIONS[kind][0]}", fallback=document.id)
+    return CheckedFile(sha256=hashlib.sha256(data).hexdigest(), filename=name,
+                       media_type=MEDIA_TYPES[kind], format=kind, size=size, pages=pages,
+                       encoding=encoding)
+
+
+def store_upload(files: Any, data: bytes, filename: str, document: Any) -> dict[str, Any]:
+    """Check the upload, store its bytes in ``files`` (a FileStore) and return
+    ``{sha256, filename, media_type, size}`` for ``Applications.attach``."""
+    checked = check_upload(data, filename, document)
+    sha = files.put(bytes(data))
+    if sha != checked.sha256:  # cannot happen unless the store is broken
+        raise RuntimeError("file store returned a different SHA-256")
+    return checked.stored()
+
+
+# ------------------------------------------------------------------ the refusals
+def _mb(size: int) -> str:
+    """A size in MB for a message, rounded up (so 10 MB + 1 byte reads 10.01 MB)."""
+    return f"{math.ceil(size * 100 / MIB) / 100:.2f}"
+
+
+class _Refusal:
+    """Builds and raises the UploadError for one file."""
+
+    def __init__(self, name: str, document: Any):
+        self.name = name
+        self.document = document
+        self.accepted = accepted_text(document)
+
+    def _raise(self, code: str, th: str, en: str, status: int = 422, **details: Any):
+        raise UploadError(code, th, en, status=status, filename=self.name,
+                          document=self.document.id, **details)
+
+    def empty(self):
+        self._raise("empty_file",
+                    f'ไฟล์ "{self.name}" ว่างเปล่า (ขนาด 0 ไบต์) กรุณาตรวจสอบไฟล์แล้วแนบใหม่',
+                    f'The file "{self.name}" is empty (0 bytes). Please check the file and attach it again.')
+
+    def too_large(self, size: int):
+        limit = f"{Decimal(self.document.max_size_mb).normalize():f}"
+        self._raise("file_too_large",
+                    f'ไฟล์ "{self.name}" มีขนาด {_mb(size)} MB เกินขนาดสูงสุดที่รับได้ {limit} MB '
+                    "กรุณาลดขนาดไฟล์ (เช่น สแกนด้วยความละเอียดต่ำลง หรือบีบอัดภาพ) แล้วแนบใหม่",
+                    f'The file "{self.name}" is {_mb(size)} MB, over the limit of {limit} MB. '
+                    "Please make it smaller (for example scan at a lower resolution or compress "
+                    "the images) and attach it again.",
+                    status=413, size=size, limit=limit_bytes(self.document))
+
+    def _advice(self, kind: str | None) -> tuple[str, str]:
+        if kind in self.document.formats:
+            ext = EXTENSIONS[kind][0]
+            return (f"กรุณาเปลี่ยนชื่อไฟล์ให้ลงท้ายด้วย {ext} แล้วแนบใหม่",
+                    f"Please rename it to end in {ext} and attach it again.")
+        return (f"เอกสารนี้รับเฉพาะไฟล์ {self.accepted} กรุณาบันทึกหรือสแกนเป็นไฟล์ชนิดดังกล่าวแล้วแนบใหม่",
+                f"This document accepts {self.accepted} only: please save or scan it in one of "
+                "these formats and attach it again.")
+
+    def mismatch(self, claimed: str, kind: str | None):
+        label = format_label(claimed)
+        if kind is None:
+            what_th, what_en = "และระบบไม่รู้จักชนิดของเนื้อไฟล์", "and its type could not be recognised"
+        else:
+            th_desc, en_desc = _DESCRIPTIONS.get(kind, (format_label(kind), format_label(kind)))
+            what_th, what_en = f"แต่เป็น{th_desc}", f"but {en_desc}"
+        advice_th, advice_en = self._advice(kind)
+        self._raise("extension_mismatch",
+                    f'ไฟล์ "{self.name}" มีนามสกุลเป็น {label} แต่เนื้อไฟล์ไม่ใช่ {label} {what_th} '
+                    f"(การเปลี่ยนนามสกุลไม่ได้เปลี่ยนชนิดของไฟล์) {advice_th}",
+                    f'The file "{self.name}" is named as {label} but its content is not {label} '
+                    f"{what_en} (renaming a file does not change its type). {advice_en}",
+                    status=415, claimed=claimed, actual=kind, accepted=list(self.document.formats))
+
+    def unknown(self):
+        self._raise("unknown_format",
+                    f'ระบบไม่รู้จักชนิดของไฟล์ "{self.name}" เอกสารนี้รับเฉพาะไฟล์ {self.accepted} '
+                    "กรุณาบันทึกหรือสแกนเป็นไฟล์ชนิดดังกล่าวแล้วแนบใหม่",
+                    f'The type of the file "{self.name}" could not be recognised. This document '
+                    f"accepts {self.accepted} only: please save or scan it in one of these formats "
+                    "and attach it again.",
+                    status=415, accepted=list(self.document.formats))
+
+    def not_accepted(self, kind: str):
+        th_desc, en_desc = _DESCRIPTIONS.get(kind, (format_label(kind), format_label(kind)))
+        self._raise("format_not_accepted",
+                    f'ไฟล์ "{self.name}" เป็น{th_desc} ซึ่งเอกสารนี้ไม่รับ เอกสารนี้รับเฉพาะไฟล์ '
+                    f"{self.accepted} กรุณาบันทึกหรือสแกนเป็นไฟล์ชนิดดังกล่าวแล้วแนบใหม่",
+                    f'The file "{self.name}" is {en_desc}, which this document does not accept. '
+                    f"Accepted formats: {self.accepted}. Please save or scan it in one of these "
+                    "formats and attach it again.",
+                    status=415, actual=kind, accepted=list(self.document.formats))
+
+    def corrupt(self, kind: str, reason: str = ""):
+        label = format_label(kind)
+        self._raise("corrupt_file",
+                    f'ไฟล์ "{self.name}" เสียหายหรือไม่สมบูรณ์ เปิดเป็นไฟล์ {label} ไม่ได้ '
+                    "(อาจดาวน์โหลดหรือคัดลอกมาไม่ครบ) กรุณาตรวจว่าเปิดไฟล์ในเครื่องของท่านได้ "
+                    "แล้วบันทึกหรือสแกนใหม่และแนบอีกครั้ง",
+                    f'The file "{self.name}" is damaged or incomplete and cannot be opened as {label} '
+                    "(it may not have been downloaded or copied completely). Please check that it "
+                    "opens on your device, then save or scan it again and attach it.",
+                    format=kind, reason=reason[:200])
+
+    def encrypted(self):
+        self._raise("encrypted_file",
+                    f'ไฟล์ "{self.name}" ถูกป้องกันด้วยรหัสผ่าน เจ้าหน้าที่จึงเปิดอ่านไม่ได้ '
+                    "กรุณาเอารหัสผ่านออก (หรือบันทึกสำเนาที่ไม่มีรหัสผ่าน) แล้วแนบใหม่",
+                    f'The file "{self.name}" is protected by a password, so officers cannot open it. '
+                    "Please remove the password (or save a copy without one) and attach it again.")
+
+    def bad_text(self):
+        self._raise("invalid_text",
+                    f'ไฟล์ข้อความ "{self.name}" ต้องบันทึกด้วยรหัสอักขระ UTF-8 หรือ TIS-620 และต้องไม่มี'
+                    "อักขระควบคุม (เช่น NUL) กรุณาบันทึกใหม่เป็น UTF-8 (ใน Notepad เลือก "
+                    '"บันทึกเป็น" แล้วเลือกการเข้ารหัส UTF-8) แล้วแนบใหม่',
+                    f'The text file "{self.name}" must be saved as UTF-8 or TIS-620 and must not '
+                    "contain control characters such as NUL. Please save it again as UTF-8 (in "
+                    'Notepad: "Save As", Encoding: UTF-8) and attach it again.')
+
+    def image_too_large(self, size: tuple[int, int] | None, pixels: int | None, limit: int):
+        mp = f"{limit / 1_000_000:.0f}"
+        if size:
+            dims_th = dims_en = f"{size[0]}×{size[1]}"
+            dims_th, dims_en = f"{dims_th} พิกเซล", f"{dims_en} pixels"
+        elif pixels:
+            dims_th, dims_en = f"{pixels / 1_000_000:,.0f} ล้านพิกเซล", f"{pixels / 1_000_000:,.0f} megapixels"
+        else:
+            dims_th, dims_en = "ใหญ่มาก", "very large"
+        self._raise("image_too_large",
+                    f'ภาพในไฟล์ "{self.name}" มีขนาด {dims_th} เกินกว่าที่ระบบรับได้ ({mp} ล้านพิกเซล) '
+                    "กรุณาลดความละเอียดของภาพ (เช่น สแกนที่ 300 dpi) แล้วแนบใหม่",
+                    f'The image in "{self.name}" is {dims_en}, more than the system accepts '
+                    f"({mp} megapixels). Please lower its resolution (for example scan at 300 dpi) "
+                    "and attach it again.",
+                    status=413, pixels=pixels, limit_pixels=limit)
+
+    def content_too_large(self, reason: str):
+        self._raise("content_too_large",
+                    f'เนื้อหาภายในไฟล์ "{self.name}" เมื่อขยายออกมีขนาดใหญ่หรือจำนวนมากเกินกว่าที่ระบบรับได้ '
+                    "กรุณาลดขนาดเอกสาร (เช่น ลดความละเอียดของภาพในเอกสาร) หรือบันทึกเป็น PDF แล้วแนบใหม่",
+                    f'The content of "{self.name}" expands to more than the system accepts. Please '
+                    "make the document smaller (for example lower the resolution of its pictures) or "
+                    "save it as PDF, and attach it again.",
+                    status=413, reason=reason)
+
+
+# --------------------------------------------------------------- per-format checks
+def _check_pdf(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
+    """pypdf must read the cross-reference table and every page; a PDF that
+    needs a password to open is refused (one with only an owner password, i.e.
+    permissions, opens for anyone and is accepted)."""
+    from pypdf import PdfReader
+    from pypdf import PasswordType
+
+    if b"%%EOF" not in data[-1024:]:
+        refuse.corrupt("pdf", "no %%EOF marker at the end: truncated")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        encrypted = reader.is_encrypted
+    except Exception as exc:
+        refuse.corrupt("pdf", repr(exc))
+    if encrypted:
+        try:
+            opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+        except Exception:  # e.g. an unknown security handler: nobody here can open it
+            opened = False
+        if not opened:
+            refuse.encrypted()
+    try:
+        pages = len(reader.pages)
+        for page in reader.pages:
+            page.mediabox  # resolves each page object and its inherited attributes
+    except Exception as exc:
+        refuse.corrupt("pdf", repr(exc))
+    if pages == 0:
+        refuse.corrupt("pdf", "no pages")
+    return pages, None
+
+
+_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "bmp": "BMP"}
+
+
+def _check_image(kind: str) -> Any:
+    def check(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
+        """Pillow (restricted to the sniffed format's plugin) must verify the file
+        and decode every frame; sizes are checked before anything is decoded."""
+        from PIL import Image
+
+        limit = Image.MAX_IMAGE_PIXELS or _DEFAULT_MAX_PIXELS
+        formats = [_PIL_FORMATS[kind]]
+
+        def guard(im: Any) -> None:
+            width, height = im.size
+            if width * height > limit:
+                refuse.image_too_large((width, height), width * height, limit)
+
+        try:
+            with Image.open(io.BytesIO(data), formats=formats) as im:
+                guard(im)
+                im.verify()
+            with Image.open(io.BytesIO(data), formats=formats) as im:
+                frames = getattr(im, "n_frames", 1)
+                if frames > MAX_TIFF_FRAMES:
+                    refuse.content_too_large(f"{frames} frames")
+                for index in range(frames):
+                    if index:
+                        im.seek(index)
+                    guard(im)
+                    im.load()
+        except UploadError:
+            raise
+        except Image.DecompressionBombError as exc:  # over twice the limit: refused at open
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            refuse.image_too_large(None, int(found.group(1)) if found else None, limit)
+        except Exception as exc:
+            refuse.corrupt(kind, repr(exc))
+        return frames, None
+
+    return check
+
+
+def _check_docx(data: bytes, refuse: _Refusal) -> tuple[None, None]:
+    """A sound Office Open XML zip: readable central directory, no entry that
+    expands absurdly, no encrypted entry, ``[Content_Types].xml`` declaring a
+    Word main part, ``word/document.xml`` present, and every CRC right."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:
+        refuse.corrupt("docx", repr(exc))
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            refuse.content_too_large(f"{len(infos)} zip entries")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.flag_bits & 0x1:
+                refuse.encrypted()
+            if info.file_size > MIB and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+                refuse.content_too_large(f"{info.filename}: ratio over {MAX_ZIP_RATIO}")
+        if total > MAX_ZIP_TOTAL:
+            refuse.content_too_large(f"{total} bytes uncompressed")
+        names = {info.filename for info in infos}
+        if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+            refuse.corrupt("docx", "missing [Content_Types].xml or word/document.xml")
+        try:
+            if zf.getinfo("[Content_Types].xml").file_size > MIB:
+                refuse.corrupt("docx", "[Content_Types].xml too large")
+            if not any(t in zf.read("[Content_Types].xml") for t in _DOCX_MAIN):
+                refuse.corrupt("docx", "[Content_Types].xml declares no Word document")
+            for info in infos:  # read everything: zipfile checks each CRC at the end
+                with zf.open(info) as f:
+                    while f.read(MIB):
+                        pass
+        except UploadError:
+            raise
+        except Exception as exc:
+            refuse.corrupt("docx", repr(exc))
+    return None, None
+
+
+def _check_doc(data: bytes, refuse: _Refusal) -> tuple[None, None]:
+    """A sound OLE2 Word file: olefile parses it (raising on incorrect
+    structures), its WordDocument stream starts with a Word FIB (wIdent 0xA5EC)
+    whose fEncrypted flag is clear, and its table stream is there and readable."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_INCORRECT) as ole:
+            if not ole.exists("WordDocument"):
+                refuse.corrupt("doc", "no WordDocument stream")
+            word = ole.openstream("WordDocument").read()
+            if len(word) < 32 or word[:2] != b"\xec\xa5":
+                refuse.corrupt("doc", "WordDocument stream does not start with a FIB")
+            flags = int.from_bytes(word[10:12], "little")
+            if flags & 0x0100:  # fEncrypted (RC4 or XOR obfuscation)
+                refuse.encrypted()
+            table = "1Table" if flags & 0x0200 else "0Table"
+            if not ole.exists(table):
+                refuse.corrupt("doc", f"no {table} stream")
+            ole.openstream(table).read()
+    except UploadError:
+        raise
+    except Exception as exc:
+        refuse.corrupt("doc", repr(exc))
+    return None, None
+
+
+def _check_txt(data: bytes, refuse: _Refusal) -> tuple[None, str | None]:
+    encoding = _decode_text(data)
+    if encoding is None:
+        refuse.bad_text()
+    return None, encoding
+
+
+_CHECKS = {"pdf": _check_pdf, "jpeg": _check_image("jpeg"), "png": _check_image("png"),
+           "tiff": _check_image("tiff"), "bmp": _check_image("bmp"), "docx": _check_docx,
+           "doc": _check_doc, "txt": _check_txt}
+

@@ -1,0 +1,160 @@
+"""Document verifier: digital signatures in uploaded PDFs (PR-8).
+
+PR-8: a PDF signed with a certificate from an NRCA-accredited CA or an Adobe
+AATL member is valid without further checks, once software has verified the
+signature.  This verifier says ``ok`` only when every signature in the PDF is
+intact, cryptographically valid, chains to a trusted root, passes the
+revocation check ("hard-fail", see :mod:`eservice.signing`) and was not
+followed by changes (added pages, drawn content, annotations).
+
+Trusted roots, passed explicitly (never the operating system's list):
+
+* the curated bundle in ``plugins/data/trust_roots/*.pem`` (NRCA-accredited
+  CAs and AATL members; see the README there - AATL has no package, so the
+  bundle is maintained by hand);
+* the platform's own organisation CAs (``<ESERVICE_DATA>/keys/*/ca.pem``),
+  so documents the platform issued itself verify as well;
+* any extra roots an installation passes to :class:`PdfSignatureVerifier`.
+
+Registered through the ``eservice`` entry-point group::
+
+    [project.entry-points.eservice]
+    pdf_signature_verifier = "eservice.plugins.pdf_signature_verifier"
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eservice.certificates import load_pem_certificates, platform_trust_roots
+from eservice.plugin_api import Message, Verification, hookimpl
+from eservice import signing
+from eservice.signing import Problem, VerificationError, VerificationResult, async_verify_pdf
+
+__all__ = ["BUNDLE_DIR", "PdfSignatureVerifier", "bundled_trust_roots", "eservice_document_verifiers"]
+
+BUNDLE_DIR = Path(__file__).resolve().parent / "data" / "trust_roots"
+
+_CODES: dict[Problem, str] = {
+    signing.NO_SIGNATURE: "pdf_signature.unsigned",
+    signing.ALTERED: "pdf_signature.altered",
+    signing.BAD_SIGNATURE: "pdf_signature.bad_signature",
+    signing.UNTRUSTED: "pdf_signature.untrusted",
+    signing.REVOKED: "pdf_signature.revoked",
+    signing.REVOCATION_UNKNOWN: "pdf_signature.revocation_unknown",
+    signing.EXPIRED: "pdf_signature.expired",
+    signing.KEY_USAGE: "pdf_signature.key_usage",
+    signing.WEAK_ALGORITHM: "pdf_signature.weak_algorithm",
+    signing.MODIFIED: "pdf_signature.modified",
+    signing.PARTIAL: "pdf_signature.partial",
+    signing.UNREADABLE_SIGNATURE: "pdf_signature.unreadable",
+}
+
+
+def bundled_trust_roots(folder: Path = BUNDLE_DIR) -> list[bytes]:
+    """The curated trust roots shipped with the platform (one or more PEM
+    certificates per ``*.pem`` file)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    roots: list[bytes] = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.pem")):
+            roots += [c.public_bytes(Encoding.PEM) for c in load_pem_certificates(path)]
+    return roots
+
+
+def _run(coro):
+    """Run *coro* to completion from synchronous code, even when this thread
+    already runs an event loop (then in a helper thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+class PdfSignatureVerifier:
+    """The ``pdf_signature`` document verifier (see the module docstring)."""
+
+    name = "pdf_signature"
+    media_types = ("application/pdf",)
+
+    def __init__(
+        self,
+        extra_trust_roots: Sequence[bytes] = (),
+        *,
+        data_dir: str | Path | None = None,
+        bundle_dir: Path = BUNDLE_DIR,
+        revocation: str = "hard-fail",
+        allow_fetching: bool = True,
+    ):
+        self.extra_trust_roots = tuple(extra_trust_roots)
+        self.data_dir = data_dir
+        self.bundle_dir = bundle_dir
+        self.revocation = revocation
+        self.allow_fetching = allow_fetching
+
+    def trust_roots(self) -> list[bytes]:
+        """Bundle + the platform's own CAs + extra roots (read on each call,
+        so a CA added to the bundle or a new agency counts at once)."""
+        data_dir = self.data_dir if self.data_dir is not None else os.environ.get("ESERVICE_DATA")
+        roots = bundled_trust_roots(self.bundle_dir)
+        if data_dir:
+            roots += platform_trust_roots(data_dir)
+        roots += list(self.extra_trust_roots)
+        return list(dict.fromkeys(roots))
+
+    async def averify(self, data: bytes) -> VerificationResult:
+        return await async_verify_pdf(
+            data, self.trust_roots(), revocation=self.revocation,
+            allow_fetching=self.allow_fetching,
+        )
+
+    def verify(self, data: bytes, *, filename: str = "", media_type: str = "") -> Verification:
+        """Never raises for bad input: a non-PDF or damaged file is ``ok=False``."""
+        try:
+            result = _run(self.averify(data))
+        except (VerificationError, TypeError) as exc:
+            th = getattr(exc, "th", "ไฟล์นี้ตรวจสอบลายมือชื่อดิจิทัลไม่ได้")
+            en = getattr(exc, "en", str(exc))
+            return Verification(
+                ok=False,
+                messages=[Message("pdf_signature.unreadable_file", th, en)],
+                details={"filename": filename},
+            )
+        messages = [
+            Message(_CODES.get(problem, "pdf_signature.problem"), problem[0], problem[1])
+            for problem in result.problems
+        ]
+        details: dict[str, Any] = {
+            "filename": filename,
+            "signer": result.signer,
+            "signed_at": result.signed_at.isoformat() if result.signed_at else None,
+            "intact": result.intact,
+            "trusted": result.trusted,
+            "modified_after_signing": result.modified_after_signing,
+            "signatures": [
+                {
+                    "field": s.field_name,
+                    "signer": s.signer,
+                    "subject": s.signer_subject,
+                    "signed_at": s.signed_at.isoformat() if s.signed_at else None,
+                    "timestamped": s.timestamped,
+                    "certified": s.certified,
+                    "valid": s.valid,
+                    "modification_level": s.modification_level,
+                }
+                for s in result.signatures
+            ],
+        }
+        return Verification(ok=result.valid, messages=messages, details=details)
+
+
+@hookimpl
+def eservice_document_verifiers():
+    return [PdfSignatureVerifier()]
