@@ -427,6 +427,15 @@ def _template_error(exc: Exception, what: str) -> PdfRenderError:
     where = what
     lineno = getattr(exc, "lineno", None)
     name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    if lineno is None:
+        # Errors while rendering carry no position; Jinja2 rewrites the
+        # traceback so that template frames name the template file and line.
+        tb = exc.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename.endswith((".html", ".htm", ".j2", ".jinja")):
+                name, lineno = filename, tb.tb_lineno
+            tb = tb.tb_next
     if name:
         where = str(name)
     if lineno:

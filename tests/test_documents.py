@@ -406,7 +406,7 @@ def test_safe_filename_keeps_thai_and_is_idempotent():
         once = safe_filename(name)
         assert safe_filename(once) == once
     assert safe_filename("สำเนาบัตรประจำตัวประชาชน.pdf") == "สำเนาบัตรประจำตัวประชาชน.pdf"
-    assert safe_filename("ใบ  อนุญาต .pdf") == "ใบ อนุญาต .pdf"
+    assert safe_filename("ใบ  อนุญาต .pdf") == "ใบ อนุญาต.pdf"
     assert safe_filename(None, fallback="x") == "x"
 
 

@@ -49,7 +49,7 @@ def test_create_get_round_trip_in_a_sharded_file(store):  # R: A-F9
     assert got == created and got["answers"] == {"ชื่อ": "ร้านค้า"}
     path = store.application_path("APP-1")
     assert path.is_file() and path.relative_to(store.root).parts[0] == "applications"
-    assert len(path.relative_to(store.root).parts) == 4  # applications/ab/cd/APP-1.json
+    assert len(path.relative_to(store.root).parts) == 3  # applications/abc/APP-1.json
     assert "ร้านค้า" in path.read_text(encoding="utf-8")  # Thai stored readable, not \\u-escaped
 
 

@@ -1,0 +1,119 @@
+"""What handlers need from the engine, built once per process, and who is asking.
+
+Handlers call these instead of building services themselves:
+
+* ``engine(request)`` — the :class:`EngineContext` (catalogue, store, files, clock, notifier);
+* ``accounts(request)``, ``applications(request)``, ``workflow(request)``;
+* ``current_user(request)`` / ``current_actor(request)`` — the signed-in person as a
+  user record and as a policy :class:`Actor` (with IP and user agent for evidence);
+* ``sign_in(request, user)`` / ``sign_out(request)``;
+* ``login_redirect(request)`` — the response that sends an anonymous visitor to sign in.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import HTTPConnection
+from starlette.responses import RedirectResponse
+
+from ..applications import Applications
+from ..engine import EngineContext
+from ..policy import Actor, Grant
+from ..workflow import Workflow
+from .context import get_context
+from .security import rotate_csrf_token
+
+SESSION_USER = "uid"
+SESSION_EPOCH = "epoch"
+
+
+def _cached(request: HTTPConnection, key: str, build) -> Any:
+    ctx = get_context(request)
+    found = ctx.extra.get(key)
+    if found is None:
+        found = ctx.extra[key] = build(ctx)
+    return found
+
+
+def _notifier(ctx) -> Any:
+    """The notification sender, when the notifications module is installed."""
+    try:
+        module = importlib.import_module("eservice.notifications")
+    except ImportError:
+        return None
+    return module.Notifier.from_app_context(ctx)
+
+
+def engine(request: HTTPConnection) -> EngineContext:
+    return _cached(request, "engine", lambda ctx: EngineContext(
+        catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock,
+        notifier=_notifier(ctx)))
+
+
+def accounts(request: HTTPConnection):
+    from ..auth import Accounts
+
+    return _cached(request, "accounts", lambda ctx: Accounts(ctx.store, ctx.clock))
+
+
+def applications(request: HTTPConnection) -> Applications:
+    return _cached(request, "applications", lambda ctx: Applications(engine(request)))
+
+
+def workflow(request: HTTPConnection) -> Workflow:
+    return _cached(request, "workflow", lambda ctx: Workflow(engine(request)))
+
+
+def client_ip(request: HTTPConnection) -> str:
+    return request.client.host if request.client else ""
+
+
+def current_user(request: HTTPConnection) -> dict | None:
+    """The signed-in user, or None (also when the session was ended elsewhere)."""
+    cached = request.scope.get("eservice.user", False)
+    if cached is not False:
+        return cached
+    user = None
+    user_id = request.session.get(SESSION_USER)
+    if user_id:
+        user = accounts(request).check_session(user_id, request.session.get(SESSION_EPOCH, 0))
+        if user is None:
+            request.session.pop(SESSION_USER, None)
+    request.scope["eservice.user"] = user
+    return user
+
+
+def actor_for(user: dict | None, request: HTTPConnection) -> Actor:
+    ip, agent = client_ip(request), request.headers.get("user-agent", "")[:300]
+    if user is None:
+        return Actor(user_id="", ip=ip, user_agent=agent)
+    grants = tuple(Grant(g.agency, g.role, tuple(g.services) if g.services else None)
+                   for g in accounts(request).roles_of(user))
+    profile = user.get("profile", {})
+    name = " ".join(x for x in (profile.get("first_name"), profile.get("last_name")) if x) or user.get("email", "")
+    return Actor(user_id=user["id"], grants=grants, ip=ip, user_agent=agent, name=name)
+
+
+def current_actor(request: HTTPConnection) -> Actor:
+    return actor_for(current_user(request), request)
+
+
+def sign_in(request: HTTPConnection, user: dict) -> None:
+    request.session.clear()
+    request.session[SESSION_USER] = user["id"]
+    request.session[SESSION_EPOCH] = user.get("session_epoch", 0)
+    rotate_csrf_token(request)
+    request.scope["eservice.user"] = user
+
+
+def sign_out(request: HTTPConnection) -> None:
+    request.session.clear()
+    rotate_csrf_token(request)
+    request.scope["eservice.user"] = None
+
+
+def login_redirect(request: HTTPConnection) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
