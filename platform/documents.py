@@ -35,7 +35,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from .engine import EngineError
 
@@ -102,7 +102,8 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "ppt": ("ไฟล์ PowerPoint 97-2003 (PPT)", "a PowerPoint 97-2003 presentation (PPT)"),
     "pptx": ("ไฟล์ PowerPoint (PPTX)", "a PowerPoint presentation (PPTX)"),
     "odf": ("เอกสาร OpenDocument (ODT/ODS/ODP)", "an OpenDocument file (ODT/ODS/ODP)"),
-    "ole": ("ไฟล์ Microsoft Office รุ่นเก่าที่ไม่ใช่ Word", "an older Microsoft Office file that is not Word"),
+    "ole": ("ไฟล์ Microsoft Office รุ่นเก่าที่ไม่ใช่ Word",
+            "an older Microsoft Office file that is not Word"),
     "zip": ("ไฟล์บีบอัด ZIP", "a ZIP archive"),
     "rar": ("ไฟล์บีบอัด RAR", "a RAR archive"),
     "7z": ("ไฟล์บีบอัด 7-Zip", "a 7-Zip archive"),
@@ -337,14 +338,14 @@ def check_upload(data: bytes, filename: str, document: Any) -> CheckedFile:
     """Check an attached file against its ``Document``; raise :class:`UploadError`."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("check_upload needs the file's bytes")
-    data = bytes(data)
     name = safe_filename(filename, fallback=document.id)
     refuse = _Refusal(name, document)
-    size = len(data)
+    size = data.nbytes if isinstance(data, memoryview) else len(data)
     if size == 0:
         refuse.empty()
-    if size > limit_bytes(document):
+    if size > limit_bytes(document):  # before anything parses (or copies) the bytes
         refuse.too_large(size)
+    data = bytes(data)
 
     kind = sniff_format(data)
     ext = name.rpartition(".")[2].lower() if "." in name else ""
@@ -392,16 +393,16 @@ class _Refusal:
         self.document = document
         self.accepted = accepted_text(document)
 
-    def _raise(self, code: str, th: str, en: str, status: int = 422, **details: Any):
+    def _raise(self, code: str, th: str, en: str, status: int = 422, **details: Any) -> NoReturn:
         raise UploadError(code, th, en, status=status, filename=self.name,
                           document=self.document.id, **details)
 
-    def empty(self):
+    def empty(self) -> NoReturn:
         self._raise("empty_file",
                     f'ไฟล์ "{self.name}" ว่างเปล่า (ขนาด 0 ไบต์) กรุณาตรวจสอบไฟล์แล้วแนบใหม่',
                     f'The file "{self.name}" is empty (0 bytes). Please check the file and attach it again.')
 
-    def too_large(self, size: int):
+    def too_large(self, size: int) -> NoReturn:
         limit = f"{Decimal(self.document.max_size_mb).normalize():f}"
         self._raise("file_too_large",
                     f'ไฟล์ "{self.name}" มีขนาด {_mb(size)} MB เกินขนาดสูงสุดที่รับได้ {limit} MB '
@@ -420,22 +421,24 @@ class _Refusal:
                 f"This document accepts {self.accepted} only: please save or scan it in one of "
                 "these formats and attach it again.")
 
-    def mismatch(self, claimed: str, kind: str | None):
+    def mismatch(self, claimed: str, kind: str | None) -> NoReturn:
         label = format_label(claimed)
         if kind is None:
-            what_th, what_en = "และระบบไม่รู้จักชนิดของเนื้อไฟล์", "and its type could not be recognised"
+            what_th = f"แต่เนื้อไฟล์ไม่ใช่ {label} และระบบไม่รู้จักชนิดของเนื้อไฟล์"
+            what_en = f"but its content is not {label}, and its type could not be recognised"
         else:
             th_desc, en_desc = _DESCRIPTIONS.get(kind, (format_label(kind), format_label(kind)))
-            what_th, what_en = f"แต่เป็น{th_desc}", f"but {en_desc}"
+            what_th = f"แต่เนื้อไฟล์เป็น{th_desc} ไม่ใช่ {label}"
+            what_en = f"but its content is {en_desc}, not {label}"
         advice_th, advice_en = self._advice(kind)
         self._raise("extension_mismatch",
-                    f'ไฟล์ "{self.name}" มีนามสกุลเป็น {label} แต่เนื้อไฟล์ไม่ใช่ {label} {what_th} '
+                    f'ไฟล์ "{self.name}" มีนามสกุลเป็น {label} {what_th} '
                     f"(การเปลี่ยนนามสกุลไม่ได้เปลี่ยนชนิดของไฟล์) {advice_th}",
-                    f'The file "{self.name}" is named as {label} but its content is not {label} '
-                    f"{what_en} (renaming a file does not change its type). {advice_en}",
+                    f'The file "{self.name}" is named as {label} {what_en} '
+                    f"(renaming a file does not change its type). {advice_en}",
                     status=415, claimed=claimed, actual=kind, accepted=list(self.document.formats))
 
-    def unknown(self):
+    def unknown(self) -> NoReturn:
         self._raise("unknown_format",
                     f'ระบบไม่รู้จักชนิดของไฟล์ "{self.name}" เอกสารนี้รับเฉพาะไฟล์ {self.accepted} '
                     "กรุณาบันทึกหรือสแกนเป็นไฟล์ชนิดดังกล่าวแล้วแนบใหม่",
@@ -444,7 +447,7 @@ class _Refusal:
                     "and attach it again.",
                     status=415, accepted=list(self.document.formats))
 
-    def not_accepted(self, kind: str):
+    def not_accepted(self, kind: str) -> NoReturn:
         th_desc, en_desc = _DESCRIPTIONS.get(kind, (format_label(kind), format_label(kind)))
         self._raise("format_not_accepted",
                     f'ไฟล์ "{self.name}" เป็น{th_desc} ซึ่งเอกสารนี้ไม่รับ เอกสารนี้รับเฉพาะไฟล์ '
@@ -454,7 +457,7 @@ class _Refusal:
                     "formats and attach it again.",
                     status=415, actual=kind, accepted=list(self.document.formats))
 
-    def corrupt(self, kind: str, reason: str = ""):
+    def corrupt(self, kind: str, reason: str = "") -> NoReturn:
         label = format_label(kind)
         self._raise("corrupt_file",
                     f'ไฟล์ "{self.name}" เสียหายหรือไม่สมบูรณ์ เปิดเป็นไฟล์ {label} ไม่ได้ '
@@ -465,14 +468,14 @@ class _Refusal:
                     "opens on your device, then save or scan it again and attach it.",
                     format=kind, reason=reason[:200])
 
-    def encrypted(self):
+    def encrypted(self) -> NoReturn:
         self._raise("encrypted_file",
                     f'ไฟล์ "{self.name}" ถูกป้องกันด้วยรหัสผ่าน เจ้าหน้าที่จึงเปิดอ่านไม่ได้ '
                     "กรุณาเอารหัสผ่านออก (หรือบันทึกสำเนาที่ไม่มีรหัสผ่าน) แล้วแนบใหม่",
                     f'The file "{self.name}" is protected by a password, so officers cannot open it. '
                     "Please remove the password (or save a copy without one) and attach it again.")
 
-    def bad_text(self):
+    def bad_text(self) -> NoReturn:
         self._raise("invalid_text",
                     f'ไฟล์ข้อความ "{self.name}" ต้องบันทึกด้วยรหัสอักขระ UTF-8 หรือ TIS-620 และต้องไม่มี'
                     "อักขระควบคุม (เช่น NUL) กรุณาบันทึกใหม่เป็น UTF-8 (ใน Notepad เลือก "
@@ -481,13 +484,14 @@ class _Refusal:
                     "contain control characters such as NUL. Please save it again as UTF-8 (in "
                     'Notepad: "Save As", Encoding: UTF-8) and attach it again.')
 
-    def image_too_large(self, size: tuple[int, int] | None, pixels: int | None, limit: int):
+    def image_too_large(self, size: tuple[int, int] | None, pixels: int | None, limit: int) -> NoReturn:
         mp = f"{limit / 1_000_000:.0f}"
         if size:
-            dims_th = dims_en = f"{size[0]}×{size[1]}"
-            dims_th, dims_en = f"{dims_th} พิกเซล", f"{dims_en} pixels"
+            dims = f"{size[0]}×{size[1]}"
+            dims_th, dims_en = f"{dims} พิกเซล", f"{dims} pixels"
         elif pixels:
-            dims_th, dims_en = f"{pixels / 1_000_000:,.0f} ล้านพิกเซล", f"{pixels / 1_000_000:,.0f} megapixels"
+            mega = f"{pixels / 1_000_000:,.0f}"
+            dims_th, dims_en = f"{mega} ล้านพิกเซล", f"{mega} megapixels"
         else:
             dims_th, dims_en = "ใหญ่มาก", "very large"
         self._raise("image_too_large",
@@ -498,7 +502,7 @@ class _Refusal:
                     "and attach it again.",
                     status=413, pixels=pixels, limit_pixels=limit)
 
-    def content_too_large(self, reason: str):
+    def content_too_large(self, reason: str) -> NoReturn:
         self._raise("content_too_large",
                     f'เนื้อหาภายในไฟล์ "{self.name}" เมื่อขยายออกมีขนาดใหญ่หรือจำนวนมากเกินกว่าที่ระบบรับได้ '
                     "กรุณาลดขนาดเอกสาร (เช่น ลดความละเอียดของภาพในเอกสาร) หรือบันทึกเป็น PDF แล้วแนบใหม่",
@@ -513,8 +517,7 @@ def _check_pdf(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
     """pypdf must read the cross-reference table and every page; a PDF that
     needs a password to open is refused (one with only an owner password, i.e.
     permissions, opens for anyone and is accepted)."""
-    from pypdf import PdfReader
-    from pypdf import PasswordType
+    from pypdf import PasswordType, PdfReader
 
     if b"%%EOF" not in data[-1024:]:
         refuse.corrupt("pdf", "no %%EOF marker at the end: truncated")

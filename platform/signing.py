@@ -524,7 +524,7 @@ def _trust_problems(status) -> list[Problem]:
     return [UNTRUSTED]
 
 
-async def _check_one(embedded, vc, signature_fields: set[str]) -> SignatureReport:
+async def _check_one(embedded, vc, signature_fields: set[str], lenient_vc=None) -> SignatureReport:
     from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
     from pyhanko.sign.validation import KeyUsageConstraints
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
@@ -559,7 +559,23 @@ async def _check_one(embedded, vc, signature_fields: set[str]) -> SignatureRepor
     elif not status.valid:
         problems.append(BAD_SIGNATURE)
     if not status.trusted:
-        problems.extend(_trust_problems(status))
+        found = _trust_problems(status)
+        if found == [UNTRUSTED] and lenient_vc is not None:
+            # pyHanko reports a failed revocation check as a general chain
+            # failure; if the chain is fine without revocation checks, say so.
+            try:
+                again = await async_validate_pdf_signature(
+                    embedded, signer_validation_context=lenient_vc(), skip_diff=True,
+                    key_usage_settings=KeyUsageConstraints(
+                        key_usage={"digital_signature", "non_repudiation"},
+                        match_all_key_usages=False,
+                    ),
+                )
+                if again.trusted:
+                    found = [REVOCATION_UNKNOWN]
+            except Exception:
+                log.debug("second validation without revocation failed", exc_info=True)
+        problems.extend(found)
 
     coverage = status.coverage
     level = status.modification_level
@@ -674,9 +690,19 @@ async def async_verify_pdf(
     if moment is not None:
         vc_kwargs["moment"] = moment
     vc = ValidationContext(**vc_kwargs)
+
+    def lenient_vc():
+        """The same trust, no revocation checks: only to explain a failure."""
+        return ValidationContext(**{
+            **vc_kwargs, "revocation_mode": "soft-fail", "allow_fetching": False,
+        })
+
     signature_fields = {e.field_name for e in embedded}
     try:
-        reports = [await _check_one(e, vc, signature_fields) for e in embedded]
+        reports = [
+            await _check_one(e, vc, signature_fields, None if revocation == "soft-fail" else lenient_vc)
+            for e in embedded
+        ]
     finally:
         # release the HTTP session pyHanko opened for fetching, in this loop
         try:

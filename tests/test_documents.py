@@ -433,3 +433,13 @@ def test_sniffing_ignores_names_and_knows_common_refused_types():
     assert sniff_format(b"{\\rtf1\\ansi hello}") == "rtf"
     assert sniff_format(b"BMW 320i registration") == "txt"  # "BM" alone is not a bitmap
     assert sniff_format(GARBAGE) is None
+
+
+def test_bytearray_and_memoryview_uploads():
+    data = pdf_bytes()
+    assert check_upload(bytearray(data), "a.pdf", document()).sha256 == hashlib.sha256(data).hexdigest()
+    assert check_upload(memoryview(data), "a.pdf", document()).size == len(data)
+    refused(memoryview(b"x" * 20_000), "a.txt", document(formats=("txt",), max_size_mb="0.01"),
+            "file_too_large")
+    with pytest.raises(TypeError):
+        check_upload("not bytes", "a.txt", document(formats=("txt",)))

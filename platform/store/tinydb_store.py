@@ -63,6 +63,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _ordered(summaries: Iterable[Record]) -> list[Record]:
+    """Results come in intake order (then id), whatever order the files hold them in."""
+    return sorted(summaries, key=lambda s: (str(s.get("intake_at") or ""), str(s.get("id") or "")))
+
+
 def _check_period(period: str) -> str:
     if not isinstance(period, str) or not _PERIOD.fullmatch(period):
         raise ValueError(f"งวดต้องอยู่ในรูป YYYY-MM: {period!r} / period must be YYYY-MM, got {period!r}")
@@ -107,7 +112,8 @@ class TinyDBStore(Store):
         return self._table(folder / f"{_check_period(period)}.json", "closed", durable)
 
     def _applicant_index(self, applicant: str, durable: bool | None = None) -> KeyedTable:
-        # Hashed: an applicant key may be a national id, which must not show in file names.
+        # Hashed, so a national id does not show in a file listing (not secret: a
+        # 13-digit id can be guessed back from its hash; protect the data folder).
         h = _digest(applicant)
         return self._table(self.root / "applicants" / h[:3] / f"{h}.json", "applications", durable)
 
@@ -244,25 +250,27 @@ class TinyDBStore(Store):
                 self._archive(agency, archive["period"]).delete(app_id)
 
     def open_applications(self, agency: str) -> list[Record]:
-        """The inbox, in the order applications were first opened."""
-        return [summary for _, summary in self._open_index(agency).items()]
+        """The inbox, in intake order."""
+        return _ordered(summary for _, summary in self._open_index(agency).items())
 
     def closed_applications(self, agency: str, period: str | None = None) -> Iterator[Record]:
+        """Month by month (oldest first), each month in intake order."""
         if period is not None:
-            yield from (s for _, s in self._archive(agency, period).items())
+            yield from _ordered(s for _, s in self._archive(agency, period).items())
             return
         folder = self.root / "archive" / _safe(agency, "agency")
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-            yield from (s for _, s in self._archive(agency, path.stem).items())
+            yield from _ordered(s for _, s in self._archive(agency, path.stem).items())
 
     def applications_of(self, applicant: str) -> list[Record]:
-        """Reads each of the applicant's application files, so summaries are never stale."""
+        """In intake order.  Reads each of the applicant's application files, so
+        the summaries are never stale."""
         result = []
         for app_id, _ in self._applicant_index(applicant).items():
             found = self._read_app(app_id)
             if found is not None and found[0].get("applicant") == applicant:
                 result.append(summarize(found[0]))
-        return result
+        return _ordered(result)
 
     # -- sequences and collections ---------------------------------------------
     def next_number(self, sequence: str) -> int:
