@@ -19,6 +19,7 @@ fsync, loaded with one ``insert_multiple``): every write rewrites the whole file
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -56,6 +57,8 @@ def make_application(i: int, *, closed: bool, rng: random.Random) -> dict:
 
 
 def median_ms(fn, runs: int) -> float:
+    """Median of ``runs`` calls ``fn(k)``, after one untimed warm-up call."""
+    fn(runs)
     times = []
     for k in range(runs):
         t0 = time.perf_counter()
@@ -91,20 +94,21 @@ def bench_size(n: int, open_count: int, runs: int, workdir: Path) -> dict:
         return table.search((q.agency == AGENCY) & (q.closed == False))  # noqa: E712
 
     result["naive"] = {
-        "create": median_ms(lambda k: table.insert(make_application(n + 100 + k, closed=False, rng=rng)), runs),
+        "create": median_ms(lambda k: table.insert(make_application(n + k, closed=False, rng=rng)), runs),
         "update": median_ms(naive_update, runs),
         "inbox": median_ms(naive_inbox, runs),
     }
-    assert len(naive_inbox(0)) == open_count + runs
+    assert len(naive_inbox(0)) == open_count + runs + 1
     db.close()
     naive_path.unlink()
+    os.sync()  # else our first fsyncs pay for flushing the baseline's unsynced writes
 
     # -- ours -------------------------------------------------------------------
     root = workdir / f"ours-{n}"
     t0 = time.perf_counter()
     TinyDBStore(root).bulk_import(apps)
     result["seed_ours"] = time.perf_counter() - t0
-    for label, durable, base in (("ours", True, 200), ("ours_nofsync", False, 400)):
+    for label, durable, base in (("ours", True, 1000), ("ours_nofsync", False, 2000)):
         store = TinyDBStore(root, durable=durable)
 
         def update(k, store=store):
@@ -118,7 +122,7 @@ def bench_size(n: int, open_count: int, runs: int, workdir: Path) -> dict:
             "update": median_ms(update, runs),
             "inbox": median_ms(lambda k: store.open_applications(AGENCY), runs),
         }
-    assert len(store.open_applications(AGENCY)) == open_count + 2 * runs
+    assert len(store.open_applications(AGENCY)) == open_count + 2 * (runs + 1)
     shutil.rmtree(root)
     return result
 

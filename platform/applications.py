@@ -290,6 +290,9 @@ class Applications:
             "content_sha256": digest, "ip": actor.ip, "user_agent": actor.user_agent,
         })
         saved = self.ctx.store.update_application(record, record["version"])
+        from .workflow import Workflow
+
+        Workflow(self.ctx).schedule_timers(saved, service, saved["state"], intake, saved["events"][-1]["seq"])
         if self.ctx.notifier is not None:
             self.ctx.notifier(saved, "submitted", service, {})
         return saved

@@ -59,6 +59,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -68,7 +69,7 @@ from typing import Any
 from .clock import BANGKOK, Clock, SystemClock, require_aware
 from .events import GENESIS, canonical_json, event_hash, sha256_hex
 from .policy import Actor
-from .store.atomic import atomic_write_bytes, fsync_dir, locked
+from .store.atomic import TMP_SUFFIX, atomic_write_bytes, fsync_dir, locked
 
 __all__ = ["AuditLog", "AuditProblem", "AuditCheck", "audit_command", "EVENT_FIELDS"]
 
@@ -265,7 +266,25 @@ class AuditLog:
             return None  # unreadable: treated like a missing head (and reported by verify)
 
     def _write_head(self, head: _Head) -> None:
-        atomic_write_bytes(self.head_path, json.dumps(head.as_dict()).encode("utf-8"), durable=self.durable)
+        """Replace ``head.json`` atomically.  Its content is fsynced before the
+        rename, so after a crash it is whole, old or new; the folder is *not*
+        fsynced (one fsync less per event): an old head is harmless, since
+        the next append adopts the whole lines after it."""
+        data = json.dumps(head.as_dict()).encode("utf-8")
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".head.", suffix=TMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                if self.durable:
+                    os.fsync(f.fileno())
+            os.replace(tmp, self.head_path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
 
     @staticmethod
     def _line(event: Mapping[str, Any]) -> bytes:
@@ -322,6 +341,8 @@ class AuditLog:
             if not files:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._write_head(_GENESIS_HEAD)  # from now on a missing head means tampering
+                if self.durable:
+                    fsync_dir(self.folder)
                 return _GENESIS_HEAD, notes
             last = self._last_valid_event(files)
             head = _Head(last["seq"], last["hash"], last["_file"], last["_end"]) if last else _GENESIS_HEAD
@@ -435,6 +456,10 @@ class AuditLog:
         found: list[dict[str, Any]] = []
         if limit <= 0:
             return found
+        # exact-field filters as the bytes they are written as: most lines are skipped unparsed
+        needles = [f'"{key}":{json.dumps(value, ensure_ascii=False)}'.encode("utf-8")
+                   for key, value in (("target", target), ("actor", actor), ("agency", agency))
+                   if value is not None]
         for rel in reversed(self._files()):
             # an event may sit in a later file than its day (clock stepped back): read one file beyond
             if hi_file and rel > hi_file and rel > self._next_day_file(hi_file):
@@ -442,6 +467,8 @@ class AuditLog:
             if lo_file and rel < lo_file:
                 break
             for raw in reversed((self.folder / rel).read_bytes().splitlines(keepends=True)):
+                if any(needle not in raw for needle in needles):
+                    continue
                 event = self._parse(raw) if raw.endswith(b"\n") else None
                 if event is None:
                     continue

@@ -113,6 +113,11 @@ def _typed(f: FormField, value: Any) -> Any:
             return Decimal(str(value))
         except InvalidOperation:
             return None
+    if f.type is FieldType.date:
+        try:
+            return dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
     if f.type is FieldType.group and isinstance(value, list):
         inner = {c.id: c for c in f.fields}
         return [{k: _typed(inner[k], v) if k in inner else v for k, v in item.items()}

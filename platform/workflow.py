@@ -96,7 +96,9 @@ class Workflow:
             raise EngineError("forbidden", "คุณไม่มีสิทธิ์ทำรายการนี้", "you may not take this action", status=403)
         clean_inputs = self._check_inputs(tr, inputs or {})
         deadline = _parse(record.get("deadline"))
-        if "applicant" in tr.roles and not actor.is_officer and deadline and self.ctx.now() > deadline:
+        withdrawing = service.states[tr.to].outcome == "withdrawn"
+        if "applicant" in tr.roles and not actor.is_officer and deadline and self.ctx.now() > deadline \
+                and not withdrawing:
             raise EngineError("deadline_passed", "เลยกำหนดเวลาที่ให้ไว้แล้ว กรุณาติดต่อหน่วยงาน",
                               "the deadline has passed; contact the agency", status=409)
         ev, extra = self.bindings(record, service, clean_inputs)
@@ -127,7 +129,7 @@ class Workflow:
                 except ValueError:
                     raise EngineError("input_date", f"“{spec.label.th}” ต้องเป็นวันที่",
                                       f"“{spec.label.get('en')}” must be a date", input=spec.id) from None
-                if day < self.ctx.today():
+                if "deadline" in spec.id and day < self.ctx.today():
                     raise EngineError("input_past", f"“{spec.label.th}” ต้องไม่เป็นวันที่ผ่านมาแล้ว",
                                       f"“{spec.label.get('en')}” must not be in the past", input=spec.id)
                 value = day.isoformat()
@@ -255,7 +257,7 @@ class Workflow:
                 calendar = self.ctx.calendar(record["agency"])
                 local = calendar.to_local(self.ctx.now())
                 licence = next(x for x in service.definition.outputs.licences if x.id == target)
-                seq = self.ctx.store.next_number(f"licence:{record['agency']}:{service.id}:{local.year}")
+                seq = self.ctx.store.next_number(f"licence:{record['agency']}:{service.id}:{target}:{local.year}")
                 item["number"] = licence.number_pattern.format(
                     agency=record["agency"], service=service.id, be_year=local.year + 543,
                     year=local.year, seq=seq)
@@ -270,6 +272,11 @@ class Workflow:
         return None
 
     # -- timers ---------------------------------------------------------------------
+    def schedule_timers(self, record: Mapping[str, Any], service, state_id: str, now: dt.datetime,
+                        seq: int) -> None:
+        """Start the timers of the state an application just entered."""
+        self._schedule_timers(record, service, service.states[state_id], now, seq)
+
     def _schedule_timers(self, record: Mapping[str, Any], service, state, now: dt.datetime, seq: int) -> None:
         if not state.timers:
             return
@@ -303,7 +310,8 @@ class Workflow:
             try:
                 record = self.ctx.store.get_application(timer["application"])
                 still_there = record["state"] == timer["state"] and not record.get("closed") and any(
-                    e["seq"] == timer["entered_seq"] and e["type"] == "transition" for e in record["events"]) \
+                    e["seq"] == timer["entered_seq"] and e["type"] in ("transition", "submitted")
+                    for e in record["events"]) \
                     and self._entered_by(record, timer["entered_seq"])
                 if still_there:
                     self.take(record["id"], timer["transition"], SYSTEM, {}, expected_version=record["version"])

@@ -30,35 +30,48 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eservice.certificates import load_pem_certificates, platform_trust_roots
 from eservice.plugin_api import Message, Verification, hookimpl
-from eservice import signing
-from eservice.signing import Problem, VerificationError, VerificationResult, async_verify_pdf
+
+# eservice.signing (pyHanko) and eservice.certificates are imported on first
+# use, not here: the plugin manager imports every plugin at start-up, and
+# pyHanko alone takes about half a second to import.
 
 __all__ = ["BUNDLE_DIR", "PdfSignatureVerifier", "bundled_trust_roots", "eservice_document_verifiers"]
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "data" / "trust_roots"
 
-_CODES: dict[Problem, str] = {
-    signing.NO_SIGNATURE: "pdf_signature.unsigned",
-    signing.ALTERED: "pdf_signature.altered",
-    signing.BAD_SIGNATURE: "pdf_signature.bad_signature",
-    signing.UNTRUSTED: "pdf_signature.untrusted",
-    signing.REVOKED: "pdf_signature.revoked",
-    signing.REVOCATION_UNKNOWN: "pdf_signature.revocation_unknown",
-    signing.EXPIRED: "pdf_signature.expired",
-    signing.KEY_USAGE: "pdf_signature.key_usage",
-    signing.WEAK_ALGORITHM: "pdf_signature.weak_algorithm",
-    signing.MODIFIED: "pdf_signature.modified",
-    signing.PARTIAL: "pdf_signature.partial",
-    signing.UNREADABLE_SIGNATURE: "pdf_signature.unreadable",
+_CODE_NAMES = {
+    "NO_SIGNATURE": "pdf_signature.unsigned",
+    "ALTERED": "pdf_signature.altered",
+    "BAD_SIGNATURE": "pdf_signature.bad_signature",
+    "UNTRUSTED": "pdf_signature.untrusted",
+    "REVOKED": "pdf_signature.revoked",
+    "REVOCATION_UNKNOWN": "pdf_signature.revocation_unknown",
+    "EXPIRED": "pdf_signature.expired",
+    "KEY_USAGE": "pdf_signature.key_usage",
+    "WEAK_ALGORITHM": "pdf_signature.weak_algorithm",
+    "MODIFIED": "pdf_signature.modified",
+    "PARTIAL": "pdf_signature.partial",
+    "UNREADABLE_SIGNATURE": "pdf_signature.unreadable",
 }
+
+
+def _code(problem: tuple[str, str]) -> str:
+    """The stable message code of one of :mod:`eservice.signing`'s problems."""
+    from eservice import signing
+
+    for attr, code in _CODE_NAMES.items():
+        if getattr(signing, attr) == problem:
+            return code
+    return "pdf_signature.problem"
 
 
 def bundled_trust_roots(folder: Path = BUNDLE_DIR) -> list[bytes]:
     """The curated trust roots shipped with the platform (one or more PEM
     certificates per ``*.pem`` file)."""
     from cryptography.hazmat.primitives.serialization import Encoding
+
+    from eservice.certificates import load_pem_certificates
 
     roots: list[bytes] = []
     if folder.is_dir():
@@ -102,6 +115,8 @@ class PdfSignatureVerifier:
     def trust_roots(self) -> list[bytes]:
         """Bundle + the platform's own CAs + extra roots (read on each call,
         so a CA added to the bundle or a new agency counts at once)."""
+        from eservice.certificates import platform_trust_roots
+
         data_dir = self.data_dir if self.data_dir is not None else os.environ.get("ESERVICE_DATA")
         roots = bundled_trust_roots(self.bundle_dir)
         if data_dir:
@@ -109,7 +124,10 @@ class PdfSignatureVerifier:
         roots += list(self.extra_trust_roots)
         return list(dict.fromkeys(roots))
 
-    async def averify(self, data: bytes) -> VerificationResult:
+    async def averify(self, data: bytes):
+        """The full :class:`eservice.signing.VerificationResult` (await it in async code)."""
+        from eservice.signing import async_verify_pdf
+
         return await async_verify_pdf(
             data, self.trust_roots(), revocation=self.revocation,
             allow_fetching=self.allow_fetching,
@@ -117,6 +135,8 @@ class PdfSignatureVerifier:
 
     def verify(self, data: bytes, *, filename: str = "", media_type: str = "") -> Verification:
         """Never raises for bad input: a non-PDF or damaged file is ``ok=False``."""
+        from eservice.signing import VerificationError
+
         try:
             result = _run(self.averify(data))
         except (VerificationError, TypeError) as exc:
@@ -128,7 +148,7 @@ class PdfSignatureVerifier:
                 details={"filename": filename},
             )
         messages = [
-            Message(_CODES.get(problem, "pdf_signature.problem"), problem[0], problem[1])
+            Message(_code(problem), problem[0], problem[1])
             for problem in result.problems
         ]
         details: dict[str, Any] = {

@@ -329,10 +329,14 @@ def normalize_extracted_thai(text: str, *, drop_spaces: bool = True) -> str:
 # --------------------------------------------------------------------------- #
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
+def _font_css_for(font: fonts.ThaiFont) -> str:
+    return fonts.font_face_css(font) + "\n" + DEFAULT_CSS
+
+
 def _font_css() -> tuple[str, tuple[Path, ...]]:
-    font = fonts.find_thai_font()
-    return fonts.font_face_css(font) + "\n" + DEFAULT_CSS, font.folders
+    font = fonts.find_thai_font()  # cached; follows find_thai_font.cache_clear()
+    return _font_css_for(font), font.folders
 
 
 def render_pdf(

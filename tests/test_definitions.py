@@ -210,8 +210,16 @@ def test_unknown_agency(defs: Path):
     assert "test-agency" in p.fix_en
 
 
-def test_timer_transition_must_leave_its_state(defs: Path):
+def test_timer_transition_must_be_taken_by_the_system(defs: Path):
     line = mutate(defs, "          transition: dispose", "          transition: approve")
+    p = one_problem(defs, line=line, contains="lacks the role `system`")
+    assert "add `system`" in p.fix_en
+
+
+def test_timer_transition_must_leave_its_state(defs: Path):
+    mutate(defs, "      from: awaiting_documents\n      to: disposed", "      from: submitted\n      to: disposed")
+    text = service_file(defs).read_text(encoding="utf-8")
+    line = text[: text.index("transition: dispose")].count("\n") + 1
     one_problem(defs, line=line, contains="does not start from state `awaiting_documents`")
 
 

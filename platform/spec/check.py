@@ -154,8 +154,6 @@ class ServiceChecker:
                 self.expression(("form", "sections", si, "pages", pi, "when"), page.when, names)
         for path, field, group in walk_fields(self.s):
             scope = names | ({f.id for f in group.fields} if group else set())
-            if field.type is FieldType.group:
-                scope = scope | {f.id for f in field.fields}
             self.expression(path + ("when",), field.when, scope)
             self.expression(path + ("required_when",), field.required_when, scope)
             for ri, rule in enumerate(field.rules):
@@ -222,6 +220,13 @@ class ServiceChecker:
         for fi, fee in enumerate(self.s.fees):
             self.expression(("fees", fi, "amount"), fee.amount, names)
             self.expression(("fees", fi, "when"), fee.when, names)
+            if fee.on_overdue and fee.on_overdue in transitions and "system" not in next(
+                    t for t in self.s.workflow.transitions if t.id == fee.on_overdue).roles:
+                self.report(("fees", fi, "on_overdue"),
+                            f"`{fee.on_overdue}` ต้องมีบทบาท `system` จึงจะทำงานเองได้",
+                            f"`{fee.on_overdue}` needs the role `system` to run by itself",
+                            (f"เพิ่ม `system` ใน `roles` ของ `{fee.on_overdue}`",
+                             f"add `system` to the `roles` of `{fee.on_overdue}`"))
             if fee.on_overdue and fee.on_overdue not in transitions:
                 self.report(("fees", fi, "on_overdue"), f"ไม่มีการดำเนินการ `{fee.on_overdue}`",
                             f"no transition `{fee.on_overdue}`", did_you_mean(fee.on_overdue, transitions))
@@ -277,6 +282,12 @@ class ServiceChecker:
                 if tr is None:
                     self.report(path, f"ไม่มีการดำเนินการ `{timer.transition}`",
                                 f"no transition `{timer.transition}`", did_you_mean(timer.transition, by_id))
+                elif "system" not in tr.roles:
+                    self.report(path, f"ตัวจับเวลาใช้ `{timer.transition}` ซึ่งไม่มีบทบาท `system`",
+                                f"the timer's transition `{timer.transition}` lacks the role `system`, "
+                                "so it could never fire",
+                                (f"เพิ่ม `system` ใน `roles` ของ `{timer.transition}`",
+                                 f"add `system` to the `roles` of `{timer.transition}`"))
                 elif state.id not in tr.from_:
                     self.report(path, f"`{timer.transition}` ไม่ได้ออกจากสถานะ `{state.id}`",
                                 f"`{timer.transition}` does not start from state `{state.id}`",
@@ -289,9 +300,11 @@ class ServiceChecker:
                 if nxt in states and nxt not in reachable:
                     reachable.add(nxt)
                     frontier.append(nxt)
+        graph_complete = wf.initial in states and all(
+            tr.to in states and all(o in states for o in tr.from_) for tr in wf.transitions)
         for si, state in enumerate(wf.states):
             path = ("workflow", "states", si)
-            if state.id not in reachable:
+            if graph_complete and state.id not in reachable:
                 self.report(path + ("id",), f"ไปไม่ถึงสถานะ `{state.id}` จากสถานะเริ่มต้น",
                             f"state `{state.id}` cannot be reached from `{wf.initial}`",
                             ("เพิ่มการดำเนินการที่มีปลายทาง (`to`) เป็นสถานะนี้ หรือลบสถานะนี้",

@@ -1,0 +1,297 @@
+"""Ending a matter without a decision on it: referral to the right agency (RC-2)
+and disposal (จำหน่ายเรื่อง, PR-2, A-R6).
+
+Both are status changes only — nothing is deleted.  Both go through the store's
+version check (two officers at once: one wins, the other gets ConflictError) and
+append a hash-linked event to the application's history.
+
+* :func:`refer` — a request sent to the wrong agency is answered with the name
+  of the correct one.  When the service's definition has a ``referred`` state
+  (id ``referred`` or ``outcome: referred``) the application moves into it;
+  otherwise it keeps its state.  Either way it is closed with outcome
+  ``referred`` and a ``referred`` event names the agency, and the applicant is
+  notified (``ctx.notifier(record, "referred", service, {"referred_to": name, …})``).
+
+* :func:`dispose` — the head of agency approves a disposal.  When the definition
+  has a transition from the current state to a state with ``outcome: disposed``
+  it is taken (as the head when the head may take it, else as the system *on the
+  head's approval*: the event still names the head); otherwise the application is
+  closed by :func:`close_application` with outcome ``disposed``.
+
+* :func:`disposal_candidates` — the applications to put before the head of
+  agency: waiting in a state whose only officer action is disposal (the
+  definition proposes it, e.g. after a timer), waiting for the applicant past
+  the deadline they were given, or whose applicant cannot be reached — the
+  outbox shows mail to them refused permanently for at least
+  :data:`UNREACHABLE_DAYS` days (PR-2: keep the matter 30 days, then end it
+  with the head's approval).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import events
+from .engine import EngineContext, EngineError
+from .policy import Actor, allowed, may_take
+
+__all__ = ["UNREACHABLE_DAYS", "close_application", "refer", "dispose", "disposal_candidates",
+           "referred_state", "disposed_state", "disposal_transition", "is_proposal_state",
+           "unreachable_since"]
+
+UNREACHABLE_DAYS = 30
+MAX_TEXT = 1000
+
+
+def _parse(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _load(ctx: EngineContext, app_id: str) -> dict[str, Any]:
+    from .store import NotFoundError
+
+    try:
+        return ctx.store.get_application(app_id)
+    except (NotFoundError, ValueError):
+        raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404) from None
+
+
+def _check(actor: Actor, action: str, record: Mapping[str, Any]) -> None:
+    if not allowed(actor, "view_application", record):
+        raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404)
+    if not allowed(actor, action, record):
+        raise EngineError("forbidden", "คุณไม่มีสิทธิ์ทำรายการนี้", "you may not take this action", status=403)
+
+
+def _open(record: Mapping[str, Any]) -> None:
+    if record.get("closed"):
+        raise EngineError("closed", "คำขอนี้สิ้นสุดแล้ว", "this application is already closed", status=409)
+    if record.get("state") in (None, "draft"):
+        raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404)
+
+
+def _text(value: Any, label_th: str, label_en: str, *, required: bool, input_id: str) -> str:
+    text = " ".join(str(value or "").split())[:MAX_TEXT] if value is not None else ""
+    if required and not text:
+        raise EngineError("missing_input", f"กรุณากรอก “{label_th}”", f"enter “{label_en}”", inputs=[input_id])
+    return text
+
+
+# ------------------------------------------------------------------ closing
+def close_application(ctx: EngineContext, app_id: str, actor: Actor, *, outcome: str, event_type: str,
+                      data: Mapping[str, Any] | None = None, expected_version: int | None = None,
+                      state: str | None = None, notification: str | None = None,
+                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Close an open application with ``outcome``, appending one ``event_type`` event.
+
+    ``state``: move into this state as well (it must be one of the definition's);
+    None keeps the current state.  A running SLA pause ends now.  Raises
+    ConflictError when ``expected_version`` is stale or another write wins the race.
+    No authorisation here: callers check the policy first.
+    """
+    from .store import ConflictError
+
+    record = _load(ctx, app_id)
+    if expected_version is not None and record["version"] != expected_version:
+        raise ConflictError(app_id, expected_version, record["version"])
+    _open(record)
+    stamp = ctx.now_iso()
+    before = record["state"]
+    pauses = record.get("sla_paused") or []
+    if pauses and pauses[-1][1] is None:
+        pauses[-1][1] = stamp
+    if state is not None:
+        record["state"] = state
+        record["state_entered_at"] = stamp
+    record.update(closed=True, outcome=outcome, closed_at=stamp, updated_at=stamp, changed=False)
+    record.pop("deadline", None)
+    events.append(record["events"], event_type, actor.user_id, stamp,
+                  {"from": before, "to": record["state"], "outcome": outcome, **dict(data or {}), "ip": actor.ip})
+    saved = ctx.store.update_application(record, record["version"])
+    if ctx.notifier is not None and notification:
+        try:
+            service = ctx.service_of(saved)
+        except EngineError:
+            service = None
+        ctx.notifier(saved, notification, service, dict(extra or {}))
+    return saved
+
+
+def referred_state(service: Any) -> Any | None:
+    """The definition's ``referred`` state (by id, else by outcome), or None."""
+    states = service.definition.workflow.states
+    return next((s for s in states if s.id == "referred"), None) or \
+        next((s for s in states if s.outcome == "referred"), None)
+
+
+def disposed_state(service: Any) -> Any | None:
+    states = service.definition.workflow.states
+    return next((s for s in states if s.final and s.outcome == "disposed"), None) or \
+        next((s for s in states if s.id == "disposed"), None)
+
+
+# ------------------------------------------------------------------ referral (RC-2)
+def refer(ctx: EngineContext, app_id: str, actor: Actor, *, agency_name: str = "", agency_code: str = "",
+          note: str = "", expected_version: int | None = None) -> dict[str, Any]:
+    """Answer a request sent to the wrong agency with the name of the right one (RC-2)."""
+    record = _load(ctx, app_id)
+    _check(actor, "refer", record)
+    _open(record)
+    code = (agency_code or "").strip()
+    if code:
+        agency = ctx.catalogue.agencies.get(code)
+        if agency is None:
+            raise EngineError("input_choice", "กรุณาเลือกหน่วยงานจากรายการ", "choose the agency from the list",
+                              input="referred_to_agency")
+        if code == record["agency"]:
+            raise EngineError("same_agency", "คำขอนี้อยู่ที่หน่วยงานนี้อยู่แล้ว กรุณาระบุหน่วยงานอื่น",
+                              "this is already the agency of the application; name another one",
+                              input="referred_to_agency")
+        if not (agency_name or "").strip():
+            agency_name = agency.name.th
+    name = _text(agency_name, "หน่วยงานที่รับผิดชอบ", "the responsible agency", required=True,
+                 input_id="referred_to")
+    note = _text(note, "หมายเหตุ", "note", required=False, input_id="note")
+    service = ctx.service_of(record)
+    target = referred_state(service)
+    details = {"referred_to": name, "referred_to_agency": code or None, "note": note}
+    return close_application(ctx, app_id, actor, outcome="referred", event_type="referred", data=details,
+                             expected_version=expected_version, state=target.id if target else None,
+                             notification="referred", extra=details)
+
+
+# ------------------------------------------------------------------ disposal (PR-2, A-R6)
+def disposal_transition(service: Any, record: Mapping[str, Any], actor: Actor) -> tuple[Any, bool] | None:
+    """``(transition, as_head)`` of the definition's way to a disposed state from
+    the current state: one the actor may take (``as_head``), else one the
+    system may take; only transitions whose required inputs are all text
+    (the disposal reason fills them).  None when there is none."""
+    states = service.states
+    found_system = None
+    for tr in service.definition.workflow.transitions:
+        target = states.get(tr.to)
+        if record.get("state") not in tr.from_ or target is None or not target.final \
+                or target.outcome != "disposed":
+            continue
+        if any(i.required and i.type not in ("text", "long_text") for i in tr.inputs):
+            continue
+        if may_take(actor, record, tr.roles):
+            return tr, True
+        if "system" in tr.roles and found_system is None:
+            found_system = tr
+    return (found_system, False) if found_system is not None else None
+
+
+def dispose(ctx: EngineContext, app_id: str, actor: Actor, *, reason: str,
+            expected_version: int | None = None) -> dict[str, Any]:
+    """The head of agency approves disposing of an application (PR-2, A-R6)."""
+    from .workflow import Workflow
+
+    record = _load(ctx, app_id)
+    _check(actor, "approve_disposal", record)
+    _open(record)
+    reason = _text(reason, "เหตุผลการจำหน่ายเรื่อง", "the reason for disposal", required=True,
+                   input_id="reason")
+    service = ctx.service_of(record)
+    found = disposal_transition(service, record, actor)
+    if found is not None:
+        tr, as_head = found
+        acting = actor if as_head else Actor(
+            user_id=actor.user_id, grants=actor.grants, is_system=True, ip=actor.ip,
+            user_agent=actor.user_agent, name=actor.name, extra={"on_approval_of": actor.user_id})
+        inputs = {i.id: reason for i in tr.inputs if i.type in ("text", "long_text")}
+        return Workflow(ctx).take(app_id, tr.id, acting, inputs, expected_version=expected_version)
+    target = disposed_state(service)
+    return close_application(ctx, app_id, actor, outcome="disposed", event_type="disposed",
+                             data={"reason": reason, "approved_by": actor.user_id},
+                             expected_version=expected_version, state=target.id if target else None,
+                             notification="disposed", extra={"reason": reason})
+
+
+def is_proposal_state(service: Any, state_id: str) -> bool:
+    """A state whose only officer actions lead to a disposed state (the definition
+    puts the matter before the head of agency, e.g. ``disposal_proposed``)."""
+    states = service.states
+    state = states.get(state_id)
+    if state is None or state.final:
+        return False
+    officer = [tr for tr in service.definition.workflow.transitions
+               if state_id in tr.from_ and set(tr.roles) - {"applicant", "system"}]
+    return bool(officer) and all(states[tr.to].outcome == "disposed" for tr in officer if tr.to in states)
+
+
+def _waits_for_applicant(service: Any, state_id: str) -> bool:
+    state = service.states.get(state_id)
+    if state is None:
+        return False
+    return state.sla == "paused" or any(state_id in tr.from_ and "applicant" in tr.roles
+                                        for tr in service.definition.workflow.transitions)
+
+
+def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datetime]:
+    """``{address: first refusal}`` for every address whose mail has been refused
+    permanently since then with no successful delivery after (PR-2).  Temporary
+    failures neither start nor end a run."""
+    since: dict[str, dt.datetime] = {}
+    for item in sorted(outbox, key=lambda r: str(r.get("id") or r.get("at") or "")):
+        at = _parse(item.get("at"))
+        for address in (a.strip().lower() for a in item.get("to") or ()):
+            if item.get("status") == "sent":
+                since.pop(address, None)
+                continue
+            error = item.get("error") or {}
+            refused = {k.strip().lower() for k in error.get("refused") or {}}
+            if item.get("status") == "failed" and error.get("permanent") and (not refused or address in refused) \
+                    and at is not None:
+                since.setdefault(address, at)
+    return since
+
+
+def disposal_candidates(ctx: EngineContext, agency: str, now: dt.datetime | None = None, *,
+                        actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Open applications of ``agency`` to propose for disposal, oldest first:
+    ``{"summary", "record", "service", "reasons": [{"code", "since"}]}``.
+    With ``actor``, only applications the actor may view."""
+    now = now or ctx.now()
+    unreachable = unreachable_since(ctx.store.collection("outbox").all())
+    limit = dt.timedelta(days=UNREACHABLE_DAYS)
+    users = ctx.store.collection("users") if unreachable else None
+    out = []
+    for summary in ctx.store.open_applications(agency):
+        if summary.get("state") in (None, "draft") or summary.get("closed") or not summary.get("intake_at"):
+            continue
+        if actor is not None and not allowed(actor, "view_application", summary):
+            continue
+        service = ctx.catalogue.get(summary["service"], summary.get("service_version"))
+        if service is None:
+            continue
+        state = summary["state"]
+        reasons = []
+        record = None
+        if is_proposal_state(service, state):
+            record = ctx.store.get_application(summary["id"])
+            reasons.append({"code": "proposed", "since": _parse(record.get("state_entered_at"))})
+        if _waits_for_applicant(service, state):
+            record = record or ctx.store.get_application(summary["id"])
+            deadline = _parse(record.get("deadline"))
+            if deadline is not None and deadline < now:
+                reasons.append({"code": "deadline", "since": deadline})
+        if users is not None and summary.get("applicant"):
+            user = users.get(summary["applicant"])
+            address = (user or {}).get("email", "").strip().lower()
+            first = unreachable.get(address) if address else None
+            if first is not None and now - first >= limit:
+                reasons.append({"code": "unreachable", "since": first, "address": address})
+        if reasons:
+            record = record or ctx.store.get_application(summary["id"])
+            out.append({"summary": summary, "record": record, "service": service, "reasons": reasons})
+    out.sort(key=lambda c: (min((r["since"] for r in c["reasons"] if r["since"]), default=now),
+                            c["summary"]["id"]))
+    return out
