@@ -38,7 +38,7 @@ from .policy import Actor, allowed, may_take
 
 __all__ = ["UNREACHABLE_DAYS", "close_application", "refer", "dispose", "disposal_candidates",
            "referred_state", "disposed_state", "disposal_transition", "is_proposal_state",
-           "unreachable_since"]
+           "unreachable_since", "disposal_reasons"]
 
 UNREACHABLE_DAYS = 30
 MAX_TEXT = 1000
@@ -254,41 +254,51 @@ def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datet
     return since
 
 
+def disposal_reasons(ctx: EngineContext, summary: Mapping[str, Any], service: Any, now: dt.datetime, *,
+                     unreachable: Mapping[str, dt.datetime] | None = None,
+                     record: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], Any]:
+    """Why one open application should go before the head of agency (empty: it
+    should not), and its full record when it had to be read.  ``unreachable``
+    is :func:`unreachable_since` of the outbox (read once by the caller)."""
+    if summary.get("state") in (None, "draft") or summary.get("closed") or not summary.get("intake_at"):
+        return [], record
+    state = summary["state"]
+    reasons: list[dict[str, Any]] = []
+    if is_proposal_state(service, state):
+        record = record or ctx.store.get_application(summary["id"])
+        reasons.append({"code": "proposed", "since": _parse(record.get("state_entered_at"))})
+    if _waits_for_applicant(service, state):
+        record = record or ctx.store.get_application(summary["id"])
+        deadline = _parse(record.get("deadline"))
+        if deadline is not None and deadline < now:
+            reasons.append({"code": "deadline", "since": deadline})
+    if unreachable and summary.get("applicant"):
+        user = ctx.store.collection("users").get(summary["applicant"])
+        address = str((user or {}).get("email") or "").strip().lower()
+        first = unreachable.get(address) if address else None
+        if first is not None and now - first >= dt.timedelta(days=UNREACHABLE_DAYS):
+            reasons.append({"code": "unreachable", "since": first, "address": address})
+    return reasons, record
+
+
 def disposal_candidates(ctx: EngineContext, agency: str, now: dt.datetime | None = None, *,
-                        actor: Actor | None = None) -> list[dict[str, Any]]:
-    """Open applications of ``agency`` to propose for disposal, oldest first:
+                        actor: Actor | None = None, only: str | None = None) -> list[dict[str, Any]]:
+    """Open applications of ``agency`` to propose for disposal, oldest reason first:
     ``{"summary", "record", "service", "reasons": [{"code", "since"}]}``.
-    With ``actor``, only applications the actor may view."""
+    With ``actor``, only applications the actor may view; with ``only``, only
+    that application id."""
     now = now or ctx.now()
     unreachable = unreachable_since(ctx.store.collection("outbox").all())
-    limit = dt.timedelta(days=UNREACHABLE_DAYS)
-    users = ctx.store.collection("users") if unreachable else None
     out = []
     for summary in ctx.store.open_applications(agency):
-        if summary.get("state") in (None, "draft") or summary.get("closed") or not summary.get("intake_at"):
+        if only is not None and summary.get("id") != only:
             continue
         if actor is not None and not allowed(actor, "view_application", summary):
             continue
         service = ctx.catalogue.get(summary["service"], summary.get("service_version"))
         if service is None:
             continue
-        state = summary["state"]
-        reasons = []
-        record = None
-        if is_proposal_state(service, state):
-            record = ctx.store.get_application(summary["id"])
-            reasons.append({"code": "proposed", "since": _parse(record.get("state_entered_at"))})
-        if _waits_for_applicant(service, state):
-            record = record or ctx.store.get_application(summary["id"])
-            deadline = _parse(record.get("deadline"))
-            if deadline is not None and deadline < now:
-                reasons.append({"code": "deadline", "since": deadline})
-        if users is not None and summary.get("applicant"):
-            user = users.get(summary["applicant"])
-            address = (user or {}).get("email", "").strip().lower()
-            first = unreachable.get(address) if address else None
-            if first is not None and now - first >= limit:
-                reasons.append({"code": "unreachable", "since": first, "address": address})
+        reasons, record = disposal_reasons(ctx, summary, service, now, unreachable=unreachable)
         if reasons:
             record = record or ctx.store.get_application(summary["id"])
             out.append({"summary": summary, "record": record, "service": service, "reasons": reasons})

@@ -352,8 +352,12 @@ def report(store: Any, catalogue: Any, calendar_for: Callable[[str], WorkingCale
                     row.approved += 1
                 elif outcome == "rejected":
                     row.rejected += 1
-                worked = calendar.working_time(intake, closed, _pauses(record))
-                row.days.append(worked / timedelta(seconds=1) / day_length)
+                try:
+                    worked = calendar.working_time(intake, closed, _pauses(record))
+                except ValueError:  # a damaged pause (ends before it starts): no time rather than a wrong one
+                    worked = None
+                if worked is not None:
+                    row.days.append(worked / timedelta(seconds=1) / day_length)
                 due = _instant(record.get("sla_due"))
                 if due is not None:
                     row.sla_measured += 1
@@ -407,5 +411,8 @@ def _due_at(calendar: WorkingCalendar, record: Mapping[str, Any], sla_days: int 
     """The SLA due instant as it stood at ``as_of`` (pauses up to then); the
     stored ``sla_due`` when the service's SLA is not known."""
     if sla_days:
-        return calendar.due_at(intake, sla_days, paused=_pauses(record, as_of), now=as_of)
+        try:
+            return calendar.due_at(intake, sla_days, paused=_pauses(record, as_of), now=as_of)
+        except ValueError:  # a damaged pause: fall back to what the workflow stored
+            pass
     return _instant(record.get("sla_due"))

@@ -53,14 +53,17 @@ def fsync_dir(directory: str | os.PathLike) -> None:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that ``path`` is always either old or new, whole.
 
-    ``durable=False`` skips the fsyncs (bulk loading only: a crash may then lose
-    recent writes, though it still never leaves a half-written file in place).
+    ``durable=False`` skips the fsyncs (bulk loads and tests: a killed process
+    still never leaves a half file, but a power cut may lose recent writes).
+    The file is created private to the service's user (mode 0600, by mkstemp).
     """
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     except FileNotFoundError:  # first file in this folder (no mkdir call on every write)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if durable:
+            fsync_dir(path.parent.parent)  # make the new folder itself durable
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -117,8 +117,10 @@ def problem(path: str, code: str, th: str, en: str) -> dict[str, str]:
 
 
 def _unauthorized(exc: TokenError) -> ApiError:
-    return ApiError(401, exc.code, exc.th, exc.en,
-                    headers={"WWW-Authenticate": f'Bearer realm="eservice", error="{exc.code}"'})
+    # RFC 6750: no error attribute when no token was sent; invalid_token otherwise
+    challenge = 'Bearer realm="eservice"' if exc.code == "missing_token" \
+        else 'Bearer realm="eservice", error="invalid_token"'
+    return ApiError(401, exc.code, exc.th, exc.en, headers={"WWW-Authenticate": challenge})
 
 
 def _not_found() -> ApiError:
@@ -872,8 +874,8 @@ def list_applications(request: Request, body: bytes) -> Response:
 
 def create_application(request: Request, body: bytes) -> Response:
     """A draft for the token's user, prefilled from the profile (A-F2), with answers if given."""
-    data = json_body(request, body, ("service", "answers"), ("service",))
     _entry, user = api_user(request)
+    data = json_body(request, body, ("service", "answers"), ("service",))
     actor = actor_for(user, request)
     ctx = get_context(request)
     service_id = data["service"]
