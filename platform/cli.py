@@ -54,6 +54,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_command
+
+    return audit_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eservice", description="e-Service platform for Thai agencies")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
     schema.add_argument("--kind", choices=("service", "agency", "any"), default="any")
     schema.set_defaults(func=_schema)
+
+    audit = sub.add_parser("audit", help="audit trail / บันทึกการตรวจสอบ")
+    audit_sub = audit.add_subparsers(dest="audit_action", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain / ตรวจความครบถ้วนของบันทึก")
+    verify.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+    verify.add_argument("--json", action="store_true", help="print problems as JSON")
+    verify.set_defaults(func=_audit)
 
     serve = sub.add_parser("serve", help="start the web platform / เปิดระบบ")
     serve.add_argument("--host", default="127.0.0.1")

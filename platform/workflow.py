@@ -165,6 +165,8 @@ class Workflow:
         record["state_entered_at"] = stamp
         record["closed"] = after.final
         record["outcome"] = after.outcome if after.final else None
+        if after.final:
+            record["closed_at"] = stamp
         record["updated_at"] = stamp
         record["changed"] = "applicant" in tr.roles and not actor.is_officer
         if record["changed"]:

@@ -47,9 +47,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import NoMatchFound, Route
 
 from ..auth import AuthError, normalize_email, password_problems
+from ..clock import BANGKOK
 from ..notify import DeliveryError, Outbox
 from ..notifications import mailer_from_settings
 from ..renderers.html import render
@@ -90,10 +91,18 @@ def _staff(user: Mapping[str, Any] | None) -> bool:
     return bool(user and user.get("roles"))
 
 
+def _path_of(request: Request, name: str, fallback: str) -> str:
+    try:
+        return str(request.app.url_path_for(name))
+    except NoMatchFound:
+        return fallback
+
+
 def _default_target(request: Request, user: Mapping[str, Any]) -> str:
+    """Staff land in the back office, citizens on their applications."""
     if _staff(user):
-        return "/officer"
-    return "/applications"
+        return _path_of(request, "officer_home", "/officer")
+    return _path_of(request, "my_applications", "/applications")
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -595,9 +604,12 @@ async def profile(request: Request) -> Response:
     birth = None
     if values.get("birth_date"):
         birth = _parse_birth_date(values["birth_date"])
+        today = get_context(request).now().astimezone(BANGKOK).date()
+        if birth is not None and not (dt.date(1900, 1, 1) <= dt.date.fromisoformat(birth) <= today):
+            birth = None
         if birth is None:
-            errors.add("birth_date", "วันเกิดไม่ถูกต้อง กรอกเป็น วว/ดด/ปปปป เช่น 31/12/2530",
-                       "Enter the date of birth as a real date, for example 31/12/1987")
+            errors.add("birth_date", "วันเกิดไม่ถูกต้อง ต้องเป็นวันที่ที่ผ่านมาแล้ว กรอกเป็น วว/ดด/ปปปป เช่น 31/12/2530",
+                       "Enter a date of birth in the past, for example 31/12/1987")
     address = _address_from(values, errors)
     try:
         version = int(values.get("version", ""))

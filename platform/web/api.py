@@ -160,6 +160,7 @@ def _from_engine(exc: EngineError) -> ApiError:
     if "document" in details:  # an UploadError: name the document
         document = details.pop("document")
         errors.append(problem(f"documents.{document}", exc.code, exc.th, exc.en))
+    details.pop("reason", None)  # a library's own words about a broken file: not for clients
     extra = {k: v for k, v in details.items() if isinstance(v, (str, int, float, bool)) or v is None}
     return ApiError(status, exc.code, exc.th, exc.en, errors, **extra)
 
@@ -244,8 +245,14 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "too_large", f"ข้อมูลที่ส่งมีขนาดเกิน {mb} MB", f"the request body is over {mb} MB")
 
 
-def json_body(request: Request, body: bytes, allowed: Iterable[str], required: Iterable[str] = ()) -> dict:
-    """The body as a JSON object with only ``allowed`` members (422 otherwise)."""
+Check = tuple[Callable[[Any], bool], str, str, str]  # (predicate, code, th, en)
+
+
+def json_body(request: Request, body: bytes, allowed: Iterable[str], required: Iterable[str] = (),
+              checks: Mapping[str, Check] | None = None) -> dict:
+    """The body as a JSON object with only ``allowed`` members, the ``required``
+    ones present and each member in ``checks`` passing its predicate; every
+    problem at once (422)."""
     kind = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
     if kind and kind != "application/json" and not kind.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "กรุณาส่งข้อมูลเป็น JSON (Content-Type: application/json)",
@@ -263,6 +270,9 @@ def json_body(request: Request, body: bytes, allowed: Iterable[str], required: I
                       f"“{key}” is not a member of this request") for key in sorted(set(data) - allowed)]
     errors += [problem(key, "required", f"กรุณาส่ง “{key}”", f"“{key}” is required")
                for key in required if key not in data]
+    for key, (ok, code, th, en) in (checks or {}).items():
+        if key in data and not ok(data[key]):
+            errors.append(problem(key, code, th, en))
     if errors:
         raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งไม่ถูกต้อง", "the request body is not valid", errors)
     return data
@@ -294,11 +304,9 @@ def _actor(request: Request):
 
 def issue_token(request: Request, body: bytes) -> Response:
     """POST /api/tokens ``{email, password}`` → ``{token, token_type, expires_at}``."""
-    data = json_body(request, body, ("email", "password"), ("email", "password"))
-    errors = [problem(key, "type", f"“{key}” ต้องเป็นข้อความ", f"“{key}” must be a string")
-              for key in ("email", "password") if not isinstance(data[key], str)]
-    if errors:
-        raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งไม่ถูกต้อง", "the request body is not valid", errors)
+    data = json_body(request, body, ("email", "password"), ("email", "password"), {
+        key: (lambda v: isinstance(v, str), "type", f"“{key}” ต้องเป็นข้อความ", f"“{key}” must be a string")
+        for key in ("email", "password")})
     user = accounts(request).authenticate(data["email"], data["password"])
     token, record = _tokens(request).issue(user, ip=client_ip(request),
                                            user_agent=request.headers.get("user-agent", ""))
@@ -918,22 +926,22 @@ def put_answers(request: Request, body: bytes) -> Response:
     return _ok(out, headers=_etag(record))
 
 
+def _is_declaration(value: Any) -> bool:
+    return (isinstance(value, dict) and "th" in value and set(value) <= {"th", "en"}
+            and all(isinstance(v, str) and len(v) <= 10_000 for v in value.values()))
+
+
 def submit_application(request: Request, body: bytes) -> Response:
     """Sign (ETDA type 1, A-F8) and submit; the receipt (RC-3, A-F10)."""
     actor = _actor(request)
-    data = json_body(request, body, ("declaration", "intent", "version"), ("declaration", "intent"))
-    errors = []
+    data = json_body(request, body, ("declaration", "intent", "version"), ("declaration", "intent"), {
+        "declaration": (_is_declaration, "type",
+                        "“declaration” ต้องเป็น {th, en} ตามข้อความคำรับรองที่แสดงต่อผู้ยื่น",
+                        "“declaration” must be {th, en}: the declaration text shown to the applicant"),
+        "intent": (lambda v: v is True, "intent", "กรุณายืนยันเจตนาลงลายมือชื่ออิเล็กทรอนิกส์ (intent: true)",
+                   "confirm the intent to sign electronically (intent: true)"),
+    })
     declaration = data["declaration"]
-    if not (isinstance(declaration, dict) and set(declaration) <= {"th", "en"}
-            and all(isinstance(v, str) for v in declaration.values()) and "th" in declaration):
-        errors.append(problem("declaration", "type",
-                              "“declaration” ต้องเป็น {th, en} ตามข้อความคำรับรองที่แสดงต่อผู้ยื่น",
-                              "“declaration” must be {th, en}: the declaration text shown to the applicant"))
-    if data["intent"] is not True:
-        errors.append(problem("intent", "intent", "กรุณายืนยันเจตนาลงลายมือชื่ออิเล็กทรอนิกส์ (intent: true)",
-                              "confirm the intent to sign electronically (intent: true)"))
-    if errors:
-        raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งไม่ถูกต้อง", "the request body is not valid", errors)
     expected = _expected_version(request, data, required=False)
     record = _own(request, request.path_params["app_id"], actor)
     _check_version(record, expected)

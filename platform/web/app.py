@@ -69,7 +69,7 @@ log = logging.getLogger("eservice.web")
 
 # Optional parts of the web layer, imported when present (see the docstring).
 ROUTE_MODULES: tuple[str, ...] = (
-    "catalogue", "accounts", "apply", "track", "api", "officer", "register",
+    "catalogue", "accounts", "apply", "track", "api", "officer_reports", "officer", "register",
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer
@@ -198,9 +198,13 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        from ..worker import start_background, stop_background  # timers, SLA alerts, digests (issue #4)
+
+        worker = start_background(app)  # one process runs the jobs (a file lock in the data folder)
         try:
             yield
         finally:
+            await stop_background(worker)
             ctx.close()
 
     middleware = [
