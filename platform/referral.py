@@ -216,12 +216,18 @@ def dispose(ctx: EngineContext, app_id: str, actor: Actor, *, reason: str,
 
 
 def is_proposal_state(service: Any, state_id: str) -> bool:
-    """A state whose only officer actions lead to a disposed state (the definition
-    puts the matter before the head of agency, e.g. ``disposal_proposed``)."""
+    """A state whose only officer actions lead to a disposed state, and that no
+    timer of its own will dispose of: the definition puts the matter before the
+    head of agency (e.g. ``disposal_proposed``, entered by a timer)."""
     states = service.states
     state = states.get(state_id)
     if state is None or state.final:
         return False
+    transitions = service.transitions
+    for timer in state.timers:
+        tr = transitions.get(timer.transition)
+        if tr is not None and tr.to in states and states[tr.to].outcome == "disposed":
+            return False  # the system disposes of it when the time comes
     officer = [tr for tr in service.definition.workflow.transitions
                if state_id in tr.from_ and set(tr.roles) - {"applicant", "system"}]
     return bool(officer) and all(states[tr.to].outcome == "disposed" for tr in officer if tr.to in states)

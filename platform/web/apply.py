@@ -828,7 +828,7 @@ def _attach_address_lists(widgets: list[dict]) -> bool:
             found = True
             w["lists"] = address_lists({p["part"]: p["value"] for p in w["parts"]})
         elif w["kind"] == "group":
-            for item in w["items"]:
+            for item in w["entries"]:
                 found = _attach_address_lists(item["children"]) or found
     return found
 

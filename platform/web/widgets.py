@@ -328,7 +328,7 @@ class _Builder:
             out.append({"index": index, "number": index + 1, "title": f"{item_label} {index + 1}",
                         "id": html_id(f"{path}[{index}]"), "children": children,
                         "remove": f"remove_item:{f.id}:{index}"})
-        w["items"] = out
+        w["entries"] = out
         w["item_label"] = item_label
         w["can_add"] = f.max_items is None or len(rows) < f.max_items
         w["add"] = f"add_item:{f.id}"

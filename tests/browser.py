@@ -1,0 +1,389 @@
+"""The browser-test harness: the real server, a real SMTP server, a real Chromium.
+
+R: NF-1 (functional tests of the whole platform as people use it).
+
+Use it from a test module (tests/ is on ``sys.path``; it has no ``__init__``)::
+
+    pytest_plugins = ("browser",)        # fixtures + screenshots on failure
+
+    def test_catalogue(live_server, page):
+        page.goto(live_server.url("/"))
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+What it gives
+-------------
+``server_factory``  ``server_factory(seed=None) -> LiveServer``: starts
+                    ``python -m eservice.cli serve --port <free> --data <tmp>
+                    --definitions <repo>/service_definitions`` in a subprocess,
+                    with ``ESERVICE_SMTP_*`` pointing at the ``smtp_server``
+                    fixture (tests/smtp_server.py) and ``ESERVICE_BASE_URL`` at
+                    the server itself; ``seed(data_folder)`` runs first, before the
+                    server opens the store (see :func:`seed_user`).  Waits for
+                    ``/healthz``; stops the server (terminate, then kill) at the end.
+``live_server``     one started server, nothing seeded.
+``browser``         one headless Debian Chromium per session (Playwright,
+                    ``executable_path=/usr/bin/chromium``); skipped with a reason
+                    only when Chromium is not installed.
+``new_context``     ``new_context() -> BrowserContext``: a fresh context (own
+                    cookies) with ``locale="th-TH"``; several per test are fine
+                    (an applicant and an officer side by side).
+``page``            a page in a first fresh context.
+
+On a failure every page still open in the test's contexts is saved as
+``/tmp/e2e-screens/<test>-<n>.png`` (full page) with its HTML beside it
+(``.html``), and the server's log is printed (``-rA`` shows it); see
+docs/testing.md.
+
+Mail helpers: :func:`wait_for_mail` (by recipient and subject, ignoring other
+mails such as officers' digests) and :func:`links_in`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEFINITIONS = REPO / "service_definitions"
+SCREENS = Path(os.environ.get("E2E_SCREENS", "/tmp/e2e-screens"))
+
+# Debian's Chromium in a container: no sandbox, no GPU, nothing phoning home.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+DEFAULT_TIMEOUT_MS = 10_000  # one step of a journey; the whole journey stays under ~60 s
+SERVER_START_TIMEOUT = 30.0
+
+__all__ = [
+    "CHROMIUM_ARGS", "DEFINITIONS", "LiveServer", "SCREENS", "chromium_path", "free_port", "links_in",
+    "make_pdf", "mail_to", "seed_user", "wait_for_mail",
+    "browser", "live_server", "new_context", "page", "playwright_instance", "server_factory",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def chromium_path() -> str | None:
+    """The Chromium to drive: ``$CHROMIUM``, ``chromium`` on PATH, or Debian's path."""
+    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                      "/usr/bin/chromium"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def seed_user(data: Path, email: str, password: str, profile: Mapping[str, Any] | None = None, *,
+              roles: Iterable[tuple[str, str]] = (), verified: bool = True) -> dict[str, Any]:
+    """Create an account in the data folder ``data`` (before the server starts).
+
+    ``roles`` are ``(agency, role)`` pairs, e.g. ``[("nonthaburi-city", "reviewer")]``.
+    Returns the user record."""
+    from eservice.auth import Accounts
+    from eservice.store import open_store
+
+    store = open_store(Path(data) / "store")
+    try:
+        accounts = Accounts(store)
+        user, token = accounts.register(email, password, dict(profile or {}))
+        if verified:
+            user = accounts.verify_email(token)
+        for agency, role in roles:
+            user = accounts.grant_role(user["id"], agency, role, granted_by="e2e-test")
+        return dict(user)
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+
+
+def make_pdf(text: str = "e2e test document", pages: int = 1) -> bytes:
+    """A small, valid, legible PDF made with pypdf: A4 pages with ``text`` written on them."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    safe = text.encode("latin-1", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica")}))
+    for number in range(1, pages + 1):
+        page = writer.add_blank_page(width=595, height=842)  # A4 in points
+        page[NameObject("/Resources")] = DictionaryObject({
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        content = DecodedStreamObject()
+        content.set_data(b"BT /F1 20 Tf 72 760 Td (" + safe + b") Tj 0 -30 Td (page %d) Tj ET" % number)
+        page[NameObject("/Contents")] = writer._add_object(content)
+    writer.add_metadata({"/Title": text, "/Producer": "eservice e2e tests"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def mail_to(smtp: Any, address: str) -> list[Any]:
+    """Every mail received so far for ``address`` (envelope or To:)."""
+    address = address.lower()
+    found = []
+    for m in list(smtp.messages):
+        recipients = [r.lower() for r in m.rcpt_tos] + [str(m.message.get("To", "")).lower()]
+        if any(address in r for r in recipients):
+            found.append(m)
+    return found
+
+
+def wait_for_mail(smtp: Any, to: str, subject: str | re.Pattern[str] | None = None, *,
+                  timeout: float = 10.0, after: int = 0) -> Any:
+    """The first mail to ``to`` whose subject contains ``subject`` (or matches the
+    pattern), skipping the first ``after`` mails to that address; waits up to
+    ``timeout`` seconds.  Other mails (digests, other people) are ignored."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for m in mail_to(smtp, to)[after:]:
+            got = str(m.message.get("Subject", ""))
+            if subject is None or (subject.search(got) if isinstance(subject, re.Pattern) else subject in got):
+                return m
+        if time.monotonic() > deadline:
+            seen = [(list(m.rcpt_tos), str(m.message.get("Subject", ""))) for m in smtp.messages]
+            raise AssertionError(f"no mail to {to!r} with subject {subject!r} within {timeout}s; received: {seen}")
+        time.sleep(0.1)
+
+
+_LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+
+
+def links_in(text: str, base_url: str | None = None) -> list[str]:
+    """The http(s) links in a text, optionally only those under ``base_url``."""
+    links = [u.rstrip(".,;") for u in _LINK.findall(text)]
+    if base_url:
+        links = [u for u in links if u.startswith(base_url)]
+    return links
+
+
+# --------------------------------------------------------------------------- the server
+
+
+@dataclass
+class LiveServer:
+    """``eservice serve`` in a subprocess on loopback."""
+
+    data: Path
+    smtp: Any
+    definitions: Path = DEFINITIONS
+    host: str = "127.0.0.1"
+    port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data.parent / f"{self.data.name}-server.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self) -> LiveServer:
+        self.port = self.port or free_port(self.host)
+        env = dict(os.environ)
+        for name in list(env):  # nothing from the developer's shell leaks in
+            if name.startswith("ESERVICE_"):
+                del env[name]
+        env.update({
+            "ESERVICE_SMTP_HOST": self.smtp.host,
+            "ESERVICE_SMTP_PORT": str(self.smtp.port),
+            "ESERVICE_SMTP_TLS": "none",
+            "ESERVICE_SMTP_FROM": "ระบบ e-Service <noreply@eservice.test>",
+            "ESERVICE_BASE_URL": self.base_url,
+            "ESERVICE_SECRET": "e2e-test-secret-" + "x" * 32,
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.env)
+        self.data.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "eservice.cli", "serve", "--host", self.host, "--port", str(self.port),
+                 "--data", str(self.data), "--definitions", str(self.definitions)],
+                cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            log.close()
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"eservice serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError) as exc:
+                last = exc
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"eservice serve did not answer /healthz within {SERVER_START_TIMEOUT}s "
+                           f"({last}):\n{self.log()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture
+def server_factory(smtp_server, tmp_path, request):
+    """``server_factory(seed=None, env=None) -> LiveServer`` (started).  ``seed(data)``
+    runs before the server starts, on the same data folder."""
+    started: list[LiveServer] = []
+
+    def start(seed: Callable[[Path], Any] | None = None, env: Mapping[str, str] | None = None) -> LiveServer:
+        data = tmp_path / f"data{len(started)}"
+        data.mkdir(parents=True, exist_ok=True)
+        if seed is not None:
+            seed(data)
+        server = LiveServer(data=data, smtp=smtp_server, env=dict(env or {}))
+        started.append(server)
+        return server.start()
+
+    yield start
+    failed = _failed(request)
+    for server in started:
+        server.stop()
+        if failed:
+            print(f"\n----- server log ({server.base_url}, {server.log_path}) -----\n{server.log()[-20000:]}")
+
+
+@pytest.fixture
+def live_server(server_factory) -> LiveServer:
+    return server_factory()
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; scripts/test.sh does it)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # a missing dependency is a failure, not a skip: CI must run these tests
+        pytest.fail("the Python package 'playwright' is missing: pip install -e '.[test]'", pytrace=False)
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    # Playwright gives every launch a fresh temporary --user-data-dir of its own.
+    browser = playwright_instance.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS,
+                                                  headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_context(browser, request):
+    """``new_context(**options)``: a fresh context (Thai locale, Bangkok time)."""
+    contexts: list[Any] = []
+
+    def make(**options: Any):
+        options = {"locale": "th-TH", "timezone_id": "Asia/Bangkok", "viewport": {"width": 1280, "height": 900},
+                   "accept_downloads": True, **options}
+        context = browser.new_context(**options)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+        contexts.append(context)
+        return context
+
+    yield make
+    if _failed(request):
+        _screenshots(request.node, contexts)
+    for context in contexts:
+        try:
+            context.close()
+        except Exception:  # pragma: no cover - the browser may already be gone
+            pass
+
+
+@pytest.fixture
+def page(new_context):
+    return new_context().new_page()
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:120] or "test"
+
+
+def _screenshots(node: Any, contexts: list[Any]) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for context in contexts:
+        for pg in list(getattr(context, "pages", [])):
+            n += 1
+            stem = SCREENS / f"{_safe_name(node.nodeid.split('::')[-1])}-{n}"
+            try:
+                pg.screenshot(path=str(stem.with_suffix(".png")), full_page=True, timeout=5000)
+                stem.with_suffix(".html").write_text(pg.content(), encoding="utf-8")
+                print(f"\nscreenshot: {stem}.png  ({pg.url})")
+            except Exception as exc:  # pragma: no cover - a crashed page
+                print(f"\nscreenshot of {pg.url} failed: {exc}")
+
+
+# --------------------------------------------------------------------------- failure detection
+
+_REPORTS = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+
+
+def _failed(request: Any) -> bool:
+    reports = request.node.stash.get(_REPORTS, {})
+    return any(r.failed for r in reports.values())
