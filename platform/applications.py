@@ -174,9 +174,8 @@ class Applications:
         answers.update(page_answers)
         env = self.env(record)
         cleaned, errors = forms.validate(service, answers, env, only_pages=[page_id])
-        # keep what was typed on this page even when invalid, drop what is not applicable
-        kept = {k: v for k, v in answers.items() if k in cleaned or k in own and k in cleaned}
-        record["answers"] = kept
+        # `cleaned` keeps what was typed even when invalid, and drops what is not applicable
+        record["answers"] = cleaned
         record["current_page"] = page_id
         record["updated_at"] = self.ctx.now_iso()
         saved = self.ctx.store.update_application(record, record["version"])

@@ -169,10 +169,7 @@ class Workflow:
             record["closed_at"] = stamp
         record["updated_at"] = stamp
         record["changed"] = "applicant" in tr.roles and not actor.is_officer
-        if record["changed"]:
-            record["assignee"] = record.get("assignee")
-        for key in ("deadline",):
-            record.pop(key, None)
+        record.pop("deadline", None)
         for spec in tr.inputs:
             if spec.type == "date" and spec.id in inputs and "deadline" in spec.id:
                 local_end = self.ctx.calendar(record["agency"]).closing(dt.date.fromisoformat(inputs[spec.id]))

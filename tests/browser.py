@@ -387,3 +387,248 @@ def pytest_runtest_makereport(item, call):
 def _failed(request: Any) -> bool:
     reports = request.node.stash.get(_REPORTS, {})
     return any(r.failed for r in reports.values())
+
+
+# --------------------------------------------------------------------------- steps people take
+#
+# Shared by the journeys.  Every step goes through what a person sees: labels,
+# legends, buttons and links (Playwright's get_by_label / get_by_role), in Thai,
+# the platform's default language.
+
+SERVICE_ID = "food-shop-permit"  # nonthaburi-city: a form of several sections, documents, a workflow
+SERVICE_TITLE = "แจ้งจัดตั้งหรือขออนุญาตจัดตั้งสถานที่จำหน่ายอาหารและสถานที่สะสมอาหาร"
+AGENCY = "nonthaburi-city"
+AGENCY_PHONE = "02-589-0500"
+PASSWORD = "Nonthaburi-e2e-2569"
+
+# The address every test uses (real names: the address plugin checks them).
+ADDRESS = {"line": "99/1 ถนนรัตนาธิเบศร์", "province": "นนทบุรี", "district": "เมืองนนทบุรี",
+           "subdistrict": "บางกระสอ", "postcode": "11000"}
+ADDRESS_LABELS = {"line": "บ้านเลขที่ หมู่ ซอย ถนน", "province": "จังหวัด", "district": "อำเภอ / เขต",
+                  "subdistrict": "ตำบล / แขวง", "postcode": "รหัสไปรษณีย์"}
+# Each document the food-shop form asks for with the answers of these journeys.
+REQUIRED_DOCUMENTS = ("id_card_copy", "house_registration_copy", "floor_plan", "training_certificates")
+
+
+def thai_id(first12: str) -> str:
+    """A Thai national ID with a valid check digit."""
+    total = sum(int(d) * (13 - i) for i, d in enumerate(first12))
+    return first12 + str((11 - total % 11) % 10)
+
+
+def group(page: Any, legend: str):
+    """A fieldset by its legend (role "group"), with or without "(ไม่บังคับ)" after it."""
+    return page.get_by_role("group", name=re.compile(rf"^{re.escape(legend)}(\s*\(ไม่บังคับ\))?$"))
+
+
+def choose(page: Any, legend: str, option: str) -> None:
+    """Tick the radio button or checkbox ``option`` of the question ``legend``."""
+    group(page, legend).get_by_label(option, exact=True).check()
+
+
+def fill_date(page: Any, legend: str, day: int, month: int, year_be: int) -> None:
+    box = group(page, legend)
+    box.get_by_label("วัน", exact=True).fill(str(day))
+    box.get_by_label("เดือน", exact=True).fill(str(month))
+    box.get_by_label("ปี (พ.ศ.)", exact=True).fill(str(year_be))
+
+
+def fill_address(page: Any, legend: str, address: Mapping[str, str] = ADDRESS) -> None:
+    box = page.get_by_role("group", name=legend)  # the legend may say "(optional)" too
+    for part, label in ADDRESS_LABELS.items():
+        box.get_by_label(label, exact=True).fill(address[part])
+
+
+def save_and_continue(page: Any) -> None:
+    page.get_by_role("button", name="บันทึกและดำเนินการต่อ").click()
+
+
+def register(page: Any, server: LiveServer, email: str, *, first_name: str, last_name: str,
+             national_id: str, phone: str, password: str = PASSWORD) -> Any:
+    """Create an account through /register and open the link of the confirmation mail.
+    Returns that mail."""
+    from playwright.sync_api import expect
+
+    page.goto(server.url("/"))
+    page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="ลงทะเบียน").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ลงทะเบียนใช้งาน")
+    page.get_by_label("อีเมล", exact=True).fill(email)
+    page.get_by_label("รหัสผ่าน", exact=True).fill(password)
+    page.get_by_label("ยืนยันรหัสผ่าน", exact=True).fill(password)
+    page.get_by_label("ชื่อ", exact=True).fill(first_name)
+    page.get_by_label("นามสกุล", exact=True).fill(last_name)
+    page.get_by_label("เลขประจำตัวประชาชน").fill(national_id)
+    page.get_by_label("หมายเลขโทรศัพท์").fill(phone)
+    page.get_by_role("button", name="ลงทะเบียน").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ตรวจสอบอีเมลของท่าน")
+    expect(page.get_by_role("main")).to_contain_text(email)
+
+    mail = wait_for_mail(server.smtp, email, "ยืนยันอีเมล")
+    links = [u for u in links_in(mail.text, server.base_url) if "/verify?" in u]
+    assert links, f"no confirmation link in the mail:\n{mail.text}"
+    page.goto(links[0])
+    expect(page.get_by_role("heading", level=1)).to_have_text("ยืนยันอีเมลแล้ว")
+    expect(page.get_by_role("main")).to_contain_text(email)
+    return mail
+
+
+def sign_in(page: Any, server: LiveServer, email: str, password: str = PASSWORD) -> None:
+    from playwright.sync_api import expect
+
+    if "/login" not in page.url:
+        page.goto(server.url("/login"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("เข้าสู่ระบบ")
+    page.get_by_label("อีเมล", exact=True).fill(email)
+    page.get_by_label("รหัสผ่าน", exact=True).fill(password)
+    page.get_by_role("main").get_by_role("button", name="เข้าสู่ระบบ").click()
+    expect(page.get_by_role("button", name="ออกจากระบบ")).to_be_visible()
+
+
+def sign_out(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="ออกจากระบบ").click()
+    expect(page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="เข้าสู่ระบบ")).to_be_visible()
+
+
+def open_service_from_catalogue(page: Any, server: LiveServer) -> None:
+    """Home → the service's page → "start" (A-S1, A-F1)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="บริการทั้งหมด").click()
+    page.get_by_role("link", name=SERVICE_TITLE).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE_TITLE)
+    expect(page.get_by_role("main")).to_contain_text(AGENCY_PHONE)  # A-S3: whom to ask
+    page.get_by_role("button", name="เริ่มยื่นคำขอ").first.click()
+
+
+def open_task(page: Any, name: str) -> None:
+    """A section (or "attach documents") of the task list."""
+    page.get_by_role("main").get_by_role("link", name=name, exact=True).click()
+
+
+def fill_applicant_kind(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("ผู้ขอเป็นใคร")
+    choose(page, "ยื่นคำขอในนามของ", "บุคคลธรรมดา")
+    choose(page, "ยื่นแทนผู้อื่นโดยได้รับมอบอำนาจ", "ไม่ใช่")
+    save_and_continue(page)
+
+
+def fill_person_birth_date(page: Any, day: int = 14, month: int = 3, year_be: int = 2528) -> None:
+    fill_date(page, "วันเกิด", day, month, year_be)
+
+
+def fill_contact(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("ช่องทางติดต่อ")
+    fill_address(page, "ที่อยู่ตามทะเบียนบ้านของผู้ขอ หรือที่ตั้งสำนักงานใหญ่ของนิติบุคคล")
+    save_and_continue(page)
+
+
+def fill_shop_start(page: Any, shop_name: str) -> None:
+    """The first answers of the shop page (the rest in :func:`fill_shop_rest`)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("สถานที่จำหน่ายหรือสะสมอาหาร")
+    page.get_by_label("ชื่อร้าน / ชื่อสถานที่").fill(shop_name)
+    page.get_by_label("ประเภทของสถานที่", exact=True).select_option(label="ร้านอาหาร")
+    choose(page, "อาหารที่จำหน่ายหรือสะสม (เลือกได้หลายข้อ)", "ปรุงสำเร็จตามสั่ง")
+    choose(page, "อาหารที่จำหน่ายหรือสะสม (เลือกได้หลายข้อ)", "เครื่องดื่ม")
+
+
+def fill_shop_rest(page: Any, area: str = "120") -> None:
+    fill_address(page, "ที่ตั้งของสถานที่")
+    page.get_by_label("พื้นที่ประกอบการทั้งหมด").fill(area)
+    page.get_by_label("จำนวนที่นั่งสำหรับลูกค้า").fill("30")
+    choose(page, "ผู้ขอเป็นเจ้าของอาคารที่ตั้งร้าน", "ใช่")
+    fill_date(page, "วันที่เริ่มหรือจะเริ่มประกอบกิจการ", 1, 7, 2569)
+    save_and_continue(page)
+
+
+def fill_handlers(page: Any, name: str = "นางแดง ใจดี") -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("ผู้สัมผัสอาหาร")
+    page.get_by_role("group", name="ผู้สัมผัสอาหาร 1", exact=True).get_by_label("ชื่อ-นามสกุล").fill(name)
+    choose(page, "หน้าที่", "ผู้ปรุงอาหาร")
+    choose(page, "ผ่านการอบรมผู้สัมผัสอาหารแล้ว", "ใช่")
+    choose(page, "มีใบรับรองแพทย์", "ไม่ใช่")
+    save_and_continue(page)
+
+
+def fill_consents(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("ความยินยอมและการรับทราบ")
+    for legend in ("ยินยอมให้ตรวจสถานที่", "ยินยอมให้ตรวจสอบข้อมูล"):
+        choose(page, legend, "ข้าพเจ้ายินยอมตามข้อความข้างต้น")
+    save_and_continue(page)
+
+
+def attach(page: Any, document_id: str, filename: str, data: bytes, *, mime: str = "application/pdf") -> None:
+    """Choose a file for one document and press its own "attach" button (A-F4)."""
+    from playwright.sync_api import expect
+
+    section = page.locator(f"#doc-{document_id}")
+    section.locator("input[type=file]").set_input_files(
+        files=[{"name": filename, "mimeType": mime, "buffer": data}])
+    section.get_by_role("button", name="แนบไฟล์").click()
+    expect(page.locator(f"#doc-{document_id}")).to_contain_text(filename)
+
+
+def attach_required_documents(page: Any) -> dict[str, str]:
+    """Attach a generated PDF to every document these answers require; returns the file names."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("แนบเอกสาร")
+    names = {}
+    for doc in REQUIRED_DOCUMENTS:
+        names[doc] = f"{doc}.pdf"
+        attach(page, doc, names[doc], make_pdf(f"{doc} - e2e test copy"))
+        expect(page.get_by_role("status")).to_contain_text("แล้ว")
+    return names
+
+
+def sign_and_submit(page: Any) -> None:
+    """The check page: tick the declaration (type-1 e-signature, A-F8) and send."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("ตรวจสอบข้อมูลก่อนยื่นคำขอ")
+    page.get_by_label("ข้าพเจ้าได้อ่านและขอรับรองตามข้อความข้างต้น").check()
+    page.get_by_role("button", name="ยืนยันและยื่นคำขอ").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ยื่นคำขอเรียบร้อยแล้ว")
+
+
+def intake_number_on(page: Any) -> str:
+    text = page.get_by_role("main").inner_text()
+    found = re.search(r"เลขรับ\s+(\d+/25\d\d)", text)
+    assert found, f"no intake number on the page:\n{text}"
+    return found.group(1)
+
+
+def apply_for_food_shop(page: Any, server: LiveServer, shop_name: str) -> str:
+    """A signed-in applicant applies from the catalogue to the acknowledgement, in one go.
+    Returns the intake number."""
+    from playwright.sync_api import expect
+
+    open_service_from_catalogue(page, server)
+    open_task(page, "ข้อมูลผู้ขอ")
+    fill_applicant_kind(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("ข้อมูลผู้ขอ (บุคคลธรรมดา)")
+    fill_person_birth_date(page)
+    save_and_continue(page)
+    fill_contact(page)
+    open_task(page, "ข้อมูลสถานที่")
+    fill_shop_start(page, shop_name)
+    fill_shop_rest(page)
+    fill_handlers(page)
+    open_task(page, "ความยินยอม")
+    fill_consents(page)
+    open_task(page, "แนบเอกสาร")
+    attach_required_documents(page)
+    page.get_by_role("main").get_by_role("link", name="ดำเนินการต่อ").click()
+    sign_and_submit(page)
+    return intake_number_on(page)

@@ -22,7 +22,7 @@ from eservice.applications import Applications, declaration_of
 from eservice.auth import Accounts
 from eservice.clock import BANGKOK, FixedClock
 from eservice.engine import EngineContext
-from eservice.policy import Actor
+from eservice.policy import Actor, Grant
 from eservice.web.app import create_app
 from eservice.web.context import Settings
 
@@ -265,11 +265,14 @@ def test_application_page_shows_everything_and_is_audited(world):  # R: A-R2, A-
     assert "กำหนดแล้วเสร็จ" in html and "ใช้ไปแล้ว" in html and "เหลือ" in html  # SLA clock
     assert 'name="expected_version"' in html and "ขอเอกสารเพิ่ม" in html  # transition form
     assert 'name="missing"' in html and 'type="date"' in html  # its inputs
-    assert "อนุมัติ" not in re.sub(r"<[^>]+>", "", html.split('id="actions"')[1]) or True
+    assert "form-approve" not in html  # the approver's action is not offered to a reviewer
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html  # CSP: nothing inline
+    english = reviewer.get(f"/officer/applications/{record['id']}?lang=en").text
+    assert "Shop name" in english and "Request documents" in english and "Yes" in english
 
     from eservice.audit import AuditLog
     views = AuditLog(world.settings.data).search(target=record["id"], action="view_application")
-    assert len(views) == 1 and views[0]["actor"] == world.users["reviewer"]["id"]
+    assert len(views) == 2 and views[0]["actor"] == world.users["reviewer"]["id"]  # Thai, then English
     assert views[0]["agency"] == "test-agency" and views[0]["ip"]
 
 
@@ -503,8 +506,23 @@ def test_disposal_of_an_unreachable_applicant_closes_by_event(world):  # R: PR-2
     assert after["answers"] == record["answers"]  # nothing deleted
 
 
-def test_timer_proposal_state_is_listed(world, tmp_path):  # R: A-R6 — the definition proposes disposal
-    from eservice.referral import is_proposal_state
+def test_proposal_states_of_the_example_services():  # R: A-R6 — the definition proposes disposal
+    from eservice.referral import disposal_transition, is_proposal_state
+    from eservice.spec.loader import load_or_raise
 
-    food = world.engine.catalogue.latest("minimal-permit")
-    assert not is_proposal_state(food, "submitted") and not is_proposal_state(food, "awaiting_documents")
+    catalogue = load_or_raise([Path(__file__).parent.parent / "service_definitions"])
+    food = catalogue.latest("food-shop-permit")
+    assert is_proposal_state(food, "disposal_proposed")  # entered by a timer; the head decides
+    assert not is_proposal_state(food, "awaiting_documents")  # waiting for the applicant
+    assert not is_proposal_state(food, "under_review")
+    commercial = catalogue.latest("commercial-registration")
+    assert not is_proposal_state(commercial, "awaiting_documents")  # a timer disposes of it by itself
+    head = Actor(user_id="u-head", grants=(Grant("nonthaburi-city", "head_of_agency"),))
+    found = disposal_transition(food, {"state": "disposal_proposed", "agency": "nonthaburi-city",
+                                       "service": "food-shop-permit"}, head)
+    assert found is not None and found[0].id == "dispose" and found[1] is True  # taken as the head
+    found = disposal_transition(food, {"state": "awaiting_payment", "agency": "nonthaburi-city",
+                                       "service": "food-shop-permit"}, head)
+    assert found is not None and found[0].id == "payment_overdue"
+    assert disposal_transition(food, {"state": "under_review", "agency": "nonthaburi-city",
+                                      "service": "food-shop-permit"}, head) is None

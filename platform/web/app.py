@@ -135,7 +135,9 @@ def error_response(request: HTTPConnection, status: int, *, headers: dict | None
     """The error page (or JSON under /api) for ``status``."""
     th, en = _error_texts(status)
     if _is_api(request):
-        body = {"error": {"status": status, "th": th, "en": en}}
+        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 413: "too_large", 500: "server_error"}.get(status, "error")
+        body = {"error": {"status": status, "code": code, "th": th, "en": en, "errors": []}}
         if isinstance(detail, str) and detail and detail not in (th, en):
             body["error"]["detail"] = detail
         return JSONResponse(body, status_code=status, headers=headers)
