@@ -11,7 +11,7 @@ the agency's working calendar.  Then::
 Rules
 -----
 * Drafts never appear (they belong to the applicant alone), nor closed records.
-* Only what the actor may see: ``policy.allowed(actor, "view_application", summary)``
+* Only what the actor may see: ``policy.allowed(actor, "view_inbox", agency, service)``
   — the officer's agencies only (CH-4), and a role limited to some services sees
   only those services.
 * Order: applications flagged ``changed`` first (new, or the applicant acted:
@@ -164,7 +164,8 @@ def visible(summary: Mapping[str, Any], actor: Actor) -> bool:
         return False
     if not summary.get("intake_at"):
         return False
-    return allowed(actor, "view_application", summary)
+    # the inbox is staff work: the agency's inbox role for this service (not "my own application")
+    return allowed(actor, "view_inbox", agency=summary.get("agency"), service=summary.get("service"))
 
 
 def build_rows(summaries: Iterable[Mapping[str, Any]], actor: Actor, now: dt.datetime, *,

@@ -18,7 +18,8 @@ store, so nothing is done twice:
 3. **Digest** (CH-3) — at 08:30 and 16:30 of every working day of the agency's
    calendar, each officer gets one mail listing the applications *they* may see
    (CH-4; a role limited to some services sees those only) that were received,
-   or changed by the applicant, since the previous slot (nothing new: no mail).
+   or changed by the applicant, since the previous digest went out (nothing new:
+   no mail).
    It is sent through ``Notifier.digest`` (:mod:`eservice.notifications`).
    The last slot sent is kept per agency in ``officer_digests``; the slot is
    claimed (version-checked write) before the mails go, so a restart neither
@@ -321,7 +322,8 @@ def _digest_mail(engine: EngineContext, agency: Any, slot: dt.datetime, rows: li
 
 
 def _news(summary: Mapping[str, Any], since: dt.datetime | None) -> bool:
-    """New (received) or changed since the previous digest slot (first digest: changed)."""
+    """Received, or changed by the applicant, after ``since`` (the previous digest);
+    the very first digest lists every application flagged ``changed``."""
     if since is None:
         return bool(summary.get("changed"))
     intake = inbox._instant(summary.get("intake_at"))
@@ -357,6 +359,8 @@ def digests(engine: EngineContext, now: dt.datetime, mailer: Any, *, notifier: A
         last = dt.datetime.fromisoformat(state["last_slot"]) if state and state.get("last_slot") else None
         if last is not None and last >= slot:
             continue
+        # news = since the previous digest was *sent* (not its slot), so nothing is told twice
+        since = inbox._instant(state.get("claimed_at")) if state else None
         entry = {"agency": code, "last_slot": slot.isoformat(), "claimed_at": now.isoformat()}
         try:  # claim the slot first: whoever wins the write sends it
             kept.put(code, entry, expected_version=state["version"] if state else None)
@@ -370,12 +374,12 @@ def digests(engine: EngineContext, now: dt.datetime, mailer: Any, *, notifier: A
             rows = inbox.sort_rows(inbox.build_rows(summaries, _actor(person, code), now,
                                                     service_of=lambda s: _service(engine, s),
                                                     calendar_for=engine.calendar))
-            news = [r for r in rows if _news(r.summary, last)]
+            news = [r for r in rows if _news(r.summary, since)]
             if not news:
                 continue  # nothing new for this officer
             if use_notifier:
-                items = [dict(r.summary, is_new=not last or bool(inbox._instant(r.summary.get("intake_at"))
-                                                                 and inbox._instant(r.summary["intake_at"]) > last))
+                items = [dict(r.summary, is_new=not since or bool(inbox._instant(r.summary.get("intake_at"))
+                                                                  and inbox._instant(r.summary["intake_at"]) > since))
                          for r in news]
                 results = notifier.digest(agency, [person["email"]], now, summaries=items) or []
                 sent = sum(1 for r in results if r and r.get("status") == "sent")

@@ -56,6 +56,11 @@ from typing import Any
 
 import pytest
 
+try:  # the test modules import `expect` from here, so a missing package fails their tests, not the run
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - playwright is in the test extras
+    expect = None
+
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "service_definitions"
 SCREENS = Path(os.environ.get("E2E_SCREENS", "/tmp/e2e-screens"))
@@ -69,7 +74,7 @@ DEFAULT_TIMEOUT_MS = 10_000  # one step of a journey; the whole journey stays un
 SERVER_START_TIMEOUT = 30.0
 
 __all__ = [
-    "CHROMIUM_ARGS", "DEFINITIONS", "LiveServer", "SCREENS", "chromium_path", "free_port", "links_in",
+    "CHROMIUM_ARGS", "DEFINITIONS", "LiveServer", "SCREENS", "chromium_path", "expect", "free_port", "links_in",
     "make_pdf", "mail_to", "seed_user", "wait_for_mail",
     "browser", "live_server", "new_context", "page", "playwright_instance", "server_factory",
 ]
@@ -447,8 +452,6 @@ def register(page: Any, server: LiveServer, email: str, *, first_name: str, last
              national_id: str, phone: str, password: str = PASSWORD) -> Any:
     """Create an account through /register and open the link of the confirmation mail.
     Returns that mail."""
-    from playwright.sync_api import expect
-
     page.goto(server.url("/"))
     page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="ลงทะเบียน").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("ลงทะเบียนใช้งาน")
@@ -473,8 +476,6 @@ def register(page: Any, server: LiveServer, email: str, *, first_name: str, last
 
 
 def sign_in(page: Any, server: LiveServer, email: str, password: str = PASSWORD) -> None:
-    from playwright.sync_api import expect
-
     if "/login" not in page.url:
         page.goto(server.url("/login"))
     expect(page.get_by_role("heading", level=1)).to_have_text("เข้าสู่ระบบ")
@@ -485,16 +486,12 @@ def sign_in(page: Any, server: LiveServer, email: str, password: str = PASSWORD)
 
 
 def sign_out(page: Any) -> None:
-    from playwright.sync_api import expect
-
     page.get_by_role("button", name="ออกจากระบบ").click()
     expect(page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="เข้าสู่ระบบ")).to_be_visible()
 
 
 def open_service_from_catalogue(page: Any, server: LiveServer) -> None:
     """Home → the service's page → "start" (A-S1, A-F1)."""
-    from playwright.sync_api import expect
-
     page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="บริการทั้งหมด").click()
     page.get_by_role("link", name=SERVICE_TITLE).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE_TITLE)
@@ -508,8 +505,6 @@ def open_task(page: Any, name: str) -> None:
 
 
 def fill_applicant_kind(page: Any) -> None:
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("ผู้ขอเป็นใคร")
     choose(page, "ยื่นคำขอในนามของ", "บุคคลธรรมดา")
     choose(page, "ยื่นแทนผู้อื่นโดยได้รับมอบอำนาจ", "ไม่ใช่")
@@ -521,8 +516,6 @@ def fill_person_birth_date(page: Any, day: int = 14, month: int = 3, year_be: in
 
 
 def fill_contact(page: Any) -> None:
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("ช่องทางติดต่อ")
     fill_address(page, "ที่อยู่ตามทะเบียนบ้านของผู้ขอ หรือที่ตั้งสำนักงานใหญ่ของนิติบุคคล")
     save_and_continue(page)
@@ -530,8 +523,6 @@ def fill_contact(page: Any) -> None:
 
 def fill_shop_start(page: Any, shop_name: str) -> None:
     """The first answers of the shop page (the rest in :func:`fill_shop_rest`)."""
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("สถานที่จำหน่ายหรือสะสมอาหาร")
     page.get_by_label("ชื่อร้าน / ชื่อสถานที่").fill(shop_name)
     page.get_by_label("ประเภทของสถานที่", exact=True).select_option(label="ร้านอาหาร")
@@ -549,8 +540,6 @@ def fill_shop_rest(page: Any, area: str = "120") -> None:
 
 
 def fill_handlers(page: Any, name: str = "นางแดง ใจดี") -> None:
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("ผู้สัมผัสอาหาร")
     page.get_by_role("group", name="ผู้สัมผัสอาหาร 1", exact=True).get_by_label("ชื่อ-นามสกุล").fill(name)
     choose(page, "หน้าที่", "ผู้ปรุงอาหาร")
@@ -560,8 +549,6 @@ def fill_handlers(page: Any, name: str = "นางแดง ใจดี") -> N
 
 
 def fill_consents(page: Any) -> None:
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("ความยินยอมและการรับทราบ")
     for legend in ("ยินยอมให้ตรวจสถานที่", "ยินยอมให้ตรวจสอบข้อมูล"):
         choose(page, legend, "ข้าพเจ้ายินยอมตามข้อความข้างต้น")
@@ -570,19 +557,16 @@ def fill_consents(page: Any) -> None:
 
 def attach(page: Any, document_id: str, filename: str, data: bytes, *, mime: str = "application/pdf") -> None:
     """Choose a file for one document and press its own "attach" button (A-F4)."""
-    from playwright.sync_api import expect
-
     section = page.locator(f"#doc-{document_id}")
     section.locator("input[type=file]").set_input_files(
         files=[{"name": filename, "mimeType": mime, "buffer": data}])
-    section.get_by_role("button", name="แนบไฟล์").click()
+    # the button's name is "แนบไฟล์ <document>"; the file input's may start "แนบไฟล์ใหม่…"
+    section.get_by_role("button", name=re.compile(r"^แนบไฟล์(\s|$)")).click()
     expect(page.locator(f"#doc-{document_id}")).to_contain_text(filename)
 
 
 def attach_required_documents(page: Any) -> dict[str, str]:
     """Attach a generated PDF to every document these answers require; returns the file names."""
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("แนบเอกสาร")
     names = {}
     for doc in REQUIRED_DOCUMENTS:
@@ -594,8 +578,6 @@ def attach_required_documents(page: Any) -> dict[str, str]:
 
 def sign_and_submit(page: Any) -> None:
     """The check page: tick the declaration (type-1 e-signature, A-F8) and send."""
-    from playwright.sync_api import expect
-
     expect(page.get_by_role("heading", level=1)).to_have_text("ตรวจสอบข้อมูลก่อนยื่นคำขอ")
     page.get_by_label("ข้าพเจ้าได้อ่านและขอรับรองตามข้อความข้างต้น").check()
     page.get_by_role("button", name="ยืนยันและยื่นคำขอ").click()
@@ -612,8 +594,6 @@ def intake_number_on(page: Any) -> str:
 def apply_for_food_shop(page: Any, server: LiveServer, shop_name: str) -> str:
     """A signed-in applicant applies from the catalogue to the acknowledgement, in one go.
     Returns the intake number."""
-    from playwright.sync_api import expect
-
     open_service_from_catalogue(page, server)
     open_task(page, "ข้อมูลผู้ขอ")
     fill_applicant_kind(page)

@@ -80,15 +80,22 @@ class Sent(list):
 class World:
     """The app, its clock, accounts and a few helpers."""
 
-    def __init__(self, tmp_path: Path, **settings):
+    def __init__(self, tmp_path: Path, *, record: bool = True, **settings):
+        """``record``: notifications go to ``self.sent`` instead of the real notifier."""
         self.clock = FixedClock(SUNDAY_EVENING.astimezone(dt.timezone.utc))
         self.settings = Settings(data=tmp_path / "data", definitions=(make_definitions(tmp_path),), **settings)
         self.app = create_app(self.settings, clock=self.clock)
         ctx = self.app.state.ctx
         self.sent = Sent()
-        self.engine = EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=self.clock,
-                                    notifier=self.sent)
-        ctx.extra["engine"] = self.engine  # the handlers use this one (deps.engine)
+        if record:
+            self.engine = EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=self.clock,
+                                        notifier=self.sent)
+            ctx.extra["engine"] = self.engine  # the handlers use this one (deps.engine)
+        else:
+            from eservice.web.deps import _notifier
+
+            self.engine = ctx.extra["engine"] = EngineContext(
+                catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=self.clock, notifier=_notifier(ctx))
         self.store = ctx.store
         # cheap password hashing in tests; the sign-in pages use this one too (deps.accounts)
         self.accounts = ctx.extra["accounts"] = Accounts(
