@@ -137,8 +137,11 @@ class Row:
 
 
 # ------------------------------------------------------------------ the SLA tag
-def sla_tag(summary: Mapping[str, Any], service: Any, calendar: Any, now: dt.datetime) -> dict[str, Any]:
-    """``{"state": tag, "due": instant|None, "left_days": int|None}`` of one summary."""
+def sla_tag(summary: Mapping[str, Any], service: Any, calendar: Any, now: dt.datetime, *,
+            states: Mapping[str, Any] | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """``{"state": tag, "due": instant|None, "left_days": int|None}`` of one summary.
+    ``states`` (the service's states by id) and ``today`` (``now`` as a local date)
+    may be given when tagging many rows."""
     due = _instant(summary.get("sla_due"))
     if summary.get("closed"):
         return {"state": "closed", "due": due, "left_days": None}
@@ -147,12 +150,13 @@ def sla_tag(summary: Mapping[str, Any], service: Any, calendar: Any, now: dt.dat
     definition = service.definition
     if not definition.sla.working_days:
         return {"state": "none", "due": None, "left_days": None}
-    state = service.states.get(summary.get("state") or "")
+    state = (states if states is not None else service.states).get(summary.get("state") or "")
     if state is not None and state.sla == "paused":
         return {"state": "paused", "due": due, "left_days": None}
     if now > due:
         return {"state": "overdue", "due": due, "left_days": None}
-    left = calendar.working_days_between(calendar.to_local(now).date(), calendar.to_local(due).date())
+    today = today or calendar.to_local(now).date()
+    left = calendar.working_days_between(today, calendar.to_local(due).date())
     warn = left <= definition.sla.warn_when_left_working_days
     return {"state": "warning" if warn else "ok", "due": due, "left_days": left}
 
@@ -173,12 +177,23 @@ def build_rows(summaries: Iterable[Mapping[str, Any]], actor: Actor, now: dt.dat
                calendar_for: Callable[[str], Any]) -> list[Row]:
     """The rows the actor may see, each with its SLA tag (not yet sorted or filtered)."""
     out = []
+    services: dict[tuple, tuple] = {}  # (service, version) → (service, its states)
+    calendars: dict[str, tuple] = {}  # agency → (calendar, today there)
     for summary in summaries:
         if not visible(summary, actor):
             continue
-        service = service_of(summary)
-        tag = sla_tag(summary, service, calendar_for(summary["agency"]), now)
-        out.append(Row(summary, tag["state"], tag["due"], tag.get("left_days"), service))
+        key = (summary.get("service"), summary.get("service_version"))
+        found = services.get(key)
+        if found is None:
+            service = service_of(summary)
+            found = services[key] = (service, dict(service.states) if service is not None else {})
+        agency = summary["agency"]
+        where = calendars.get(agency)
+        if where is None:
+            calendar = calendar_for(agency)
+            where = calendars[agency] = (calendar, calendar.to_local(now).date())
+        tag = sla_tag(summary, found[0], where[0], now, states=found[1], today=where[1])
+        out.append(Row(summary, tag["state"], tag["due"], tag.get("left_days"), found[0]))
     return out
 
 

@@ -9,6 +9,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+  fc-list 2>/dev/null | grep -qi "loma\|garuda" || missing="$missing fonts-thai-tlwg"
   if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq

@@ -4,7 +4,10 @@ R: NF-1 (functional tests of the whole platform as people use it).
 
 Use it from a test module (tests/ is on ``sys.path``; it has no ``__init__``)::
 
-    pytest_plugins = ("browser",)        # fixtures + screenshots on failure
+    import pytest
+    pytest.register_assert_rewrite("browser")   # before importing it
+    pytest_plugins = ("browser",)                # fixtures + screenshots on failure
+    from browser import expect, sign_in          # noqa: E402
 
     def test_catalogue(live_server, page):
         page.goto(live_server.url("/"))
@@ -35,7 +38,14 @@ On a failure every page still open in the test's contexts is saved as
 docs/testing.md.
 
 Mail helpers: :func:`wait_for_mail` (by recipient and subject, ignoring other
-mails such as officers' digests) and :func:`links_in`.
+mails such as officers' digests) and :func:`links_in`.  Files: :func:`make_pdf`.
+
+Steps people take (bottom of this file), shared by the journeys: :func:`register`
+(through /register and the confirmation mail), :func:`sign_in`, :func:`sign_out`,
+:func:`open_service_from_catalogue`, the pages of the food-shop permit
+(:func:`fill_applicant_kind` … :func:`fill_consents`), :func:`attach`,
+:func:`sign_and_submit`, and :func:`apply_for_food_shop` (all of it in one go).
+They find controls by their labels, legends, roles and visible names, in Thai.
 """
 from __future__ import annotations
 
@@ -63,15 +73,18 @@ except ImportError:  # pragma: no cover - playwright is in the test extras
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO / "service_definitions"
-SCREENS = Path(os.environ.get("E2E_SCREENS", "/tmp/e2e-screens"))
+SCREENS = Path(os.environ.get("E2E_SCREENS") or "/tmp/e2e-screens")
+TRACE = (os.environ.get("E2E_TRACE") or "").strip().lower() in ("1", "true", "yes", "on")  # Playwright traces
 
 # Debian's Chromium in a container: no sandbox, no GPU, nothing phoning home.
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-DEFAULT_TIMEOUT_MS = 10_000  # one step of a journey; the whole journey stays under ~60 s
-SERVER_START_TIMEOUT = 30.0
+DEFAULT_TIMEOUT_MS = 15_000  # one step of a journey (generous: CI machines are shared); a journey stays under ~60 s
+SERVER_START_TIMEOUT = 60.0
+if expect is not None:  # expect(...) waits as long as an action may (its own default is 5 s)
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 __all__ = [
     "CHROMIUM_ARGS", "DEFINITIONS", "LiveServer", "SCREENS", "chromium_path", "expect", "free_port", "links_in",
@@ -159,7 +172,7 @@ def mail_to(smtp: Any, address: str) -> list[Any]:
 
 
 def wait_for_mail(smtp: Any, to: str, subject: str | re.Pattern[str] | None = None, *,
-                  timeout: float = 10.0, after: int = 0) -> Any:
+                  timeout: float = 15.0, after: int = 0) -> Any:
     """The first mail to ``to`` whose subject contains ``subject`` (or matches the
     pattern), skipping the first ``after`` mails to that address; waits up to
     ``timeout`` seconds.  Other mails (digests, other people) are ignored."""
@@ -307,7 +320,9 @@ def live_server(server_factory) -> LiveServer:
 # --------------------------------------------------------------------------- the browser
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the
+# main thread while it is alive, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def playwright_instance():
     path = chromium_path()
     if path is None:
@@ -320,11 +335,11 @@ def playwright_instance():
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance):
     # Playwright gives every launch a fresh temporary --user-data-dir of its own.
     browser = playwright_instance.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS,
-                                                  headless=True)
+                                                  headless=True, slow_mo=float(os.environ.get("E2E_SLOWMO") or 0))
     yield browser
     browser.close()
 
@@ -340,12 +355,24 @@ def new_context(browser, request):
         context = browser.new_context(**options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+        if TRACE:
+            context.tracing.start(screenshots=True, snapshots=True)
         contexts.append(context)
         return context
 
     yield make
-    if _failed(request):
+    failed = _failed(request)
+    if failed:
         _screenshots(request.node, contexts)
+    for n, context in enumerate(contexts, 1):
+        if TRACE:
+            trace = SCREENS / f"{_safe_name(request.node.nodeid.split('::')[-1])}-trace-{n}.zip"
+            try:
+                context.tracing.stop(path=str(trace) if failed else None)
+                if failed:
+                    print(f"\ntrace: {trace}  (playwright show-trace {trace})")
+            except Exception:  # pragma: no cover
+                pass
     for context in contexts:
         try:
             context.close()
@@ -572,7 +599,7 @@ def attach_required_documents(page: Any) -> dict[str, str]:
     for doc in REQUIRED_DOCUMENTS:
         names[doc] = f"{doc}.pdf"
         attach(page, doc, names[doc], make_pdf(f"{doc} - e2e test copy"))
-        expect(page.get_by_role("status")).to_contain_text("แล้ว")
+        expect(page.get_by_role("status").first).to_contain_text("แล้ว")  # "แนบ … แล้ว"
     return names
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from eservice.renderers.dates import THAI_MONTHS
+
 pytest.register_assert_rewrite("browser")  # before the import: its asserts report like pytest's
 pytest_plugins = ("browser",)  # the harness's fixtures and screenshots on failure
 
@@ -78,6 +80,7 @@ def test_officers_ask_for_documents_then_approve(server_factory, new_context):
 
     # 3. Asks for more documents with the transition's inputs: what is missing and a deadline (PR-1, A-R3).
     deadline = dt.date.today() + dt.timedelta(days=14)
+    deadline_th = f"{deadline.day} {THAI_MONTHS[deadline.month - 1]} พ.ศ. {deadline.year + 543}"
     form = reviewer.locator("form#form-request_documents")
     form.get_by_role("group", name="รายการที่ขาด").get_by_label("แผนผังสถานที่", exact=True).check()
     form.get_by_label("รายละเอียดสิ่งที่ต้องแก้ไขหรือส่งเพิ่ม").fill(NOTE)
@@ -90,7 +93,7 @@ def test_officers_ask_for_documents_then_approve(server_factory, new_context):
     # 4. The applicant is told by e-mail (A-R4), with what is missing, the deadline and a link.
     mail = wait_for_mail(smtp, CITIZEN, f"ขอเอกสารเพิ่มเติม คำขอ {reference}")
     assert "แผนผังสถานที่" in mail.text and NOTE in mail.text, mail.text
-    assert str(deadline.year + 543) in mail.text, mail.text  # the deadline, in the Buddhist Era
+    assert deadline_th in mail.text, mail.text  # the deadline, in Thai with the Buddhist-Era year
     links = [u for u in links_in(mail.text, server.base_url) if "/applications/" in u]
     assert links, mail.text
 
@@ -103,8 +106,7 @@ def test_officers_ask_for_documents_then_approve(server_factory, new_context):
     expect(todo).to_contain_text("รายการที่เจ้าหน้าที่แจ้ง")
     expect(todo).to_contain_text("แผนผังสถานที่")
     expect(todo).to_contain_text(NOTE)
-    expect(todo).to_contain_text(f"กำหนดส่งภายใน {deadline.day}")
-    expect(todo).to_contain_text(f"พ.ศ. {deadline.year + 543}")
+    expect(todo).to_contain_text(f"กำหนดส่งภายใน {deadline_th}")
 
     # 6. Uploads the new floor plan there and sends the documents back (A-F4, PR-1).
     expect(main).to_contain_text("แนบเอกสารที่ขอเพิ่ม")

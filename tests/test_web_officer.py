@@ -533,3 +533,28 @@ def test_proposal_states_of_the_example_services():  # R: A-R6 — the definitio
     assert found is not None and found[0].id == "payment_overdue"
     assert disposal_transition(food, {"state": "under_review", "agency": "nonthaburi-city",
                                       "service": "food-shop-permit"}, head) is None
+
+
+# --------------------------------------------------------------------------- reports (A-SP5)
+def test_reports_page_and_downloads_for_allowed_roles(world):  # R: A-SP5, A-X1
+    done = world.submit()
+    world.submit("quick-permit")
+    world.at(MONDAY_MORNING)
+    approver = world.client("approver")
+    post(approver, f"/officer/applications/{done['id']}/transitions/approve", {"expected_version": done["version"]})
+    head = world.client("head")
+    page = head.get("/officer/reports?from=2023-01-01&to=2023-01-31")
+    assert page.status_code == 200
+    assert "<svg" in page.text and 'role="img"' in page.text  # the inline chart
+    assert "ใบอนุญาตทดสอบ" in page.text and "ใบอนุญาตด่วน" in page.text  # one row per service
+    assert "/officer/reports/export.csv?agency=test-agency" in page.text
+    csv = head.get("/officer/reports/export.csv?agency=test-agency&from=2023-01-01&to=2023-01-31")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.startswith(b"\xef\xbb\xbf") and "attachment" in csv.headers["content-disposition"]
+    xlsx = head.get("/officer/reports/export.xlsx?agency=test-agency&from=01/01/2566&to=31/01/2566")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert head.get("/officer/reports?from=nonsense").status_code == 200  # a message, the default period
+    assert world.client("reviewer").get("/officer/reports").status_code == 403  # not a reporting role
+    assert head.get("/officer/reports?agency=other-agency").status_code == 404  # CH-4
+    from eservice.audit import AuditLog
+    assert AuditLog(world.settings.data).search(action="export_report")
