@@ -55,7 +55,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, source: SourceMap):
+    def __init__(self, loader: yaml.BaseLoader, source: SourceMap):
         self.loader = loader
         self.source = source
         self.problems: list[Problem] = []
@@ -94,7 +94,7 @@ class _Builder:
 def parse_yaml(text: str, file: str) -> ParsedYaml:
     """Parse one YAML document; syntax errors become problems at their line."""
     source = SourceMap(file)
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # the C parser keeps marks too
     try:
         node = loader.get_single_node()
         if node is None:
