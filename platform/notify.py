@@ -17,6 +17,8 @@ a mailbox reader and is not handled by this module.
 """
 from __future__ import annotations
 
+import email.policy
+
 import logging
 import mimetypes
 import os
@@ -177,7 +179,9 @@ class Mailer:
         recipients = [to] if isinstance(to, str) else list(to)
         if not recipients:
             raise DeliveryError("ไม่มีผู้รับ", "no recipient given", code="config", permanent=True)
-        msg = EmailMessage()
+        # Python's header folder drops the space between encoded words when it folds
+        # a long Thai subject; lines up to RFC 5322's 998 limit avoid folding it.
+        msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(recipients)
         if reply_to:

@@ -307,3 +307,12 @@ def test_smtp_email_channel_plugin(smtp_server, monkeypatch):
     monkeypatch.setenv("ESERVICE_SMTP_PORT", str(closed_port()))
     with pytest.raises(DeliveryError):
         channel.send(plugin_api.Notification(to="a@example.com", subject="s", body="b"))
+
+
+def test_long_thai_subject_keeps_its_spaces(smtp_server):  # R: RC-3
+    from eservice.notify import Mailer
+
+    subject = "ได้รับคำขอแล้ว เลขรับที่ 1/2569 — ใบอนุญาตจัดตั้งสถานที่จำหน่ายอาหาร / Application received"
+    Mailer(smtp_server.settings()).send("somchai@example.com", subject, "เนื้อความ")
+    smtp_server.wait_for(1)
+    assert smtp_server.messages[-1].message["Subject"] == subject

@@ -5,8 +5,8 @@ must give a clear error and lose nothing already saved.
 
 Runs the real app (``create_app``) with starlette's TestClient over a temporary
 data folder and a fixed clock (Monday 15 June 2026, 10:00 Bangkok).  Users are
-made with ``eservice.auth.Accounts`` directly and signed in through a test-only
-route that calls ``deps.sign_in`` (the accounts pages are another module).
+made and verified with ``eservice.auth.Accounts`` directly and sign in through
+the real ``/login`` page.
 """
 from __future__ import annotations
 
@@ -14,18 +14,13 @@ import datetime as dt
 import hashlib
 import io
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from eservice.auth import Accounts
 from eservice.clock import BANGKOK, FixedClock
-from eservice.web import deps
 from eservice.web.app import create_app
 from eservice.web.context import Settings
 
@@ -38,19 +33,9 @@ PASSWORD = "a long enough passphrase 42"
 
 
 # --------------------------------------------------------------------------- helpers
-async def _sign_in(request: Request):
-    """Test-only: sign the given user in (the accounts pages are another module)."""
-    user = deps.accounts(request).get(request.path_params["user_id"])
-    deps.sign_in(request, user)
-    return PlainTextResponse("signed in")
-
-
-TEST_ROUTES = [Route("/_test/sign-in/{user_id}", _sign_in)]
-
-
 def make_app(tmp_path: Path, definitions: Path = DEFINITIONS, when: dt.datetime = MONDAY_MORNING):
     return create_app(Settings(data=tmp_path / "data", definitions=(definitions,)),
-                      clock=FixedClock(when.astimezone(dt.timezone.utc)), extra_routes=TEST_ROUTES)
+                      clock=FixedClock(when.astimezone(dt.timezone.utc)))
 
 
 def make_user(app, email: str, profile: dict | None = None) -> dict:
@@ -61,8 +46,11 @@ def make_user(app, email: str, profile: dict | None = None) -> dict:
 
 
 def sign_in(client: TestClient, user: dict) -> None:
-    response = client.get(f"/_test/sign-in/{user['id']}")
-    assert response.status_code == 200
+    """Sign in through the real /login page (R: A-I2)."""
+    page = client.get("/login")
+    response = client.post("/login", data={"csrf_token": token(page.text), "email": user["email"],
+                                           "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code in (302, 303), response.text[:500]
 
 
 def token(html: str) -> str:
@@ -241,7 +229,13 @@ def test_full_journey_on_the_food_shop_permit(app, client, citizen):
     assert response.headers["location"] == page_url(app_id, "handlers")
     assert stored(app, app_id)["answers"]["shop_area"] == 120
 
-    # Repeating group without JavaScript: add an item, fill it, remove it again.
+    # Repeating group without JavaScript: "add another" keeps an empty item on screen and adds one more…
+    response = post(client, page_url(app_id, "handlers"), {"food_handlers.0.handler_name": "",  # as a browser sends it
+                                                          "action": "add_item:food_handlers"})
+    empty = client.get(response.headers["location"].split("#")[0])
+    assert 'name="food_handlers.1.handler_name"' in empty.text and "food_handlers.2." not in empty.text
+    assert "food_handlers" not in stored(app, app_id)["answers"]  # nothing typed, nothing stored
+    # … add an item, fill it, remove it again.
     handlers = dict(PAGES["handlers"])
     response = post(client, page_url(app_id, "handlers"), {**handlers, "action": "add_item:food_handlers"})
     assert response.status_code == 303 and "add=food_handlers" in response.headers["location"]

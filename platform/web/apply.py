@@ -240,7 +240,7 @@ async def apply_start(request: Request) -> Response:
 
 # ------------------------------------------------------------------ one page (A-F1, A-F3, A-F5, A-F6)
 def _render_page(request: Request, record: dict, service: Any, page_id: str, *,
-                 errors: list | tuple = (), add_to: tuple[str, ...] = (), return_to: str | None = None,
+                 errors: list | tuple = (), add_to: Mapping[str, int] | None = None, return_to: str | None = None,
                  status_code: int = 200) -> Response:
     lang = get_lang(request)
     section, page = _page(service, page_id)
@@ -280,8 +280,10 @@ async def application_page(request: Request) -> Response:
             env = _env(request, record)
             _, errors = forms.validate(service, record.get("answers", {}), env, only_pages=[page_id])
         add = request.query_params.get("add")
-        return _render_page(request, record, service, page_id, errors=errors,
-                            add_to=(add,) if add else (), return_to=return_to)
+        blanks = request.query_params.get("blanks") or "1"
+        add_to = {add: min(int(blanks), 20) if blanks.isdigit() else 1} if add else {}
+        return _render_page(request, record, service, page_id, errors=errors, add_to=add_to,
+                            return_to=return_to)
 
     form = await request.form()
     return_to = _return_to(form.get("return"))
@@ -306,8 +308,11 @@ async def application_page(request: Request) -> Response:
     if action.startswith("add_item:"):
         group = action.split(":", 1)[1]
         if group in groups:
-            count = len(record["answers"].get(group) or [])
-            return see_other(page_url(app_id, page_id, add=group, **extra) + f"#{html_id(group)}-{count}")
+            saved = len(record["answers"].get(group) or [])
+            posted = {k.split(".")[1] for k, _ in pairs if k.startswith(f"{group}.") and k.count(".") >= 2}
+            blanks = max(0, len(posted) - saved) + 1  # keep the empty items on screen, and one more
+            return see_other(page_url(app_id, page_id, add=group, blanks=blanks, **extra)
+                             + f"#{html_id(group)}-{saved + blanks - 1}")
     if removing:
         return see_other(page_url(app_id, page_id, **extra) + f"#{html_id(removing)}")
     if action == "later":

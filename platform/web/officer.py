@@ -257,7 +257,6 @@ def _inbox_page(request: Request, actor: Actor, agency: str) -> Response:
         states=sorted(states.items(), key=lambda kv: _t(kv[1], get_lang(request))), names=names,
         me=actor.user_id, many_agencies=len(officer_agencies(request, actor)) > 1,
         may_claim={r.id for r in shown if not r.assignee and allowed(actor, "claim", r.summary)},
-        may_dispose=allowed(actor, "view_inbox", agency=agency),
         may_report=allowed(actor, "view_reports", agency=agency),
         flash=request.session.pop(FLASH, None))
 
@@ -523,6 +522,7 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
         may_refer=allowed(actor, "refer", record) and not record.get("closed") and not defines_referral,
         defines_referral=defines_referral, candidate=candidate,
         reasons=REASONS, other_agencies=[a for c, a in ctx.catalogue.agencies.items() if c != record["agency"]],
+        may_report=allowed(actor, "view_reports", agency=record["agency"]),
         me=actor.user_id, flash=request.session.pop(FLASH, None))
 
 
@@ -597,7 +597,10 @@ async def take_transition(request: Request) -> Response:
     record = _load(request, actor)
     lang = get_lang(request)
     transition_id = request.path_params["transition_id"]
-    service = deps.engine(request).service_of(record)
+    try:
+        service = deps.engine(request).service_of(record)
+    except EngineError as exc:
+        raise HTTPException(exc.status, exc.text(lang)) from None
     tr = service.transitions.get(transition_id) if _ID.match(transition_id or "") else None
     if tr is None:
         raise HTTPException(404)
@@ -767,6 +770,7 @@ def _disposal(request: Request, actor: Actor, agency: str, *, status_code: int =
     candidates = referral.disposal_candidates(deps.engine(request), agency, ctx.now(), actor=actor)
     return render(request, "officer/disposal.html", status_code=status_code, agency=ctx.catalogue.agencies[agency],
                   candidates=candidates, reasons=REASONS, may_approve=allowed(actor, "approve_disposal", agency=agency),
+                  may_report=allowed(actor, "view_reports", agency=agency),
                   names=_names(request, agency), form_state=form_state or {},
                   flash=request.session.pop(FLASH, None))
 

@@ -150,10 +150,10 @@ def prefill_values(page: Page, answers: Mapping[str, Any], prefill: Mapping[str,
 # ------------------------------------------------------------------ drawing a page
 class _Builder:
     def __init__(self, lang: str, errors: Iterable[FieldError], ev: Evaluation | None,
-                 add_to: set[str] | frozenset[str] = frozenset()):
+                 add_to: Mapping[str, int] | None = None):
         self.lang = lang
         self.ev = ev
-        self.add_to = add_to
+        self.add_to = dict(add_to or {})  # group id -> empty items to add after the saved ones
         self.by_path: dict[str, list[str]] = {}
         for e in errors:
             self.by_path.setdefault(e.path, []).append(e.text(lang))
@@ -311,13 +311,13 @@ class _Builder:
     def _group(self, w: dict, f: FormField, items: list, name: str, path: str) -> None:
         item_label = self.t(f.item_label) if f.item_label else self.p("รายการ", "Item")
         rows = [i for i in items if isinstance(i, Mapping)]
-        if not rows or f.id in self.add_to:
-            if f.max_items is None or len(rows) < f.max_items:
-                rows = [*rows, {}]
+        blanks = self.add_to.get(f.id, 0) or (0 if rows else 1)
+        room = blanks if f.max_items is None else max(0, f.max_items - len(rows))
+        rows = [*rows, *({} for _ in range(min(blanks, room)))]
         siblings = {c.id for c in f.fields}
         out = []
         for index, item in enumerate(rows):
-            scope = {**{c.id: None for c in f.fields}, **_typed_item(f, item)}
+            scope = {**{c.id: None for c in f.fields}, **item}
             children = []
             for child in f.fields:
                 cw = self.field(child, item.get(child.id), f"{name}.{index}.{child.id}",
@@ -333,10 +333,6 @@ class _Builder:
         w["can_add"] = f.max_items is None or len(rows) < f.max_items
         w["add"] = f"add_item:{f.id}"
         w["limits"] = _group_limits(f, self.lang)
-
-
-def _typed_item(f: FormField, item: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(item)
 
 
 def _group_limits(f: FormField, lang: str) -> str:
@@ -381,11 +377,12 @@ def _date_parts(value: Any) -> tuple[str, str, str]:
 
 
 def build_page(page: Page, answers: Mapping[str, Any], lang: str, *, errors: Iterable[FieldError] = (),
-               ev: Evaluation | None = None, add_to: Iterable[str] = ()) -> tuple[list[dict], list[dict]]:
+               ev: Evaluation | None = None, add_to: Mapping[str, int] | None = None) -> tuple[list[dict], list[dict]]:
     """The widgets of ``page`` filled with ``answers``, and the error summary
-    (``[{text, href}]`` in page order, each linking to its control)."""
+    (``[{text, href}]`` in page order, each linking to its control).  ``add_to``:
+    how many empty items to show after the saved ones of a group ("add another")."""
     errors = list(errors)
-    builder = _Builder(lang, errors, ev, set(add_to))
+    builder = _Builder(lang, errors, ev, add_to)
     own = {f.id for f in page.fields}
     widgets = []
     for f in page.fields:
