@@ -192,9 +192,9 @@ class Mailer:
         # Short enough never to be folded (a folded Message-ID comes back with a leading space).
         msg["Message-ID"] = f"<{secrets.token_hex(12)}@{domain}>"
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
-        msg.set_content(text, charset="utf-8")
+        msg.set_content(text, charset="utf-8", cte="base64")
         if html is not None:
-            msg.add_alternative(html, subtype="html", charset="utf-8")
+            msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
         for name, data, media_type in attachments:
             media_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
             maintype, _, subtype = media_type.partition("/")
