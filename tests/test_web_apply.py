@@ -316,9 +316,11 @@ def test_full_journey_on_the_food_shop_permit(app, client, citizen):
     assert stored(app, app_id)["answers"]["shop_name"] == "ร้านป้าแดง"
 
 
-def test_pdf_summary_of_what_was_submitted(app, client, citizen):  # R: A-F9, A-F10, A-F8
+def test_pdf_summary_of_what_was_submitted(app, client, citizen):  # R: A-F9, A-F10, A-F8, IS-2
+    from eservice.certificates import create_agency_keys
     from eservice.renderers.pdf import normalize_extracted_thai
 
+    create_agency_keys(app.state.ctx.settings.data, "nonthaburi-city", org_name_th="เทศบาลนครนนทบุรี")
     app_id = start(client)
     fill(client, app_id)
     attach_required(client, app_id)
@@ -332,6 +334,7 @@ def test_pdf_summary_of_what_was_submitted(app, client, citizen):  # R: A-F9, A-
     record = stored(app, app_id)
     assert record["intake_number"] in text and record["reference"] in text
     assert record["signature"]["content_sha256"] in text.replace(" ", "").replace("\n", "")
+    assert b"/ByteRange" in response.content  # signed with the agency's organisation certificate
 
 
 def test_single_section_service_goes_straight_to_its_page_then_check(tmp_path):  # R: A-F1, A-F7

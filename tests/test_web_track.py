@@ -7,7 +7,6 @@ module; the applicant acts only through the web pages.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
@@ -17,7 +16,7 @@ from eservice.engine import EngineContext
 from eservice.policy import Actor, Grant
 from eservice.workflow import Workflow
 
-from test_web_apply import (FIXTURES, PAGES, SERVICE, attach_required, csrf, fill, make_app, make_user,
+from test_web_apply import (FIXTURES, SERVICE, attach_required, csrf, fill, make_app, make_user,
                             page_url, pdf_bytes, post, sign_in, start, stored, submit, upload)
 
 AGENCY = "nonthaburi-city"

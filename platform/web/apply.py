@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -44,11 +45,13 @@ from ..renderers.html import render
 from ..spec.models import FieldType
 from .context import get_context
 from .deps import accounts, actor_for, applications, current_user, login_redirect
-from .i18n import get_lang, pick, text
-from .widgets import (answer_rows, build_page, combine_dates, dedupe_errors, error_summary, html_id,
-                      prefill_values, remove_item)
+from .i18n import get_lang, pick
+from .widgets import (answer_rows, build_page, combine_dates, dedupe_errors, html_id, prefill_values,
+                      remove_item)
 
 __all__ = ["routes", "declaration_digest", "section_status", "document_rows", "load_own"]
+
+log = logging.getLogger("eservice.web.apply")
 
 RETURN_TARGETS = ("check", "tasks", "status")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -755,6 +758,28 @@ def summary_context(request: Request, record: Mapping[str, Any], service: Any) -
     }
 
 
+def _sign_summary(request: Request, record: Mapping[str, Any], pdf: bytes) -> bytes:
+    """Sign the summary with the agency's organisation certificate when one is
+    installed (IS-2); without keys the summary is given unsigned."""
+    ctx = get_context(request)
+    agency = record["agency"]
+    signers = ctx.extra.setdefault("summary_signers", {})
+    signer = signers.get(agency)
+    if signer is None:
+        try:
+            from ..certificates import load_agency_keys
+
+            signer = signers[agency] = load_agency_keys(ctx.settings.data, agency).signer()
+        except Exception:  # no keys installed (or unreadable): unsigned
+            return pdf
+    try:
+        return signer.sign(pdf, reason=f"สรุปคำขอ เลขรับ {record.get('intake_number')}",
+                           location=ctx.catalogue.agencies[agency].name.th if agency in ctx.catalogue.agencies else None)
+    except Exception:
+        log.exception("signing the submission summary of %s failed", record["id"])
+        return pdf
+
+
 async def application_summary_pdf(request: Request) -> Response:
     if current_user(request) is None:
         return login_redirect(request)
@@ -768,7 +793,11 @@ async def application_summary_pdf(request: Request) -> Response:
     import anyio
 
     context = summary_context(request, record, service)
-    data = await anyio.to_thread.run_sync(lambda: renderer("submission_summary.html", **context))
+
+    def make() -> bytes:
+        return _sign_summary(request, record, renderer("submission_summary.html", **context))
+
+    data = await anyio.to_thread.run_sync(make)
     name = f"summary-{record.get('reference') or record['id']}.pdf"
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})

@@ -221,7 +221,7 @@ class _Builder:
             ]
             self.ids += [f"{wid}-month", f"{wid}-year"]
             w["example"] = self.p("ตัวอย่าง 23 1 2567 (ปีพุทธศักราช)",
-                                  "For example 23 1 2567 (Buddhist-Era year; 2024 is 2567)")
+                                  "For example 23 1 2567 (Buddhist Era) or 23 1 2024")
             shown = _iso_date(value)
             w["shown"] = dates.format_date(shown, self.lang, long=True) if shown else ""
         elif t is FieldType.choice:
