@@ -42,6 +42,14 @@ def declaration_of(service) -> dict[str, str]:
     return {"th": text.th, "en": text.get("en")}
 
 
+def _normalized(field, value: Any) -> Any:
+    """A prefilled value in the stored form of its field type (e.g. a phone as 0812345678)."""
+    plugin = forms._plugin_field_types().get(field.type.value)
+    if plugin is None or plugin.validate(value):
+        return value
+    return plugin.normalize(value)
+
+
 def submission_content(record: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical content an applicant signs: answers and document hashes."""
     return {
@@ -68,7 +76,7 @@ class Applications:
 
         try:
             record = self.ctx.store.get_application(app_id)
-        except NotFoundError:
+        except (NotFoundError, ValueError):  # ValueError: not even a well-formed id
             raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404) from None
         if not (allowed(actor, action, record) or allowed(actor, "view_own", record)):
             # the same answer as "not found", so ids cannot be probed
@@ -103,7 +111,7 @@ class Applications:
                 value = (prefill.get(source) or {}).get(key) if isinstance(prefill.get(source), Mapping) \
                     else prefill.get(key)
                 if value not in (None, ""):
-                    answers[field.id] = value
+                    answers[field.id] = _normalized(field, value)
         now = self.ctx.now_iso()
         record: dict[str, Any] = {
             "id": "app-" + secrets.token_hex(8),
@@ -175,9 +183,14 @@ class Applications:
         env = self.env(record)
         cleaned, errors = forms.validate(service, answers, env, only_pages=[page_id])
         # `cleaned` keeps what was typed even when invalid, and drops what is not applicable
+        changed = sorted(k for k in set(cleaned) | set(record["answers"])
+                         if cleaned.get(k) != record["answers"].get(k))
         record["answers"] = cleaned
         record["current_page"] = page_id
         record["updated_at"] = self.ctx.now_iso()
+        if record["state"] != "draft" and changed:
+            events.append(record["events"], "answers_changed", actor.user_id, record["updated_at"],
+                          {"page": page_id, "fields": changed, "content_sha256": submission_digest(record)})
         saved = self.ctx.store.update_application(record, record["version"])
         return saved, errors
 
@@ -209,7 +222,28 @@ class Applications:
         if not record["documents"][document_id]:
             del record["documents"][document_id]
         record["updated_at"] = self.ctx.now_iso()
+        if record["state"] != "draft":
+            events.append(record["events"], "document_removed", actor.user_id, record["updated_at"],
+                          {"document": document_id, "sha256": sha256})
         return self.ctx.store.update_application(record, record["version"])
+
+    def drop_inapplicable_documents(self, record: dict) -> list[str]:
+        """Hidden means not applicable, for documents too: drop attachments of
+        documents whose condition is now false (the files stay in the file store)."""
+        keep = {d.id for d in self.applicable_documents(record)}
+        dropped = sorted(set(record.get("documents", {})) - keep)
+        for doc_id in dropped:
+            del record["documents"][doc_id]
+        return dropped
+
+    def resign(self, record: dict, actor: Actor) -> str:
+        """Renew the type-1 signature evidence after the applicant changed a
+        submitted application (more documents): who, when, from where, what."""
+        digest = submission_digest(record)
+        signature = record.setdefault("signature", {})
+        signature.update(signer=actor.user_id, signed_at=self.ctx.now_iso(), content_sha256=digest,
+                         ip=actor.ip, user_agent=actor.user_agent, intent_confirmed=True)
+        return digest
 
     # -- checking ----------------------------------------------------------------
     def problems(self, record: Mapping[str, Any]) -> tuple[list[forms.FieldError], list[dict]]:
@@ -252,6 +286,7 @@ class Applications:
                               "confirm that you intend to sign electronically")
         env = self.env(record)
         record["answers"] = forms.clean(service, record["answers"], env)
+        self.drop_inapplicable_documents(record)
         field_errors, missing = self.problems(record)
         if field_errors or missing:
             raise EngineError("invalid", "คำขอยังไม่ครบถ้วน กรุณาแก้ไขรายการที่แจ้ง",
@@ -297,6 +332,14 @@ class Applications:
         return saved
 
     def verify_signature(self, record: Mapping[str, Any]) -> bool:
-        """Whether the stored answers and documents are still exactly what was signed."""
-        signature = record.get("signature")
-        return bool(signature) and signature["content_sha256"] == submission_digest(record)
+        """Whether the stored answers and documents are still exactly what was
+        signed.  The signed digest is read from the hash-linked events (the last
+        one that carries a ``content_sha256``), so editing both the answers and
+        the stored signature is detected too."""
+        if not record.get("signature") or events.verify_chain(record.get("events", [])):
+            return False
+        signed = [e["data"]["content_sha256"] for e in record["events"]
+                  if isinstance(e.get("data"), dict) and e["data"].get("content_sha256")
+                  and e["type"] in ("submitted", "transition")]
+        digest = submission_digest(record)
+        return bool(signed) and signed[-1] == digest and record["signature"].get("content_sha256") == digest

@@ -63,6 +63,13 @@ class EngineContext:
     def service_of(self, record: dict) -> Any:
         """The exact service version an application is pinned to."""
         service = self.catalogue.get(record["service"], record["service_version"])
+        if service is not None and record.get("service_digest") not in (None, service.digest):
+            raise EngineError(
+                "definition_changed",
+                f"นิยามบริการ {record['service']} ฉบับที่ {record['service_version']} ถูกแก้ไขหลังจากคำขอนี้เริ่มต้น "
+                "ผู้ดูแลต้องคืนไฟล์เดิมและเพิ่มเลข `version` ในฉบับใหม่",
+                f"the definition of {record['service']} version {record['service_version']} was edited after "
+                "this application started; restore the old file and raise `version` in the new one", status=409)
         if service is None:
             raise EngineError(
                 "service_version_missing",

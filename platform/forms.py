@@ -113,6 +113,12 @@ def _typed(f: FormField, value: Any) -> Any:
             return Decimal(str(value))
         except InvalidOperation:
             return None
+    if f.type is FieldType.number:
+        # one type whatever was typed: CEL does not mix int and double (3 * 10.0 fails)
+        try:
+            return float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            return None
     if f.type is FieldType.date:
         try:
             return dt.date.fromisoformat(value) if isinstance(value, str) else None
@@ -186,11 +192,17 @@ def clean(service, answers: Mapping[str, Any], env=None) -> dict[str, Any]:
     return current
 
 
+def _item_scope(group: FormField, item: Mapping[str, Any]) -> dict[str, Any]:
+    """A group item's answers as its conditions and rules see them (typed, nulls bound)."""
+    fields = {f.id: f for f in group.fields}
+    return {**{k: None for k in fields}, **{k: _typed(fields[k], v) for k, v in item.items() if k in fields}}
+
+
 def _clean_item(group: FormField, item: Mapping[str, Any], ev: Evaluation) -> dict[str, Any]:
     item_fields = {f.id: f for f in group.fields}
     current = {k: v for k, v in item.items() if k in item_fields}
     for _ in range(len(item_fields) + 1):
-        scope = {**{k: None for k in item_fields}, **current}
+        scope = _item_scope(group, current)
         kept = {k: v for k, v in current.items() if ev.holds(item_fields[k].when, scope)}
         if kept == current:
             return kept
@@ -235,25 +247,32 @@ def _validate_field(f: FormField, value: Any, path: str, ev: Evaluation,
             return [_error(path, f, "required", f"กรุณากรอก “{f.label.th}”",
                            f"Enter “{f.label.get('en')}”")]
         return []
-    problems = check_value(f, value, path)
+    problems = check_value(f, value, path, today=_today(ev))
     if problems:
         return problems
     if f.type is FieldType.group:
         for index, item in enumerate(value):
-            item_scope = {**{x.id: None for x in f.fields}, **item}
+            item_scope = _item_scope(f, item)
             for child in f.fields:
                 if ev.holds(child.when, item_scope):
                     problems += _validate_field(child, item.get(child.id), f"{path}[{index}].{child.id}",
                                                 ev, item_scope)
     for rule in f.rules:
-        rule_scope = {**scope, f.id: value} if scope else None
+        rule_scope = {**scope, f.id: _typed(f, value)} if scope else None
         if not ev.holds(rule.check, rule_scope):
             problems.append(_error(path, f, "rule", rule.message.th, rule.message.get("en")))
     return problems
 
 
-def check_value(f: FormField, value: Any, path: str | None = None) -> list[FieldError]:
-    """Type and range checks of one non-empty, already typed value."""
+def _today(ev: Evaluation) -> dt.date | None:
+    env = ev.env
+    return env.today_date() if env is not None and hasattr(env, "today_date") else None
+
+
+def check_value(f: FormField, value: Any, path: str | None = None,
+                today: dt.date | None = None) -> list[FieldError]:
+    """Type and range checks of one non-empty, already typed value.  ``today``
+    is the Bangkok date of the engine's clock (for ``min_date: today``)."""
     path = path or f.id
     label_th, label_en = f.label.th, f.label.get("en")
     t = f.type
@@ -299,7 +318,10 @@ def check_value(f: FormField, value: Any, path: str | None = None) -> list[Field
         for bound, code, cmp in ((f.min_date, "min_date", lambda a, b: a < b),
                                  (f.max_date, "max_date", lambda a, b: a > b)):
             if bound:
-                limit = dt.date.today() if bound == "today" else dt.date.fromisoformat(bound)
+                if bound == "today":
+                    limit = today or dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+                else:
+                    limit = dt.date.fromisoformat(bound)
                 if cmp(day, limit):
                     word_th = "ก่อน" if code == "min_date" else "หลัง"
                     word_en = "before" if code == "min_date" else "after"

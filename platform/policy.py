@@ -38,7 +38,7 @@ class Grant:
     services: tuple[str, ...] | None = None  # None: every service of the agency
 
     def covers(self, agency: str, service: str | None) -> bool:
-        if self.agency != agency:
+        if self.agency not in ("*", agency):  # "*": every agency (as in auth.RoleGrant)
             return False
         return self.services is None or service is None or service in self.services
 
@@ -65,6 +65,9 @@ class Actor:
     @property
     def agencies(self) -> set[str]:
         return {g.agency for g in self.grants}
+
+    def belongs_to(self, agency: str) -> bool:
+        return any(g.agency in ("*", agency) for g in self.grants)
 
     @property
     def is_officer(self) -> bool:

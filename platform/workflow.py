@@ -15,15 +15,18 @@ the rules every workflow shares:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from . import events, forms
 from .engine import EngineContext, EngineError, ExprEnvironment
+from .expr import ExpressionError
 from .policy import SYSTEM, Actor, may_take
 
 TIMERS = "timers"
+log = logging.getLogger(__name__)
 
 
 def _parse(value: str | None) -> dt.datetime | None:
@@ -71,7 +74,7 @@ class Workflow:
 
         try:
             record = self.ctx.store.get_application(app_id)
-        except NotFoundError:
+        except (NotFoundError, ValueError):
             raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404) from None
         if expected_version is not None and record["version"] != expected_version:
             raise ConflictError(app_id, expected_version, record["version"])
@@ -81,7 +84,7 @@ class Workflow:
             raise EngineError("no_transition", "ไม่มีการดำเนินการนี้", "no such action", status=404)
         if not actor.is_system and not actor.is_officer and record.get("applicant") != actor.user_id:
             raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404)
-        if actor.is_officer and not actor.is_system and record["agency"] not in actor.agencies \
+        if actor.is_officer and not actor.is_system and not actor.belongs_to(record["agency"]) \
                 and record.get("applicant") != actor.user_id:
             raise EngineError("wrong_agency", "คำขอนี้เป็นของหน่วยงานอื่น",
                               "this application belongs to another agency", status=403)
@@ -101,11 +104,30 @@ class Workflow:
                 and not withdrawing:
             raise EngineError("deadline_passed", "เลยกำหนดเวลาที่ให้ไว้แล้ว กรุณาติดต่อหน่วยงาน",
                               "the deadline has passed; contact the agency", status=409)
+        signed = self._applicant_resubmission(record, service, actor)
         ev, extra = self.bindings(record, service, clean_inputs)
         if tr.guard and not ev.holds(tr.guard, extra):
             raise EngineError("guard", "ยังไม่เข้าเงื่อนไขของการดำเนินการนี้",
                               f"the condition of this action does not hold ({tr.guard})", status=409)
-        return self._apply(record, service, tr, actor, clean_inputs, ev)
+        return self._apply(record, service, tr, actor, clean_inputs, ev, signed)
+
+    def _applicant_resubmission(self, record: dict, service, actor: Actor) -> str | None:
+        """When the applicant acts from a state where they may edit, check the
+        whole application again and renew the signature evidence (A-F6, A-F8)."""
+        state = service.states.get(record["state"])
+        if actor.is_officer or actor.is_system or not (state and state.editable_by_applicant):
+            return None
+        from .applications import Applications
+
+        apps = Applications(self.ctx)
+        record["answers"] = forms.clean(service, record.get("answers", {}), ExprEnvironment(self.ctx, record["agency"]))
+        apps.drop_inapplicable_documents(record)
+        field_errors, missing = apps.problems(record)
+        if field_errors or missing:
+            raise EngineError("invalid", "คำขอยังไม่ครบถ้วน กรุณาแก้ไขรายการที่แจ้งก่อนส่ง",
+                              "the application is not complete; correct the listed items before sending",
+                              errors=[e.as_dict() for e in field_errors] + missing)
+        return apps.resign(record, actor)
 
     def _check_inputs(self, tr, inputs: Mapping[str, Any]) -> dict[str, Any]:
         declared = {i.id: i for i in tr.inputs}
@@ -155,7 +177,8 @@ class Workflow:
                               inputs=[s.id for s in missing])
         return clean
 
-    def _apply(self, record: dict, service, tr, actor: Actor, inputs: dict, ev) -> dict:
+    def _apply(self, record: dict, service, tr, actor: Actor, inputs: dict, ev,
+               signed: str | None = None) -> dict:
         now = self.ctx.now()
         stamp = now.isoformat()
         before = record["state"]
@@ -176,10 +199,10 @@ class Workflow:
                 record["deadline"] = local_end.isoformat()
         if "missing" in {i.id for i in tr.inputs} or any(i.type == "checklist" for i in tr.inputs):
             record["requested"] = {k: v for k, v in inputs.items()}
-        event = events.append(record["events"], "transition", actor.user_id, stamp, {
-            "transition": tr.id, "from": before, "to": tr.to, "inputs": inputs,
-            "ip": actor.ip,
-        })
+        data = {"transition": tr.id, "from": before, "to": tr.to, "inputs": inputs, "ip": actor.ip}
+        if signed:
+            data.update(content_sha256=signed, user_agent=actor.user_agent)
+        event = events.append(record["events"], "transition", actor.user_id, stamp, data)
         notifications = []
         for effect in tr.effects:
             result = self._effect(record, service, effect, actor, stamp, ev)
@@ -239,7 +262,12 @@ class Workflow:
             fee = next(f for f in service.definition.fees if f.id == target)
             if not ev.holds(fee.when):
                 return {"fee": fee.id, "skipped": "condition false"}
-            amount = ev.money(fee.amount)
+            try:
+                amount = ev.money(fee.amount)
+            except ExpressionError as exc:
+                raise EngineError(
+                    "fee_amount", f"คำนวณค่าธรรมเนียม “{fee.title.th}” ไม่ได้: {exc.th}",
+                    f"the fee “{fee.title.get('en')}” cannot be computed: {exc.en}", status=409) from None
             due = self.ctx.today() + dt.timedelta(days=fee.due_days)
             item = {"id": fee.id, "title": {"th": fee.title.th, "en": fee.title.get("en")},
                     "amount": str(amount), "issued_at": stamp, "due_on": due.isoformat(),
@@ -317,8 +345,20 @@ class Workflow:
                     fired.append(key)
             except (EngineError, ConflictError, NotFoundError):
                 pass  # no longer applicable, or someone acted first
+            except Exception:  # one broken timer must never block the others
+                log.exception("timer %s failed; it is dropped", key)
+                self._record_timer_failure(timer, key)
             timers.delete(key)
         return fired
+
+    def _record_timer_failure(self, timer: Mapping[str, Any], key: str) -> None:
+        """Keep a failed timer where officers can see it (nothing is lost silently)."""
+        from .store import ConflictError
+
+        try:
+            self.ctx.store.collection("timer_failures").put(key, dict(timer, failed_at=self.ctx.now_iso()))
+        except ConflictError:
+            pass
 
     @staticmethod
     def _entered_by(record: Mapping[str, Any], seq: int) -> bool:

@@ -276,3 +276,9 @@ def test_cli_schema_prints_json():
     schema = json.loads(out.stdout)
     assert schema["$schema"].endswith("2020-12/schema")
     assert "form" in schema["properties"]
+
+
+def test_broken_notification_template(defs: Path):
+    line = mutate(defs, 'en: "Please send more documents for {{ application.reference }}"',
+                  'en: "Please send more documents for {{ application.reference }"')
+    one_problem(defs, line=line, contains="notification template does not compile")

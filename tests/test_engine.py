@@ -20,6 +20,7 @@ from eservice.store import ConflictError, open_store
 from eservice.workflow import Workflow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "defs"
+MORE_FIXTURES = Path(__file__).parent / "fixtures" / "engine"  # services only the engine tests use
 SUNDAY_EVENING = dt.datetime(2023, 1, 22, 21, 33, tzinfo=BANGKOK)
 CITIZEN = Actor(user_id="u-citizen", name="สมชาย ใจดี", ip="203.0.113.9", user_agent="pytest")
 OTHER = Actor(user_id="u-other")
@@ -35,7 +36,7 @@ class Sent(list):
 
 @pytest.fixture
 def ctx(tmp_path):
-    catalogue = load_or_raise([FIXTURES])
+    catalogue = load_or_raise([FIXTURES, MORE_FIXTURES])
     clock = FixedClock(SUNDAY_EVENING.astimezone(dt.timezone.utc))
     return EngineContext(catalogue=catalogue, store=open_store(tmp_path / "data"), clock=clock,
                          notifier=Sent())
@@ -264,3 +265,120 @@ def test_timer_not_due_or_state_left_does_not_fire(ctx):
     flow.take(record["id"], "resubmit", CITIZEN)
     assert flow.fire_due_timers(ctx.clock.now() + dt.timedelta(days=40)) == []
     assert ctx.store.get_application(record["id"])["state"] == "submitted"
+
+
+# --- found in review: groups, numbers, conditional documents, changes after submission ---------
+STALL = {"stall_name": "แผงผลไม้", "stall_width": 3, "sells_food": False}
+
+
+def stall_draft(ctx, answers=None):
+    apps = Applications(ctx)
+    record = apps.start("market-stall", CITIZEN)
+    record, errors = apps.save_page(record["id"], CITIZEN, "stall", answers or STALL)
+    return apps, record, errors
+
+
+def test_group_item_rules_and_conditions_see_typed_values(ctx):  # R: A-SP3
+    goods = [{"item": "มะม่วง", "price": "150.00", "imported_on": "2023-01-02"},
+             {"item": "กล้วย", "price": "0.00", "imported_on": "2023-01-03"}]
+    apps, record, errors = stall_draft(ctx, {**STALL, "goods": goods})
+    # money inside an item is compared as a number: 150 passes, 0 breaks the rule
+    assert [(e.path, e.code) for e in errors] == [("goods[1].price", "rule")]
+    # the date is kept where its condition (price > 100) holds, and cleared where it does not
+    assert record["answers"]["goods"][0]["imported_on"] == "2023-01-02"
+    assert "imported_on" not in record["answers"]["goods"][1]
+
+
+def test_number_answers_work_in_arithmetic_whether_typed_with_decimals_or_not(ctx):
+    for width, fee in ((3, "300.00"), (3.5, "350.00")):
+        apps, record, errors = stall_draft(ctx, {**STALL, "stall_width": width})
+        assert errors == []
+        service = ctx.catalogue.latest("market-stall")
+        record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service),
+                             intent_confirmed=True)
+        record = Workflow(ctx).take(record["id"], "approve", Actor(
+            user_id="u-a", grants=(Grant("test-agency", "approver"),)))
+        assert record["fees"][0]["amount"] == fee
+
+
+def test_fee_that_cannot_be_computed_is_a_clear_refusal(ctx):
+    apps, record, _ = stall_draft(ctx)
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    stored = ctx.store.get_application(record["id"])
+    stored["answers"]["stall_width"] = None  # data damaged after submission
+    ctx.store.update_application(stored, stored["version"])
+    with pytest.raises(EngineError) as refused:
+        Workflow(ctx).take(record["id"], "approve", Actor(user_id="u-a", grants=(Grant("test-agency", "approver"),)))
+    assert refused.value.code == "fee_amount" and refused.value.status == 409
+    assert ctx.store.get_application(record["id"])["state"] == "submitted"
+
+
+def test_documents_of_hidden_conditions_are_not_submitted(ctx):  # R: A-F6 (hidden means not applicable)
+    apps, record, _ = stall_draft(ctx, {**STALL, "sells_food": True})
+    record = apps.attach(record["id"], CITIZEN, "food_permit", {
+        "sha256": "a" * 64, "filename": "permit.pdf", "media_type": "application/pdf", "size": 10})
+    record, _ = apps.save_page(record["id"], CITIZEN, "stall", {**STALL, "sells_food": False})
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    assert record["documents"] == {}
+    assert apps.verify_signature(record)
+
+
+def test_forged_answers_with_a_forged_signature_field_are_detected(ctx):  # R: A-F8
+    apps, record, _ = stall_draft(ctx)
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    forged = ctx.store.get_application(record["id"])
+    forged["answers"]["stall_width"] = 1
+    from eservice.applications import submission_digest as digest_of
+    forged["signature"]["content_sha256"] = digest_of(forged)  # the attacker fixes the plain field too
+    assert not apps.verify_signature(forged)
+
+
+def test_changes_after_submission_are_checked_recorded_and_signed_again(ctx):  # R: A-F8, PR-5
+    apps, record, _ = stall_draft(ctx)
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    flow = Workflow(ctx)
+    flow.take(record["id"], "ask_changes", REVIEWER)
+    # the applicant blanks a required answer: recorded, and sending is refused
+    record, errors = apps.save_page(record["id"], CITIZEN, "stall", {**STALL, "stall_name": ""})
+    assert [e.code for e in errors] == ["required"]
+    assert record["events"][-1]["type"] == "answers_changed"
+    with pytest.raises(EngineError) as refused:
+        flow.take(record["id"], "send_changes", CITIZEN)
+    assert refused.value.code == "invalid"
+    assert ctx.store.get_application(record["id"])["state"] == "needs_changes"
+    # fixed: sending renews the signature evidence over the new content
+    apps.save_page(record["id"], CITIZEN, "stall", {**STALL, "stall_name": "แผงผลไม้สด"})
+    record = flow.take(record["id"], "send_changes", CITIZEN)
+    assert record["state"] == "submitted"
+    assert record["events"][-1]["data"]["content_sha256"] == record["signature"]["content_sha256"]
+    assert apps.verify_signature(record)
+
+
+def test_malformed_id_is_not_found_not_a_crash(ctx):
+    with pytest.raises(EngineError) as refused:
+        Applications(ctx).get("bad id/../x", CITIZEN)
+    assert refused.value.status == 404
+    with pytest.raises(EngineError) as refused:
+        Workflow(ctx).take("bad id", "approve", APPROVER)
+    assert refused.value.status == 404
+
+
+def test_edited_definition_without_a_new_version_is_refused(ctx):  # versions are immutable
+    record = submitted(ctx)
+    stored = ctx.store.get_application(record["id"])
+    stored["service_digest"] = "f" * 64  # as if the YAML had been edited after it started
+    ctx.store.update_application(stored, stored["version"])
+    with pytest.raises(EngineError) as refused:
+        Workflow(ctx).take(record["id"], "approve", APPROVER)
+    assert refused.value.code == "definition_changed" and "raise `version`" in refused.value.en
+
+
+def test_role_held_in_every_agency():  # R: A-X1 (auth's "*" grants mean the same in policy)
+    from eservice.policy import allowed
+    anywhere = Actor(user_id="u-x", grants=(Grant("*", "reviewer"),))
+    assert allowed(anywhere, "view_inbox", agency="test-agency")
+    assert anywhere.belongs_to("any-agency")

@@ -373,7 +373,7 @@ def test_security_headers_on_pages_and_errors(client):
 
 def test_https_base_url_makes_cookies_secure_and_sends_hsts(tmp_path, defs):
     settings = Settings(data=tmp_path, definitions=(defs,), base_url="https://eservice.example.go.th/")
-    with TestClient(create_app(settings, extra_routes=TEST_ROUTES), base_url="https://testserver") as c:
+    with TestClient(create_app(settings, extra_routes=TEST_ROUTES), base_url="https://eservice.example.go.th") as c:
         r = c.get("/_test/form")
         assert "max-age=" in r.headers["strict-transport-security"]
         cookie = r.headers["set-cookie"].lower()
@@ -537,3 +537,13 @@ def test_missing_route_modules_are_skipped():
     routes = collect_routes(("catalogue", "no_such_module_here"), plugins=False)
     paths = {getattr(r, "path", None) for r in routes}
     assert "/" in paths and "/static" in paths
+
+
+def test_forged_host_header_is_refused_when_the_base_url_is_set(tmp_path):  # R: A-X2
+    from eservice.web.app import create_app
+    from eservice.web.context import Settings
+
+    app = create_app(Settings(data=tmp_path, definitions=(FIXTURES,), base_url="https://eservice.example.go.th"))
+    client = TestClient(app, base_url="https://eservice.example.go.th")
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz", headers={"host": "evil.example"}).status_code == 400

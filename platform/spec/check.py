@@ -112,8 +112,25 @@ class ServiceChecker:
         self.check_fees(names)
         self.check_workflow(names)
         self.check_outputs()
+        self.check_notifications()
         self.check_texts()
         return self.problems
+
+    def check_notifications(self) -> None:
+        from ..notify import template_problem
+
+        for name, notification in self.s.notifications.items():
+            for part in ("subject", "body"):
+                text = getattr(notification, part)
+                for lang in ("th", "en"):
+                    source = getattr(text, lang)
+                    problem = template_problem(source) if source else None
+                    if problem:
+                        self.report(("notifications", name, part, lang),
+                                    f"แม่แบบข้อความแจ้งเตือนใช้ไม่ได้: {problem}",
+                                    f"the notification template does not compile: {problem}",
+                                    ("ตรวจเครื่องหมาย {{ }} และ {% %} ให้เปิดปิดครบ",
+                                     "check that every {{ }} and {% %} is closed"))
 
     def check_agency(self) -> None:
         if self.s.agency not in self.agencies:

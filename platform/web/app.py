@@ -59,6 +59,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from ..renderers.html import STATIC, renderer_for
+from ..store.base import ConflictError
 from .context import AppContext, Settings, StartupError
 from .i18n import LanguageMiddleware
 from .security import CSRFMiddleware, SecurityHeadersMiddleware, security_headers
@@ -157,6 +158,11 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, headers=exc.headers, detail=detail)
 
 
+async def _conflict(request: Request, exc: Exception) -> Response:
+    """Someone else changed the record first: a clear 409, never a 500 (A-R3)."""
+    return error_response(request, 409, detail=str(exc))
+
+
 def _default_phrase(status: int) -> str:
     import http
     try:
@@ -216,10 +222,23 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
         Middleware(LanguageMiddleware, secure=settings.https),
         Middleware(CSRFMiddleware, on_refuse=_csrf_refused),
     ]
+    if settings.base_url:
+        # links in e-mails (password reset, tracking) are built from the request only when
+        # no base URL is set; with one, a forged Host header is refused outright
+        from urllib.parse import urlsplit
+
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        host = urlsplit(settings.base_url).hostname or "localhost"
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=[host, "127.0.0.1", "localhost"]))
+    elif not settings.demo:
+        log.warning("ESERVICE_BASE_URL is not set: links in e-mails follow the request's Host header; "
+                    "set it in production")
     routes = [*extra_routes, *collect_routes(route_modules, plugins=plugins)]
     app = Starlette(
         debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan,
-        exception_handlers={HTTPException: _http_exception, 500: _server_error_handler(settings.https)},
+        exception_handlers={HTTPException: _http_exception, ConflictError: _conflict,
+                            500: _server_error_handler(settings.https)},
     )
     app.state.ctx = ctx
     return app
