@@ -15,6 +15,7 @@ from typing import Any
 from . import events, forms
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .policy import Actor, allowed
+from .renderers.dates import be_year
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U
 DEFAULT_DECLARATION = {
@@ -29,10 +30,6 @@ def new_reference() -> str:
     """A random, unguessable tracking code such as ``K7QM-2XHP-9TRA`` (~59 bits)."""
     raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def be_year(year: int) -> int:
-    return year + 543
 
 
 def declaration_of(service) -> dict[str, str]:
@@ -208,12 +205,51 @@ class Applications:
         existing = [] if (replace and not doc.multiple) else list(record["documents"].get(document_id, []))
         if any(x["sha256"] == item["sha256"] for x in existing):
             return record
+        if doc.verifiers:
+            item["verifications"] = self._verify_document(doc.verifiers, item)
         record["documents"][document_id] = existing + [item]
         record["updated_at"] = item["uploaded_at"]
         if record["state"] != "draft":
             events.append(record["events"], "document_added", actor.user_id, item["uploaded_at"],
                           {"document": document_id, "sha256": item["sha256"], "filename": item["filename"]})
         return self.ctx.store.update_application(record, record["version"])
+
+    def _verify_document(self, names, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run the document's verifier plugins on a stored file (PR-8).  Never
+        blocks the upload: a verifier that fails to run is recorded as ``ok: false``."""
+        import json
+        import logging
+
+        from .plugin_api import document_verifiers
+
+        failed = {"code": "verifier.error", "th": "ตรวจสอบไม่สำเร็จ", "en": "verification could not run"}
+        results: list[dict[str, Any]] = []
+        try:
+            available = document_verifiers()
+        except Exception:  # a broken plugin set must not break the upload
+            logging.getLogger(__name__).exception("document verifiers unavailable")
+            available = {}
+        data: bytes | None = None
+        for name in names:
+            verifier = available.get(name)
+            media_types = tuple(getattr(verifier, "media_types", ()) or ()) if verifier else ()
+            if media_types and item["media_type"] not in media_types:
+                continue
+            entry: dict[str, Any] = {"verifier": name, "ok": False, "messages": [failed], "details": {}}
+            try:
+                if verifier is None:
+                    raise LookupError(f"document verifier {name!r} is not installed")
+                if data is None:
+                    data = self.ctx.files.get(item["sha256"])
+                outcome = verifier.verify(data, filename=item["filename"], media_type=item["media_type"])
+                entry["ok"] = bool(outcome.ok)
+                entry["messages"] = [{"code": m.code, "th": m.th, "en": m.en} for m in outcome.messages]
+                entry["details"] = json.loads(json.dumps(dict(outcome.details or {}), default=str))
+            except Exception:
+                logging.getLogger(__name__).exception("document verifier %s failed", name)
+            entry["at"] = self.ctx.now_iso()
+            results.append(entry)
+        return results
 
     def detach(self, app_id: str, actor: Actor, document_id: str, sha256: str) -> dict:
         record = self._editable(app_id, actor, None)

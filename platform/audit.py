@@ -59,7 +59,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -69,7 +68,7 @@ from typing import Any
 from .clock import BANGKOK, Clock, SystemClock, require_aware
 from .events import GENESIS, canonical_json, event_hash, sha256_hex
 from .policy import Actor
-from .store.atomic import TMP_SUFFIX, atomic_write_bytes, fsync_dir, locked
+from .store.atomic import atomic_write_bytes, fsync_dir, locked
 
 __all__ = ["AuditLog", "AuditProblem", "AuditCheck", "audit_command", "EVENT_FIELDS"]
 
@@ -271,20 +270,7 @@ class AuditLog:
         fsynced (one fsync less per event): an old head is harmless, since
         the next append adopts the whole lines after it."""
         data = json.dumps(head.as_dict()).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".head.", suffix=TMP_SUFFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                if self.durable:
-                    os.fsync(f.fileno())
-            os.replace(tmp, self.head_path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write_bytes(self.head_path, data, durable=self.durable, sync_dir=False)
 
     @staticmethod
     def _line(event: Mapping[str, Any]) -> bytes:

@@ -44,10 +44,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from .clock import BANGKOK, Clock, SystemClock
 from .store.base import ConflictError, Record, Store
 
-try:  # the first-party plugin; the fallback keeps auth usable without it
-    from eservice.plugins.thai_validators import check_thai_id as _plugin_check_thai_id
-except ImportError:  # pragma: no cover - exercised only when the plugin is absent
-    _plugin_check_thai_id = None
+# The national ID rules live in one place: the first-party plugin.
+from eservice.plugins.thai_validators import check_thai_id, normalize_thai_id
 
 try:
     from eservice.plugins.thai_validators import check_thai_phone as _plugin_check_phone
@@ -237,22 +235,8 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _fallback_check_thai_id(value: Any) -> list[tuple[str, str, str]]:
-    digits = re.sub(r"[\s-]", "", value) if isinstance(value, str) else ""
-    if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
-        return [("thai_id.length", "เลขประจำตัวประชาชนต้องเป็นตัวเลข 13 หลัก",
-                 "The national ID number must have 13 digits")]
-    check = (11 - sum(int(d) * (13 - i) for i, d in enumerate(digits[:12])) % 11) % 10
-    if check != int(digits[12]):
-        return [("thai_id.checksum", "เลขประจำตัวประชาชนไม่ถูกต้อง (เลขตรวจสอบหลักสุดท้ายไม่ตรง)",
-                 "This national ID number is not valid (the check digit does not match)")]
-    return []
-
-
 def _thai_id_problems(value: Any) -> list[tuple[str, str, str]]:
-    if _plugin_check_thai_id is None:
-        return _fallback_check_thai_id(value)
-    return [(m.code, m.th, m.en) for m in _plugin_check_thai_id(value)]
+    return [(m.code, m.th, m.en) for m in check_thai_id(value)]
 
 
 def _phone_problems(value: Any) -> list[tuple[str, str, str]]:
@@ -262,10 +246,6 @@ def _phone_problems(value: Any) -> list[tuple[str, str, str]]:
     if not re.fullmatch(r"\+?\d{9,15}", digits):
         return [("phone.invalid", "หมายเลขโทรศัพท์ไม่ถูกต้อง", "The phone number is not valid")]
     return []
-
-
-def _compact_digits(value: str) -> str:
-    return re.sub(r"[\s\-\u2010-\u2015.]", "", value.strip().translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")))
 
 
 # --------------------------------------------------------------------------- roles
@@ -363,6 +343,9 @@ class Accounts:
         address = normalize_email(email)
         check_password(password, address)
         clean = self._clean_profile(profile or {}, {})
+        # Hash before looking the address up: a taken address must cost the same
+        # time as a new one, or the answer's timing tells which addresses exist.
+        password_hash = self.hasher.hash(password)
         if self.emails.get(address) is not None:
             raise self._email_taken()
         now = self.clock.now()
@@ -372,7 +355,7 @@ class Accounts:
             "email": address,
             "email_verified": False,
             "email_verified_at": None,
-            "password_hash": self.hasher.hash(password),
+            "password_hash": password_hash,
             "password_changed_at": _iso(now),
             "profile": clean,
             "roles": [],
@@ -678,7 +661,7 @@ class Accounts:
             return " ".join(value.split()), []
         if key == "national_id":
             found = _thai_id_problems(value)
-            return (_compact_digits(value) if not found else None), found
+            return (normalize_thai_id(value) if not found else None), found
         if key == "phone":
             found = _phone_problems(value)
             return (value.strip() if not found else None), found

@@ -30,9 +30,7 @@ password (``key_password``); the platform then needs that password to sign.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from eservice.clock import Clock, SystemClock
+from eservice.store.atomic import atomic_write_bytes
 
 __all__ = [
     "AgencyKeys",
@@ -135,26 +134,6 @@ def certificate_subject(cert_pem: bytes) -> str:
     """The certificate's subject as text (RFC 4514, Thai kept readable)."""
     cert = load_pem_certificates(cert_pem)[0]
     return cert.subject.rfc4514_string()
-
-
-def _write_file(path: Path, data: bytes, mode: int) -> None:
-    """Write atomically: temporary file created with *mode*, fsync, os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    os.chmod(path, mode)
 
 
 def _new_key(key_type: str):
@@ -278,10 +257,10 @@ def create_agency_keys(
     )
 
     pem = serialization.Encoding.PEM
-    _write_file(folder / CA_KEY_FILE, _key_pem(ca_key, key_password), 0o600)
-    _write_file(folder / KEY_FILE, _key_pem(key, key_password), 0o600)
-    _write_file(folder / CA_FILE, ca_cert.public_bytes(pem), 0o644)
-    _write_file(folder / CERT_FILE, cert.public_bytes(pem), 0o644)
+    atomic_write_bytes(folder / CA_KEY_FILE, _key_pem(ca_key, key_password), mode=0o600)
+    atomic_write_bytes(folder / KEY_FILE, _key_pem(key, key_password), mode=0o600)
+    atomic_write_bytes(folder / CA_FILE, ca_cert.public_bytes(pem), mode=0o644)
+    atomic_write_bytes(folder / CERT_FILE, cert.public_bytes(pem), mode=0o644)
     stale_chain = folder / CHAIN_FILE
     if stale_chain.exists():
         stale_chain.unlink()

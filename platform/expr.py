@@ -95,6 +95,8 @@ from typing import Any
 import cel
 from cel import stdlib as _cel_stdlib
 
+from eservice.plugins.thai_validators import is_valid_thai_id
+
 __all__ = [
     "ASSUMED_ITEMS",
     "BANGKOK_OFFSET",
@@ -246,25 +248,15 @@ class ExprEnv:
 
 
 # ---------------------------------------------------------- built-in functions
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-_ID_SEPARATORS = re.compile(r"[\s\-]")
-_THIRTEEN_DIGITS = re.compile(r"[0-9]{13}")
-
-
 def thai_id_valid(value: Any) -> bool:
     """Is *value* a 13-digit Thai national ID with a correct check digit?
 
     Spaces and dashes are ignored (``1-2345-67890-12-1``), Thai digits are
     accepted.  Check digit: ``(11 - sum(d[i] * (13 - i) for i < 12) % 11) % 10``.
-    Anything else (null, a number, wrong length) is ``False``.
+    Anything else (null, a boolean, wrong length) is ``False``.  The rules are
+    the ``thai_national_id`` field type's (:mod:`eservice.plugins.thai_validators`).
     """
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return False
-    text = _ID_SEPARATORS.sub("", str(value).translate(_THAI_DIGITS))
-    if not _THIRTEEN_DIGITS.fullmatch(text):
-        return False
-    total = sum(int(text[i]) * (13 - i) for i in range(12))
-    return (11 - total % 11) % 10 == int(text[12])
+    return is_valid_thai_id(value)
 
 
 def _as_date(value: Any, fn: str) -> date:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from .store.atomic import TMP_SUFFIX, atomic_write_bytes, fsync_dir
+from .store.atomic import atomic_write_bytes, replace_file, write_temp_file
 from .store.base import NotFoundError
 
 __all__ = ["FileStore", "InvalidHashError"]
@@ -69,33 +68,27 @@ class FileStore:
         """Store a file read in chunks (a binary file object or an iterable of
         ``bytes``) without holding it all in memory; return its SHA-256."""
         chunks = iter(lambda: stream.read(_CHUNK), b"") if hasattr(stream, "read") else stream
-        incoming = self.root / "incoming"
-        incoming.mkdir(exist_ok=True)
         digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=incoming, suffix=TMP_SUFFIX)
+
+        def hashed() -> Iterable[bytes]:
+            for chunk in chunks:
+                digest.update(chunk)
+                yield chunk
+
+        # The name is known only at the end: write a temporary file in
+        # ``incoming`` (inside root, so the replace stays on one file system),
+        # then move it into place.
+        tmp = write_temp_file(self.root / "incoming", hashed(), durable=self.durable, prefix="tmp")
+        sha = digest.hexdigest()
         try:
-            with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    f.write(chunk)
-                f.flush()
-                if self.durable:
-                    os.fsync(f.fileno())
-            sha = digest.hexdigest()
-            target = self.path(sha)
-            if self.verify(sha):
-                os.unlink(tmp)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)  # same file system: ``incoming`` is inside root
-                if self.durable:
-                    fsync_dir(target.parent)
+            stored = self.verify(sha)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            os.unlink(tmp)
             raise
+        if stored:
+            os.unlink(tmp)
+        else:
+            replace_file(tmp, self.path(sha), durable=self.durable)
         return sha
 
     def put_file(self, source: str | os.PathLike) -> str:

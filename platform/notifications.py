@@ -51,6 +51,7 @@ from typing import Any
 from .clock import BANGKOK, Clock, SystemClock
 from .notify import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, render_notification
 from .spec.models import Notification
+from .web.context import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 
 __all__ = [
     "ACKNOWLEDGEMENT", "DEFAULT_BASE_URL", "Notifier", "build_context", "mailer_from_settings",
@@ -59,7 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "http://localhost:8000"  # when ESERVICE_BASE_URL is not set
 DIGEST_COLLECTION = "digests"
 
 # The built-in acknowledgement (RC-3, A-F10) for services that declare no `submitted`.
@@ -100,25 +100,15 @@ ACKNOWLEDGEMENT = Notification(
 # --------------------------------------------------------------------------- settings
 
 
-def smtp_settings(smtp: Any) -> SmtpSettings | None:
-    """The mail settings for :class:`~eservice.notify.Mailer` from the web
-    settings (``Settings.smtp``, ESERVICE_SMTP_*); None when no host is set.
-    A :class:`SmtpSettings` is returned as it is."""
-    if smtp is None:
-        return None
-    if isinstance(smtp, SmtpSettings):
+def smtp_settings(smtp: SmtpSettings | None) -> SmtpSettings | None:
+    """The mail settings of the web app (``Settings.smtp``: read from ESERVICE_SMTP_*
+    by :meth:`SmtpSettings.from_env`), None when mail is not configured."""
+    if smtp is None or isinstance(smtp, SmtpSettings):
         return smtp
-    if not getattr(smtp, "configured", bool(getattr(smtp, "host", None))):
-        return None
-    host = smtp.host
-    return SmtpSettings(
-        host=host, port=int(smtp.port), security=getattr(smtp, "tls", "none") or "none",
-        username=getattr(smtp, "user", None), password=getattr(smtp, "password", None),
-        sender=getattr(smtp, "sender", None) or "eservice@localhost", timeout=15.0,
-    )
+    raise TypeError(f"expected eservice.notify.SmtpSettings or None, got {type(smtp).__name__}")
 
 
-def mailer_from_settings(smtp: Any, outbox: Outbox | None = None, clock: Clock | None = None) -> Mailer | None:
+def mailer_from_settings(smtp: SmtpSettings | None, outbox: Outbox | None = None, clock: Clock | None = None) -> Mailer | None:
     """A :class:`Mailer` for the configured server, or None when mail is not configured."""
     settings = smtp_settings(smtp)
     if settings is None:
@@ -300,7 +290,7 @@ class Notifier:
         outbox = Outbox(ctx.store, clock)
         settings = ctx.settings
         return cls(ctx.store, mailer_from_settings(settings.smtp, outbox, clock), outbox=outbox, clock=clock,
-                   base_url=settings.base_url)
+                   base_url=public_url(settings))
 
     @property
     def accounts(self):

@@ -126,24 +126,37 @@ class SmtpSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
         """``ESERVICE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``
-        (none | starttls | ssl), ``_FROM``, ``_TIMEOUT``, ``_CA_FILE``.
-        Default: localhost:25 without TLS; the port follows the TLS mode when unset."""
+        (none | starttls | ssl, and the aliases in ``_TLS_ALIASES``), ``_FROM``, ``_TIMEOUT``,
+        ``_CA_FILE``.  Default: localhost:25 without TLS; the port follows the TLS mode when
+        unset.  The only reading of these variables: the web app's ``Settings.smtp`` is this
+        (documented in :mod:`eservice.web.context`).  A bad value raises ValueError."""
         env = os.environ if environ is None else environ
         raw_tls = env.get("ESERVICE_SMTP_TLS", "none").strip().lower()
         if raw_tls not in _TLS_ALIASES:
             raise ValueError(f"ESERVICE_SMTP_TLS ต้องเป็น none, starttls หรือ ssl / "
                              f"ESERVICE_SMTP_TLS must be none, starttls or ssl, got {raw_tls!r}")
         security = _TLS_ALIASES[raw_tls]
-        port = env.get("ESERVICE_SMTP_PORT", "").strip()
+        port_text = env.get("ESERVICE_SMTP_PORT", "").strip()
+        timeout_text = env.get("ESERVICE_SMTP_TIMEOUT", "").strip()
+        try:
+            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
+        except ValueError:
+            raise ValueError(f"ESERVICE_SMTP_PORT ต้องเป็นตัวเลข / ESERVICE_SMTP_PORT must be a number, "
+                             f"got {port_text!r}") from None
+        try:
+            timeout = float(timeout_text) if timeout_text else 30.0
+        except ValueError:
+            raise ValueError(f"ESERVICE_SMTP_TIMEOUT ต้องเป็นตัวเลข (วินาที) / ESERVICE_SMTP_TIMEOUT must be "
+                             f"a number of seconds, got {timeout_text!r}") from None
         host = env.get("ESERVICE_SMTP_HOST", "").strip() or "localhost"
         return cls(
             host=host,
-            port=int(port) if port else _DEFAULT_PORTS[security],
+            port=port,
             security=security,
             username=env.get("ESERVICE_SMTP_USER") or None,
             password=env.get("ESERVICE_SMTP_PASSWORD") or None,
             sender=env.get("ESERVICE_SMTP_FROM", "").strip() or f"eservice@{socket.getfqdn() or 'localhost'}",
-            timeout=float(env.get("ESERVICE_SMTP_TIMEOUT", "") or 30),
+            timeout=timeout,
             ca_file=env.get("ESERVICE_SMTP_CA_FILE") or None,
         )
 

@@ -307,13 +307,13 @@ class PdfSigner:
     def _stamp_lines(self, stamp: VisibleStamp, reason: str) -> list[str]:
         if stamp.lines is not None:
             return list(stamp.lines)
-        from eservice.renderers.pdf import english_datetime, thai_datetime
+        from eservice.renderers.dates import format_datetime
 
         now = datetime.now(timezone.utc)
         return [
             f"ลงลายมือชื่อดิจิทัลโดย {self.signer_name}",
-            f"เมื่อ {thai_datetime(now)}",
-            f"Digitally signed {english_datetime(now)}",
+            f"เมื่อ {format_datetime(now, 'th', long=True, style='document')}",
+            f"Digitally signed {format_datetime(now, 'en', long=True, style='document')}",
         ]
 
     def sign(

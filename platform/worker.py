@@ -99,24 +99,25 @@ def engine_of(ctx: Any) -> EngineContext:
 def mailer_of(ctx: Any):
     """A Mailer for the platform's SMTP settings (recording in the outbox), or None."""
     settings = getattr(ctx, "settings", None)
-    smtp = getattr(settings, "smtp", None)
-    if smtp is None or not smtp.configured:
+    smtp = getattr(settings, "smtp", None)  # eservice.notify.SmtpSettings, None when mail is off
+    if smtp is None:
         return None
     found = ctx.extra.get("worker_mailer")
     if found is None:
-        from .notify import Mailer, Outbox, SmtpSettings
+        from .notifications import mailer_from_settings
+        from .notify import Outbox
 
-        options: dict[str, Any] = dict(host=smtp.host, port=smtp.port, security=smtp.tls,
-                                       username=smtp.user, password=smtp.password)
-        if smtp.sender:
-            options["sender"] = smtp.sender
-        found = Mailer(SmtpSettings(**options), outbox=Outbox(ctx.store, ctx.clock), clock=ctx.clock)
+        found = mailer_from_settings(smtp, Outbox(ctx.store, ctx.clock), ctx.clock)
         ctx.extra["worker_mailer"] = found
     return found
 
 
 def _base_url(ctx: Any) -> str:
-    return (getattr(getattr(ctx, "settings", None), "base_url", None) or "").rstrip("/")
+    """The public address for links in officers' mails: the one rule of
+    :func:`eservice.web.context.public_url` (no request here)."""
+    from .web.context import public_url
+
+    return public_url(getattr(ctx, "settings", None))
 
 
 class _Staff:

@@ -24,6 +24,7 @@ from . import events, forms
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
 from .policy import SYSTEM, Actor, may_take
+from .renderers.dates import be_year
 
 TIMERS = "timers"
 log = logging.getLogger(__name__)
@@ -286,7 +287,7 @@ class Workflow:
                 licence = next(x for x in service.definition.outputs.licences if x.id == target)
                 seq = self.ctx.store.next_number(f"licence:{record['agency']}:{service.id}:{target}:{local.year}")
                 item["number"] = licence.number_pattern.format(
-                    agency=record["agency"], service=service.id, be_year=local.year + 543,
+                    agency=record["agency"], service=service.id, be_year=be_year(local.year),
                     year=local.year, seq=seq)
                 item.update(status="signed", signed_at=stamp, signed_by=actor.user_id)
             else:

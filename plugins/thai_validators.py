@@ -19,6 +19,7 @@ from typing import Any
 from eservice.plugin_api import FieldType, Message, hookimpl
 
 __all__ = [
+    "THAI_TO_ASCII_DIGITS",
     "check_juristic_id",
     "check_thai_id",
     "check_thai_phone",
@@ -33,8 +34,9 @@ __all__ = [
 
 # Characters people type between groups of digits.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]+")
-# Thai digits ๐–๙ are accepted and read as 0–9.
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+# Thai digits ๐–๙ are accepted and read as 0–9 (``text.translate(THAI_TO_ASCII_DIGITS)``);
+# the platform's one table for this.
+THAI_TO_ASCII_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
 def thai_id_check_digit(first12: str) -> int:
@@ -50,7 +52,7 @@ def _compact(value: Any) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    return _SEPARATORS.sub("", value.strip().translate(_THAI_DIGITS))
+    return _SEPARATORS.sub("", value.strip().translate(THAI_TO_ASCII_DIGITS))
 
 
 # --------------------------------------------------------------------------- #
@@ -162,7 +164,7 @@ def _phone_digits(value: Any) -> str | None:
     """Digits of a phone number in national form (0…), or None if not text."""
     if not isinstance(value, str):
         return None
-    text = value.strip().translate(_THAI_DIGITS)
+    text = value.strip().translate(THAI_TO_ASCII_DIGITS)
     text = text.replace("(0)", "")  # "+66 (0)81 234 5678"
     text = _PHONE_JUNK.sub("", text)
     for prefix in ("+66", "0066"):

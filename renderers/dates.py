@@ -11,6 +11,16 @@ digits, English shows the Gregorian date::
     >>> format_date(date(2023, 1, 23), "en")
     '23 Jan 2023'
 
+Official documents (the PDFs) print the long form without "พ.ศ." and a
+fuller time: ``style="document"``::
+
+    >>> format_date(date(2023, 1, 23), "th", long=True, style="document")
+    '23 มกราคม 2566'
+    >>> format_datetime(datetime(2023, 1, 23, 1, 30, tzinfo=timezone.utc), "th", long=True, style="document")
+    '23 มกราคม 2566 เวลา 08:30 น.'
+    >>> format_datetime(datetime(2023, 1, 23, 1, 30, tzinfo=timezone.utc), "en", long=True, style="document")
+    '23 January 2023, 08:30 (UTC+07:00)'
+
 Instants (aware datetimes) are shown in Asia/Bangkok time.
 """
 from __future__ import annotations
@@ -19,11 +29,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "BE_OFFSET", "THAI_MONTHS", "THAI_MONTHS_SHORT", "EN_MONTHS", "EN_MONTHS_SHORT",
+    "BE_OFFSET", "STYLES", "THAI_MONTHS", "THAI_MONTHS_SHORT", "EN_MONTHS", "EN_MONTHS_SHORT",
     "be_year", "ce_year", "parse_date", "format_date", "format_datetime", "thai_digits",
 ]
 
 BE_OFFSET = 543
+#: ``screen`` for web pages and messages, ``document`` for official documents (PDFs).
+STYLES = ("screen", "document")
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
 THAI_MONTHS = (
@@ -76,11 +88,18 @@ def _local(value: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return value.astimezone(tz) if value.tzinfo is not None else value
 
 
+def _check_style(style: str) -> None:
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}, not {style!r}")
+
+
 def format_date(value: dt.date | dt.datetime | str | None, lang: str = "th", *, long: bool = False,
-                tz: dt.tzinfo = BANGKOK) -> str:
-    """A date for people.  Thai: ``23 ม.ค. 2566`` (``long``: ``23 มกราคม พ.ศ. 2566``);
-    English: ``23 Jan 2023`` (``long``: ``23 January 2023``).  A datetime is first
-    moved to ``tz``.  None gives ''."""
+                style: str = "screen", tz: dt.tzinfo = BANGKOK) -> str:
+    """A date for people.  Thai: ``23 ม.ค. 2566`` (``long``: ``23 มกราคม พ.ศ. 2566``,
+    or ``23 มกราคม 2566`` with ``style="document"``); English: ``23 Jan 2023``
+    (``long``: ``23 January 2023``).  A datetime is first moved to ``tz``.
+    None gives ''."""
+    _check_style(style)
     value = parse_date(value)
     if value is None:
         return ""
@@ -90,21 +109,31 @@ def format_date(value: dt.date | dt.datetime | str | None, lang: str = "th", *, 
         month = (EN_MONTHS if long else EN_MONTHS_SHORT)[value.month - 1]
         return f"{value.day} {month} {value.year}"
     if long:
-        return f"{value.day} {THAI_MONTHS[value.month - 1]} พ.ศ. {be_year(value)}"
+        era = "" if style == "document" else "พ.ศ. "
+        return f"{value.day} {THAI_MONTHS[value.month - 1]} {era}{be_year(value)}"
     return f"{value.day} {THAI_MONTHS_SHORT[value.month - 1]} {be_year(value)}"
 
 
 def format_datetime(value: dt.datetime | str | None, lang: str = "th", *, long: bool = False,
-                    tz: dt.tzinfo = BANGKOK) -> str:
+                    style: str = "screen", tz: dt.tzinfo = BANGKOK) -> str:
     """An instant in Bangkok time.  Thai: ``23 ม.ค. 2566 08:30 น.``; English:
-    ``23 Jan 2023, 08:30``.  A plain date is shown as a date."""
+    ``23 Jan 2023, 08:30``.  ``style="document"``: ``23 มกราคม 2566 เวลา 08:30 น.``
+    and ``23 January 2023, 08:30 (UTC+07:00)`` (with ``long``).  A plain date is
+    shown as a date."""
+    _check_style(style)
     value = parse_date(value)
     if value is None:
         return ""
     if not isinstance(value, dt.datetime):
-        return format_date(value, lang, long=long)
+        return format_date(value, lang, long=long, style=style)
     local = _local(value, tz)
-    day = format_date(local.date(), lang, long=long)
+    day = format_date(local.date(), lang, long=long, style=style)
+    if style == "document":
+        if lang == "en":
+            offset = local.strftime("%z")
+            zone = f" (UTC{offset[:3]}:{offset[3:]})" if offset else ""
+            return f"{day}, {local:%H:%M}{zone}"
+        return f"{day} เวลา {local:%H:%M} น."
     if lang == "en":
         return f"{day}, {local:%H:%M}"
     return f"{day} {local:%H:%M} น."

@@ -162,11 +162,16 @@ def _schemas() -> dict[str, Any]:
         "answers": {"type": "object", "description": "the stored answers (see Answers.<service id>)"},
         "documents": {"type": "array", "items": _ref("ApplicationDocument")},
         "errors": {"type": "array", "items": _ref("Problem"),
-                   "description": "drafts: what still stops submission (A-F6)"},
+                   "description": "drafts and applications sent back for changes: what still stops "
+                                  "submission or sending the changes (A-F6)"},
         "fees": {"type": "array", "items": _ref("FeeItem")},
         "estimated_fees": {"type": "array", "items": _ref("FeeItem")},
         "history": {"type": "array", "items": _ref("HistoryEvent")},
         "declaration": _nullable(_ref("Declaration")),
+        "actions": {"type": "array", "items": _ref("Action"),
+                    "description": "the workflow actions the token's user may take now, e.g. sending the "
+                                   "changes the agency asked for; take one with POST its `href` (empty for "
+                                   "a draft: use `links.submit`)"},
         "dropped": {"type": "array", "items": _STR,
                     "description": "answers not stored because other answers make them not applicable"},
         "links": _obj({"self": _URL, "service": _URL, "schema": _URL, "tracking": _URL, "answers": _URL,
@@ -174,6 +179,18 @@ def _schemas() -> dict[str, Any]:
                        "submit": _URL}, ["self", "service", "schema", "tracking"]),
     }, ["id", "reference", "version", "service", "agency", "state", "closed", "links"],
         description="list items carry the summary members; a single application has them all")
+    action_input = _obj({
+        "id": _STR, "label": _ref("Text"), "required": _BOOL,
+        "type": {"enum": ["text", "long_text", "date", "choice", "checklist", "number", "money", "yes_no",
+                          "documents"]},
+        "options": {"type": "array", "items": _obj({"value": _STR, "label": _ref("Text")}, ["value", "label"])},
+    }, ["id", "type", "label", "required"], description="a value to send in `inputs` when taking the action")
+    action = _obj({
+        "id": {"type": "string", "description": "the transition id of the service's workflow"},
+        "title": _ref("Text"),
+        "inputs": {"type": "array", "items": _ref("ActionInput")},
+        "href": {**_URL, "description": "POST here to take the action"},
+    }, ["id", "title", "inputs", "href"])
     receipt = _obj({
         "reference": _STR, "intake_number": {"type": "string", "description": "เลขรับ, e.g. 12/2566 (RC-3)"},
         "intake_at": {**_DATETIME, "description": "registered time; outside office hours the next working "
@@ -211,6 +228,11 @@ def _schemas() -> dict[str, Any]:
             "declaration": _ref("Declaration"), "intent": {"const": True},
             "version": _INT,
         }, ["declaration", "intent"], additional=False),
+        "ActionRequest": _obj({
+            "inputs": {"type": "object", "description": "the action's inputs by id (see Action.inputs)"},
+            "version": {"type": "integer", "description": "the version read (or send If-Match)"},
+        }, additional=False),
+        "Action": action, "ActionInput": action_input,
         "State": state, "HistoryEvent": history, "StoredFile": stored_file,
         "ApplicationDocument": app_document, "FeeItem": fee_item, "Application": application,
         "ApplicationList": _obj({"count": _INT, "applications": {"type": "array", "items": _ref("Application")}},
@@ -226,10 +248,13 @@ def _schemas() -> dict[str, Any]:
 _ERRORS = {
     "400": ("BadRequest", "malformed JSON, multipart or If-Match"),
     "401": ("Unauthorized", "no token, an unknown, revoked or expired token, or wrong credentials"),
-    "403": ("Forbidden", "the account is disabled or its e-mail is not verified"),
+    "403": ("Forbidden", "the account is disabled or its e-mail is not verified, or the action is not "
+                         "the applicant's to take"),
     "404": ("NotFound", "no such service, document or application (another person's application "
                         "is not found either)"),
-    "409": ("Conflict", "stale version, already submitted, or the declaration differs from the one required"),
+    "409": ("Conflict", "stale version (`current_version`), already submitted, the declaration differs from "
+                        "the one required, or the action is not possible now (`wrong_state`, `guard`, "
+                        "`deadline_passed`)"),
     "413": ("TooLarge", "the body or file is over the limit"),
     "415": ("UnsupportedMediaType", "the body is not JSON (or not a file)"),
     "422": ("Unprocessable", "invalid or unknown members or answers; `errors` lists each with its path"),
@@ -342,6 +367,10 @@ def _paths(media_types: list[str]) -> dict[str, Any]:
         "/api/applications/{app_id}/answers": {"put": {
             "operationId": "replaceAnswers", "tags": ["applications"], "security": _BEARER,
             "summary": "แก้คำตอบ / Replace a draft's answers", "parameters": [_APP_ID, _IF_MATCH],
+            "description": "Every answer at once; absent ones are cleared. Accepted for a draft, and after "
+                           "submission while the agency has sent the application back for changes (the "
+                           "state's `editable_by_applicant`); then the change is recorded in the history and "
+                           "sent with the action that returns the application (see `actions`).",
             "requestBody": _body("ReplaceAnswers"),
             "responses": {"200": _json_response("the draft; `errors` lists what still stops submission",
                                                 _ref("Application"), _ETAG),
@@ -351,7 +380,8 @@ def _paths(media_types: list[str]) -> dict[str, Any]:
             "operationId": "attachDocument", "tags": ["applications"], "security": _BEARER,
             "summary": "แนบเอกสาร / Attach a file",
             "description": "multipart/form-data with one file part (`file`), or the file's bytes with its "
-                           "Content-Type and `?filename=`. The file is judged by its bytes (PR-4).",
+                           "Content-Type and `?filename=`. The file is judged by its bytes (PR-4). Accepted "
+                           "for a draft and while the application is sent back for changes.",
             "parameters": [_APP_ID, _param("document_id", "path", "a document id of the service"),
                            _param("filename", "query", "the file name (raw bodies)", required=False), _IF_MATCH],
             "requestBody": {"required": True, "content": {
@@ -370,6 +400,21 @@ def _paths(media_types: list[str]) -> dict[str, Any]:
             "parameters": [_APP_ID, _IF_MATCH], "requestBody": _body("SubmitRequest"),
             "responses": {"201": _json_response("submitted", _ref("SubmitResult"), _ETAG),
                           **_errors("400", "401", "404", "409", "415", "422")},
+        }},
+        "/api/applications/{app_id}/actions/{transition_id}": {"post": {
+            "operationId": "takeAction", "tags": ["applications"], "security": _BEARER,
+            "summary": "ดำเนินการตามขั้นตอน / Take a workflow action",
+            "description": "One of the application's `actions`, e.g. sending the changes or documents the "
+                           "agency asked for. Sending from a state where the applicant may edit checks the "
+                           "whole application again: `invalid` (422) lists each problem by path "
+                           "(`answers.<field>`, `documents.<document id>`); an input's problem has the path "
+                           "`inputs.<input id>`. `wrong_state`, `guard` and `deadline_passed` are 409, an "
+                           "officer's action 403.",
+            "parameters": [_APP_ID, _param("transition_id", "path", "an action id from the application's `actions`"),
+                           _IF_MATCH],
+            "requestBody": {"required": False, "content": {_JSON: {"schema": _ref("ActionRequest")}}},
+            "responses": {"200": _json_response("the application in its new state", _ref("Application"), _ETAG),
+                          **_errors("400", "401", "403", "404", "409", "413", "415", "422")},
         }},
         "/openapi.json": {"get": {
             "operationId": "openapi", "tags": ["meta"], "security": _PUBLIC, "summary": "This document",
@@ -404,7 +449,9 @@ def build_openapi(services: Iterable[Any] = (), *, server_url: str | None = None
         "`Authorization: Bearer <token>`; cookies are never accepted. Every error is "
         "`{\"error\": {status, code, th, en, errors: [{path, code, th, en}]}}`.\n\n"
         "Flow: `POST /api/applications` → `PUT …/answers` → `POST …/documents/{document_id}` → "
-        "`POST …/submit` → `GET /api/applications/{app_id}`."
+        "`POST …/submit` → `GET /api/applications/{app_id}`; when the agency asks for changes: "
+        "`PUT …/answers` / `POST …/documents/{document_id}` → `POST …/actions/{transition_id}` "
+        "(one of the application's `actions`)."
     )
     if listed:
         description += "\n\nServices: " + ", ".join(listed) + "."

@@ -46,7 +46,9 @@ both for comparisons.
 Dates
 -----
 :func:`thai_date` / :func:`thai_datetime` show the Buddhist Era in Bangkok time
-("23 มกราคม 2566 เวลา 08:30 น."); they are also Jinja2 filters.
+("23 มกราคม 2566 เวลา 08:30 น."); they are also Jinja2 filters.  They are the
+``style="document"`` forms of :mod:`eservice.renderers.dates` (which web pages
+use in its default style), refusing naive datetimes.
 """
 from __future__ import annotations
 
@@ -69,12 +71,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from eservice.clock import BANGKOK, require_aware
 
 from . import fonts
-from .dates import EN_MONTHS, THAI_MONTHS, THAI_MONTHS_SHORT, be_year, thai_digits
+from .dates import format_date, format_datetime, thai_digits
 
 __all__ = [
     "PDF_TEMPLATE_DIR",
     "PdfRenderError",
     "display_value",
+    "english_date",
     "english_datetime",
     "normalize_extracted_thai",
     "pdf_environment",
@@ -107,43 +110,33 @@ class PdfRenderError(Exception):
 
 
 # --------------------------------------------------------------------------- #
-# Thai dates (month names and the Buddhist Era from eservice.renderers.dates;
-# the formats here are the ones official documents use)
+# Dates: the "document" style of eservice.renderers.dates (the form official
+# documents use); here only naive datetimes are refused
 # --------------------------------------------------------------------------- #
 
-def _local(value: datetime, tz: tzinfo) -> datetime:
-    return require_aware(value, "datetime").astimezone(tz)
+def _aware(value: Any) -> Any:
+    return require_aware(value, "datetime") if isinstance(value, datetime) else value
 
 
 def thai_date(value: date | datetime, short: bool = False, tz: tzinfo = BANGKOK) -> str:
-    """``23 มกราคม 2566`` (Buddhist Era).  A datetime must be timezone-aware and
-    is shown in *tz* (Bangkok)."""
-    if isinstance(value, datetime):
-        value = _local(value, tz).date()
-    months = THAI_MONTHS_SHORT if short else THAI_MONTHS
-    return f"{value.day} {months[value.month - 1]} {be_year(value)}"
+    """``23 มกราคม 2566`` (Buddhist Era; ``short``: ``23 ม.ค. 2566``).  A datetime
+    must be timezone-aware and is shown in *tz* (Bangkok)."""
+    return format_date(_aware(value), "th", long=not short, style="document", tz=tz)
 
 
 def thai_datetime(value: datetime, tz: tzinfo = BANGKOK) -> str:
     """``23 มกราคม 2566 เวลา 08:30 น.`` in *tz* (Bangkok); naive datetimes are refused."""
-    local = _local(value, tz)
-    return f"{thai_date(local.date())} เวลา {local:%H:%M} น."
+    return format_datetime(require_aware(value, "datetime"), "th", long=True, style="document", tz=tz)
 
 
 def english_datetime(value: datetime, tz: tzinfo = BANGKOK) -> str:
     """``23 January 2023, 08:30 (UTC+07:00)``."""
-    local = _local(value, tz)
-    offset = local.strftime("%z")
-    return (
-        f"{local.day} {EN_MONTHS[local.month - 1]} {local.year}, {local:%H:%M} "
-        f"(UTC{offset[:3]}:{offset[3:]})"
-    )
+    return format_datetime(require_aware(value, "datetime"), "en", long=True, style="document", tz=tz)
 
 
 def english_date(value: date | datetime, tz: tzinfo = BANGKOK) -> str:
-    if isinstance(value, datetime):
-        value = _local(value, tz).date()
-    return f"{value.day} {EN_MONTHS[value.month - 1]} {value.year}"
+    """``23 January 2023``."""
+    return format_date(_aware(value), "en", long=True, style="document", tz=tz)
 
 
 def _pick(value: Any, lang: str = "th") -> Any:

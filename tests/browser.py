@@ -518,12 +518,15 @@ def sign_out(page: Any) -> None:
 
 
 def open_service_from_catalogue(page: Any, server: LiveServer) -> None:
-    """Home → the service's page → "start" (A-S1, A-F1)."""
+    """Home → the service's page → "start" → the start page's "start the application"
+    (a POST: only that creates the draft) (A-S1, A-F1)."""
     page.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="บริการทั้งหมด").click()
     page.get_by_role("link", name=SERVICE_TITLE).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(SERVICE_TITLE)
     expect(page.get_by_role("main")).to_contain_text(AGENCY_PHONE)  # A-S3: whom to ask
     page.get_by_role("button", name="เริ่มยื่นคำขอ").first.click()
+    expect(page).to_have_url(re.compile(r"/apply/[a-z0-9-]+$"))  # the start page: nothing created yet
+    page.get_by_role("button", name="เริ่มกรอกคำขอ").click()
 
 
 def open_task(page: Any, name: str) -> None:

@@ -26,11 +26,14 @@ from starlette.testclient import TestClient
 
 from eservice.auth import Accounts
 from eservice.clock import BANGKOK, FixedClock
+from eservice.engine import EngineContext
+from eservice.policy import Actor, Grant
 from eservice.web.api_tokens import COLLECTION
 from eservice.web.app import create_app
 from eservice.web.context import Settings
 from eservice.web.deps import accounts as web_accounts
 from eservice.web.deps import sign_in
+from eservice.workflow import Workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "defs"
@@ -579,6 +582,141 @@ def test_oversized_json_body_is_413(client, somchai):
     error_of(client.post("/api/applications", json=huge, headers=somchai), 413, "too_large")
 
 
+# ------------------------------------------------- sent back for changes (actions)
+ENGINE_FIXTURES = Path(__file__).parent / "fixtures" / "engine"
+STALL = {"stall_name": "แผงป้าแดง", "stall_width": 3, "sells_food": False}
+REVIEWER = Actor(user_id="officer-1", grants=(Grant("test-agency", "reviewer"),), name="เจ้าหน้าที่")
+
+
+@pytest.fixture
+def stall_app(tmp_path, clock):
+    return create_app(Settings(data=tmp_path / "stall", definitions=(FIXTURES, ENGINE_FIXTURES)), clock=clock)
+
+
+@pytest.fixture
+def stall_client(stall_app):
+    with TestClient(stall_app) as c:
+        yield c
+
+
+def officer_flow(app) -> Workflow:
+    ctx = app.state.ctx
+    return Workflow(EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock))
+
+
+def submitted_stall(client, headers) -> dict:
+    r = client.post("/api/applications", json={"service": "market-stall", "answers": STALL}, headers=headers)
+    assert r.status_code == 201, r.text
+    draft = r.json()
+    assert draft["actions"] == [] and draft["errors"] == []
+    r = client.post(f"/api/applications/{draft['id']}/submit", headers=headers,
+                    json={"declaration": draft["declaration"], "intent": True, "version": draft["version"]})
+    assert r.status_code == 201, r.text
+    return r.json()["application"]
+
+
+def test_applicant_sends_the_changes_asked_for(stall_app, clock, stall_client):  # R: CH-5, A-R3, PR-1, A-F6, A-F8
+    client, app = stall_client, stall_app
+    register(app, clock, "somchai@example.com")
+    register(app, clock, "malee@example.com")
+    somchai = {"Authorization": f"Bearer {token_for(client, 'somchai@example.com')}"}
+    malee = {"Authorization": f"Bearer {token_for(client, 'malee@example.com')}"}
+    sent = submitted_stall(client, somchai)
+    app_id, url = sent["id"], f"/api/applications/{sent['id']}"
+    assert sent["state"]["id"] == "submitted" and sent["actions"] == []
+    assert "answers" not in sent["links"]
+    error_of(client.post(f"{url}/actions/send_changes", headers=somchai, json={}), 409, "wrong_state")
+    error_of(client.post(f"{url}/actions/approve", headers=somchai, json={}), 403, "forbidden")
+    error_of(client.post(f"{url}/actions/no_such_action", headers=somchai, json={}), 404, "no_transition")
+
+    officer_flow(app).take(app_id, "ask_changes", REVIEWER)
+    current = client.get(url, headers=somchai).json()
+    assert current["state"]["id"] == "needs_changes"
+    assert current["actions"] == [{"id": "send_changes",
+                                   "title": {"th": "ส่งคำขอที่แก้ไขแล้ว", "en": "Send the changes"},
+                                   "inputs": [], "href": current["actions"][0]["href"]}]
+    assert current["actions"][0]["href"].endswith(f"{url}/actions/send_changes")
+    assert current["links"]["answers"].endswith(f"{url}/answers") and "submit" not in current["links"]
+
+    # a change that blanks a required answer is stored (nothing typed is lost) …
+    r = put(client, somchai, current, {**STALL, "stall_name": None, "sells_food": True})
+    assert r.status_code == 200, r.text
+    changed = r.json()
+    assert "stall_name" not in changed["answers"] and changed["state"]["id"] == "needs_changes"
+    assert paths({"errors": changed["errors"]}) == {"answers.stall_name": "required",
+                                                     "documents.food_permit": "required"}
+    assert changed["history"][-1]["type"] == "answers_changed" and changed["history"][-1]["by"] == "applicant"
+    assert "ชื่อแผง" in changed["history"][-1]["th"]
+    # … but sending it is refused with each problem's path
+    error = error_of(client.post(f"{url}/actions/send_changes", headers=somchai,
+                                 json={"version": changed["version"]}), 422, "invalid")
+    assert paths(error) == {"answers.stall_name": "required", "documents.food_permit": "required"}
+    # a stale version, another person's token, inputs the action does not take
+    error = error_of(client.post(f"{url}/actions/send_changes", headers=somchai, json={"version": 1}),
+                     409, "version_conflict")
+    assert error["current_version"] == changed["version"]
+    error_of(client.post(f"{url}/actions/send_changes", headers={**somchai, "If-Match": '"1"'}), 409,
+             "version_conflict")
+    for response in (client.post(f"{url}/actions/send_changes", headers=malee, json={}),
+                     client.get(url, headers=malee),
+                     put(client, malee, changed, STALL)):
+        error_of(response, 404, "not_found")
+    error = error_of(client.post(f"{url}/actions/send_changes", headers=somchai,
+                                 json={"inputs": {"note": "x"}}), 422, "unknown_input")
+    assert paths(error) == {"inputs.note": "unknown_field"}
+    assert app.state.ctx.store.get_application(app_id)["state"] == "needs_changes"
+
+    r = put(client, somchai, changed, {**STALL, "sells_food": True})
+    assert r.status_code == 200, r.text
+    r = upload(client, somchai, app_id, "food_permit", pdf_bytes(), "สุขาภิบาล.pdf")
+    assert r.status_code == 201, r.text
+    fixed = r.json()["application"]
+    assert fixed["errors"] == [] and fixed["history"][-1]["type"] == "document_added"
+    signed_before = app.state.ctx.store.get_application(app_id)["signature"]["content_sha256"]
+
+    r = client.post(f"{url}/actions/send_changes", headers={**somchai, "If-Match": f'"{fixed["version"]}"'})
+    assert r.status_code == 200, r.text
+    back = r.json()
+    assert back["state"]["id"] == "submitted" and back["actions"] == [] and back["errors"] == []
+    assert r.headers["etag"] == f'"{back["version"]}"'
+    assert back["history"][-1]["type"] == "transition" and back["history"][-1]["by"] == "applicant"
+    record = app.state.ctx.store.get_application(app_id)
+    assert record["state"] == "submitted" and record["answers"]["sells_food"] is True
+    assert record["signature"]["content_sha256"] != signed_before  # re-signed what was sent (A-F8)
+    assert record["events"][-1]["data"]["content_sha256"] == record["signature"]["content_sha256"]
+
+    error_of(put(client, somchai, back, STALL), 409, "not_editable")
+    error_of(client.post(f"{url}/actions/send_changes", headers=somchai, json={}), 409, "wrong_state")
+    document = client.get("/openapi.json").json()
+    assert _conforms(document, "Application", back) == []
+    assert _conforms(document, "Application", current) == []
+    assert _conforms(document, "Error", {"error": error}) == []
+
+
+def test_an_officers_own_application_is_handled_as_the_applicants(stall_app, clock, stall_client):  # R: A-X2
+    client, app = stall_client, stall_app
+    user = register(app, clock, "officer@example.com")
+    Accounts(app.state.ctx.store, clock).grant_role(user["id"], "test-agency", "reviewer")
+    headers = {"Authorization": f"Bearer {token_for(client, 'officer@example.com')}"}
+    sent = submitted_stall(client, headers)
+    assert sent["actions"] == []  # not the reviewer's ask_changes on their own application
+    error_of(client.post(f"/api/applications/{sent['id']}/actions/ask_changes", headers=headers, json={}),
+             403, "forbidden")
+
+
+def test_action_body_must_be_well_formed(stall_app, clock, stall_client):
+    client, app = stall_client, stall_app
+    register(app, clock, "somchai@example.com")
+    somchai = {"Authorization": f"Bearer {token_for(client, 'somchai@example.com')}"}
+    sent = submitted_stall(client, somchai)
+    url = f"/api/applications/{sent['id']}/actions/send_changes"
+    error = error_of(client.post(url, headers=somchai, json={"inputs": [], "extra": 1}), 422, "invalid_body")
+    assert paths(error) == {"inputs": "type", "extra": "unknown_field"}
+    error_of(client.post(url, headers=somchai, json={"version": "2"}), 422, "invalid_body")
+    error_of(client.post(url, json={}), 401)
+    error_of(client.get(url, headers=somchai), 405, "method_not_allowed")
+
+
 # --------------------------------------------------------------------------- OpenAPI
 def test_openapi_document_is_valid_and_describes_the_api(client):  # R: CH-5
     from openapi_spec_validator import validate
@@ -592,7 +730,7 @@ def test_openapi_document_is_valid_and_describes_the_api(client):  # R: CH-5
         "/api/tokens", "/api/tokens/current", "/api/services", "/api/services/{service_id}",
         "/api/services/{service_id}/schema", "/api/applications", "/api/applications/{app_id}",
         "/api/applications/{app_id}/answers", "/api/applications/{app_id}/documents/{document_id}",
-        "/api/applications/{app_id}/submit"}
+        "/api/applications/{app_id}/submit", "/api/applications/{app_id}/actions/{transition_id}"}
     assert document["components"]["securitySchemes"]["bearerToken"] == {
         "type": "http", "scheme": "bearer", "description": "a personal access token from POST /api/tokens"}
     assert document["paths"]["/api/applications"]["post"]["security"] == [{"bearerToken": []}]

@@ -118,18 +118,60 @@ def test_duplicate_email_refused(accounts, verified):
     assert [u["id"] for u in accounts.users.find(email=EMAIL)] == [verified["id"]]
 
 
+class CountingHasher(PasswordHasher):
+    """Counts the argon2 work done, to check that every path pays for it."""
+
+    def __init__(self):
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.calls = 0
+
+    def hash(self, password, *, salt=None):
+        self.calls += 1
+        return super().hash(password, salt=salt)
+
+    def verify(self, hash, password):
+        self.calls += 1
+        return super().verify(hash, password)
+
+
+def test_a_taken_address_costs_the_same_hashing_as_a_new_one(store, clock):  # review B8
+    """Timing must not tell which addresses have accounts: the refusal for a taken
+    address does the same argon2 work as a registration."""
+    hasher = CountingHasher()
+    accounts = Accounts(store, clock, hasher=hasher)
+    accounts.register(EMAIL, PASSWORD)
+    new_address = hasher.calls
+    assert new_address >= 1
+    hasher.calls = 0
+    with pytest.raises(AuthError) as caught:
+        accounts.register(EMAIL.upper(), "another-good-pass")
+    assert caught.value.code == "email_taken"
+    assert hasher.calls == new_address
+
+
 def test_racing_registrations_only_one_wins(store, clock):
     """Both threads pass the "is the address free?" check before either claims it
-    (a barrier inside hashing holds them there), so only the insert-only claim
-    can decide."""
+    (a barrier right after the look-up holds them there), so only the insert-only
+    claim can decide."""
     barrier = threading.Barrier(2, timeout=10)
+    accounts = Accounts(store, clock, hasher=cheap_hasher())
 
-    class RacingHasher(PasswordHasher):
-        def hash(self, password, *, salt=None):
-            barrier.wait()
-            return super().hash(password, salt=salt)
+    class RacingEmails:
+        def __init__(self, real):
+            self.real = real
+            self.held = 0
 
-    accounts = Accounts(store, clock, hasher=RacingHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        def get(self, key):
+            found = self.real.get(key)
+            if self.held < 2:  # the two registrations' look-ups, not the checks afterwards
+                self.held += 1
+                barrier.wait()
+            return found
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    accounts.emails = RacingEmails(accounts.emails)
     outcomes: list[object] = []
 
     def register(i: int) -> None:

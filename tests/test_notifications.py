@@ -23,7 +23,7 @@ from eservice.notify import Mailer, Outbox
 from eservice.policy import Actor, Grant
 from eservice.spec.loader import load_or_raise
 from eservice.store import open_store
-from eservice.web.context import AppContext, Settings, SMTPSettings
+from eservice.web.context import AppContext, Settings
 from eservice.workflow import Workflow
 from smtp_server import closed_port, smtp_server, smtp_server_factory  # noqa: F401  (fixtures)
 
@@ -148,8 +148,7 @@ def test_applicant_without_account_is_recorded_not_raised(world, smtp_server):
 
 def test_from_app_context_uses_the_web_settings(world, smtp_server, tmp_path):
     settings = Settings(data=tmp_path / "web", definitions=(FIXTURES,), base_url="https://eservice.go.th/nbr/",
-                        smtp=SMTPSettings(host=smtp_server.host, port=smtp_server.port, tls="none",
-                                          sender="noreply@nbr.go.th"))
+                        smtp=smtp_server.settings(sender="noreply@nbr.go.th"))
     ctx = AppContext(settings=settings, catalogue=world["catalogue"], store=world["store"], clock=world["clock"])
     notifier = Notifier.from_app_context(ctx)
     assert notifier.base_url == "https://eservice.go.th/nbr"

@@ -19,7 +19,8 @@ from eservice.auth import Accounts
 from eservice.clock import UTC, FixedClock
 from eservice.web.accounts import safe_next
 from eservice.web.app import create_app
-from eservice.web.context import Settings, SMTPSettings
+from eservice.notify import SmtpSettings
+from eservice.web.context import Settings
 from smtp_server import smtp_server  # noqa: F401  (fixture used by name)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "defs"
@@ -29,8 +30,8 @@ EMAIL = "somchai@example.com"
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-def smtp_of(server) -> SMTPSettings:
-    return SMTPSettings(host=server.host, port=server.port, tls="none", sender="ระบบ e-Service <noreply@eservice.test>")
+def smtp_of(server) -> SmtpSettings:
+    return server.settings(sender="ระบบ e-Service <noreply@eservice.test>")
 
 
 def make_client(tmp_path: Path, **settings) -> TestClient:

@@ -154,8 +154,15 @@ def citizen(app, client):
     return user
 
 
+def begin(client: TestClient, service: str = SERVICE):
+    """The start page (GET, creates nothing), then its "start" button (a POST with CSRF)."""
+    page = client.get(f"/apply/{service}", follow_redirects=False)
+    assert page.status_code == 200, page.text[:500]
+    return client.post(f"/apply/{service}", data={"csrf_token": token(page.text)}, follow_redirects=False)
+
+
 def start(client: TestClient, service: str = SERVICE) -> str:
-    response = client.get(f"/apply/{service}", follow_redirects=False)
+    response = begin(client, service)
     assert response.status_code == 303
     found = re.match(r"^/applications/(app-[0-9a-f]+)", response.headers["location"])
     assert found, response.headers["location"]
@@ -189,7 +196,7 @@ def submit(client: TestClient, app_id: str):
 def test_full_journey_on_the_food_shop_permit(app, client, citizen):
     # R: A-F1, A-F2, A-F3, A-F4, A-F5, A-F6, A-F7, A-F8, A-F9, A-F10, RC-1, RC-3
     # Start: several sections, so the task list comes first.
-    response = client.get(f"/apply/{SERVICE}", follow_redirects=False)
+    response = begin(client)
     assert response.status_code == 303
     app_id = response.headers["location"].rsplit("/", 1)[-1]
     tasks = client.get(f"/applications/{app_id}")
@@ -341,7 +348,7 @@ def test_single_section_service_goes_straight_to_its_page_then_check(tmp_path): 
     app = make_app(tmp_path, FIXTURES)
     with TestClient(app) as client:
         sign_in(client, make_user(app, "one@example.com"))
-        response = client.get("/apply/minimal-permit", follow_redirects=False)
+        response = begin(client, "minimal-permit")
         app_id = response.headers["location"].split("/")[2]
         assert response.headers["location"] == page_url(app_id, "shop")
         response = post(client, page_url(app_id, "shop"), {"shop_name": "ร้าน", "shop_area": "1,250.5",
@@ -465,6 +472,32 @@ def test_another_users_draft_is_404_everywhere(app, client, draft):  # R: A-X1
                               follow_redirects=False)
         assert response.status_code == 404
     assert stored(app, draft)["answers"] == before["answers"] and stored(app, draft)["state"] == "draft"
+
+
+def test_get_apply_creates_nothing_and_the_start_form_posts_with_csrf_first(app, client, citizen):  # review B13
+    """A prefetcher or a link from another site (GET) must not create drafts;
+    a POST without the CSRF token is refused and creates nothing either."""
+    def mine() -> int:
+        return len(app.state.ctx.store.applications_of(citizen["id"]))
+
+    before = mine()
+    for _ in range(3):
+        page = client.get(f"/apply/{SERVICE}", follow_redirects=False)
+        assert page.status_code == 200
+    assert mine() == before
+    form = re.search(r'<form method="post" action="/apply/food-shop-permit">\s*(<input[^>]*>)', page.text)
+    assert form and 'name="csrf_token"' in form.group(1)  # the token is the first field
+    assert "เริ่มกรอกคำขอ" in page.text
+    refused = client.post(f"/apply/{SERVICE}", data={}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert mine() == before
+    created = client.post(f"/apply/{SERVICE}", data={"csrf_token": token(page.text)}, follow_redirects=False)
+    assert created.status_code == 303 and created.headers["location"].startswith("/applications/app-")
+    app_id = created.headers["location"].split("/")[2]
+    assert mine() == before + 1
+    # now the start page offers to continue that draft (still creating nothing)
+    resume = client.get(f"/apply/{SERVICE}")
+    assert resume.status_code == 200 and f"/applications/{app_id}" in resume.text and "เริ่มคำขอใหม่" in resume.text
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(app):  # R: A-I1, A-X1

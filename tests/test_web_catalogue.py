@@ -518,13 +518,49 @@ def test_settings_from_environment():
     })
     assert s.data == Path("/srv/data") and s.definitions == (Path("/a"), Path("/b"))
     assert s.https and s.base_url == "https://x.go.th"
-    assert s.smtp.host == "mail.x.go.th" and s.smtp.port == 465 and s.smtp.tls == "ssl"
+    assert s.smtp.host == "mail.x.go.th" and s.smtp.port == 465 and s.smtp.security == "ssl"
     assert s.demo is True
     assert Settings.from_env({}).definitions == (Path("service_definitions"),)
-    assert Settings.from_env({}).smtp.port == 587
+    assert Settings.from_env({}).smtp is None  # no ESERVICE_SMTP_HOST: mail is off
     with pytest.raises(StartupError):
-        Settings.from_env({"ESERVICE_SMTP_TLS": "maybe"})
-    assert "password" not in repr(Settings.from_env({"ESERVICE_SMTP_PASSWORD": "password"}).smtp)
+        Settings.from_env({"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_TLS": "maybe"})
+    with pytest.raises(StartupError):
+        Settings.from_env({"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_PORT": "twenty-five"})
+    secret = Settings.from_env({"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_PASSWORD": "password"})
+    assert secret.smtp.password == "password" and "password" not in repr(secret.smtp)
+
+
+@pytest.mark.parametrize("env", [
+    {"ESERVICE_SMTP_HOST": "mail.x.go.th"},
+    {"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_TLS": "tls"},
+    {"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_TLS": "starttls", "ESERVICE_SMTP_USER": "u",
+     "ESERVICE_SMTP_PASSWORD": "p", "ESERVICE_SMTP_FROM": "noreply@x.go.th", "ESERVICE_SMTP_TIMEOUT": "7"},
+    {"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_TLS": "ssl", "ESERVICE_SMTP_PORT": "2465"},
+])
+def test_the_web_settings_read_mail_settings_as_the_mail_layer_does(env):  # review M2: one reading
+    from eservice.notify import SmtpSettings
+
+    assert Settings.from_env(env).smtp == SmtpSettings.from_env(env)
+
+
+def test_public_url_has_one_rule(tmp_path):  # review M3
+    from starlette.requests import Request
+
+    from eservice.notifications import DEFAULT_BASE_URL
+    from eservice.web.context import public_url
+
+    def request(host: str) -> Request:
+        return Request({"type": "http", "method": "GET", "path": "/x", "root_path": "", "query_string": b"",
+                        "scheme": "http", "server": (host, 80), "headers": [(b"host", host.encode())]})
+
+    configured = Settings(data=tmp_path, base_url="https://eservice.go.th/nbr/")
+    bare = Settings(data=tmp_path)
+    assert public_url(configured, request("other.example"), "/login") == "https://eservice.go.th/nbr/login"
+    assert public_url(configured) == "https://eservice.go.th/nbr"
+    assert public_url(bare, request("office.local"), "verify") == "http://office.local/verify"
+    assert public_url(bare, request("office.local")) == "http://office.local"
+    assert public_url(bare, path="/officer") == DEFAULT_BASE_URL + "/officer" == "http://localhost:8000/officer"
+    assert public_url(None) == DEFAULT_BASE_URL
 
 
 def test_demo_banner(tmp_path, defs):

@@ -13,13 +13,13 @@ from test_web_officer import MONDAY_MORNING, World
 
 from eservice.clock import BANGKOK, FixedClock
 from eservice.web.app import create_app
-from eservice.web.context import SMTPSettings
+from eservice.notify import SmtpSettings
 from eservice.worker import ALERTS, DIGESTS, latest_slot, run_once, start_background, stop_background
 from eservice.workflow import Workflow
 
 
-def _smtp(server) -> SMTPSettings:
-    return SMTPSettings(host=server.host, port=server.port, tls="none", sender="noreply@eservice.test")
+def _smtp(server) -> SmtpSettings:
+    return server.settings(sender="noreply@eservice.test")
 
 
 def _mails(server, word: str, to: str | None = None) -> list:
@@ -86,6 +86,8 @@ def test_sla_alert_is_mailed_once_and_overdue_reaches_the_head(tmp_path, smtp_se
                           ["reviewer2@example.com"]]
     assert free["intake_number"] in "".join(str(m.message["Subject"]) for m in warnings)
     assert "/officer/applications/" in warnings[0].text
+    # no ESERVICE_BASE_URL: the one rule (eservice.web.context.public_url) gives an absolute link
+    assert "http://localhost:8000/officer/applications/" in warnings[0].text
 
     # the next round (and a restart) does not send it again
     assert run_once(world.app.state.ctx).alerts == []

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,10 @@ from tinydb.table import Table
 
 from .base import LockTimeoutError
 
-__all__ = ["AtomicJSONStorage", "KeyedTable", "atomic_write_bytes", "fsync_dir", "locked"]
+__all__ = [
+    "AtomicJSONStorage", "KeyedTable", "atomic_write_bytes", "fsync_dir", "locked", "replace_file",
+    "write_temp_file",
+]
 
 #: Temporary files end with this suffix; every directory scan ignores them.
 TMP_SUFFIX = ".tmp"
@@ -50,36 +53,92 @@ def fsync_dir(directory: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> None:
+def write_temp_file(
+    directory: str | os.PathLike,
+    chunks: Iterable[bytes],
+    *,
+    durable: bool = True,
+    mode: int | None = None,
+    prefix: str = ".",
+) -> Path:
+    """Write ``chunks`` to a new temporary file in ``directory`` (created if
+    missing) and return its path; the caller moves it into place with
+    :func:`replace_file` or deletes it.  ``durable`` fsyncs the content; the
+    file is private to the service's user (0600, by mkstemp) unless ``mode``
+    says otherwise.  Nothing is left behind when writing fails."""
+    directory = Path(directory)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=TMP_SUFFIX)
+    except FileNotFoundError:  # first file in this folder (no mkdir call on every write)
+        directory.mkdir(parents=True, exist_ok=True)
+        if durable:
+            fsync_dir(directory.parent)  # make the new folder itself durable
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
+            for chunk in chunks:
+                f.write(chunk)
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return Path(tmp)
+
+
+def replace_file(tmp: str | os.PathLike, path: str | os.PathLike, *, durable: bool = True) -> None:
+    """``os.replace`` a file written by :func:`write_temp_file` over ``path``
+    (same file system; ``path``'s folder is created if missing), then, when
+    ``durable``, fsync that folder so the rename survives a power cut.  ``tmp``
+    is removed if the replace fails."""
+    path = Path(path)
+    try:
+        try:
+            os.replace(tmp, path)
+        except FileNotFoundError:
+            if path.parent.is_dir():
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if durable:
+                fsync_dir(path.parent.parent)
+            os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+def _unlink_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def atomic_write_bytes(
+    path: str | os.PathLike,
+    data: bytes,
+    *,
+    durable: bool = True,
+    mode: int | None = None,
+    sync_dir: bool = True,
+) -> None:
     """Write ``data`` to ``path`` so that ``path`` is always either old or new, whole.
 
     ``durable=False`` skips the fsyncs (bulk loads and tests: a killed process
     still never leaves a half file, but a power cut may lose recent writes).
-    The file is created private to the service's user (mode 0600, by mkstemp).
+    ``sync_dir=False`` fsyncs the content but not the folder (the rename itself
+    may then be lost to a power cut: for files whose old version is harmless).
+    The file is created private to the service's user (mode 0600, by mkstemp)
+    unless ``mode`` says otherwise (e.g. 0o644 for a public certificate).
     """
     path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
-    except FileNotFoundError:  # first file in this folder (no mkdir call on every write)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if durable:
-            fsync_dir(path.parent.parent)  # make the new folder itself durable
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            if durable:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    if durable:
-        fsync_dir(path.parent)
+    tmp = write_temp_file(path.parent, (data,), durable=durable, mode=mode, prefix=f".{path.name}.")
+    replace_file(tmp, path, durable=durable and sync_dir)
 
 
 class AtomicJSONStorage(Storage):

@@ -30,9 +30,9 @@ link).  When mail is not configured and the app runs in demo mode
 (``ESERVICE_DEMO=1``), the page shows the link instead, so a newcomer can try
 the whole flow without a mail server; outside demo mode it never does.
 
-Links in mails use ``ESERVICE_BASE_URL``; without it, the address the request
-came to.  Set ``ESERVICE_BASE_URL`` in production so a forged ``Host`` header
-cannot change the links.
+Links in mails follow :func:`eservice.web.context.public_url`: ``ESERVICE_BASE_URL``;
+without it, the address the request came to.  Set ``ESERVICE_BASE_URL`` in
+production: a request with another ``Host`` header is then refused.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ from ..clock import BANGKOK
 from ..notify import DeliveryError, Outbox
 from ..notifications import mailer_from_settings
 from ..renderers.html import render
-from .context import get_context
+from .context import get_context, public_url
 from .deps import accounts, current_user, login_redirect, sign_in, sign_out
 
 __all__ = ["routes", "safe_next", "send_account_mail"]
@@ -153,12 +153,11 @@ def _add_auth_error(errors: Errors, err: AuthError, default_field: str | None = 
 
 
 def _base_url(request: Request) -> str:
-    configured = get_context(request).settings.base_url
-    return (configured or str(request.base_url)).rstrip("/")
+    return public_url(get_context(request).settings, request)
 
 
 def _mail_ready(request: Request) -> bool:
-    return bool(getattr(get_context(request).settings.smtp, "configured", False))
+    return get_context(request).settings.smtp is not None
 
 
 def _show_links(request: Request) -> bool:

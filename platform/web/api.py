@@ -26,10 +26,13 @@ document are public.
                                                                        (``?reference=`` one of them)
 ``/api/applications``                                          POST    a draft ``{service, answers?}``
 ``/api/applications/{app_id}``                                 GET     status, history, fees, documents
-``/api/applications/{app_id}/answers``                         PUT     replace a draft's answers
-                                                                       (``If-Match`` or ``version``)
+``/api/applications/{app_id}/answers``                         PUT     replace the answers of a draft or
+                                                                       of an application sent back for
+                                                                       changes (``If-Match`` or ``version``)
 ``/api/applications/{app_id}/documents/{document_id}``         POST    attach a file (multipart or raw)
 ``/api/applications/{app_id}/submit``                          POST    sign (A-F8) and submit
+``/api/applications/{app_id}/actions/{transition_id}``         POST    take one of the applicant's own
+                                                                       workflow actions ``{inputs?, version?}``
 ``/openapi.json``                                              GET     the OpenAPI 3.1 document
 ``/api/docs``                                                  GET     a page linking the document
 =============================================================  ======  ===========================
@@ -44,6 +47,17 @@ listed in ``dropped``.
 
 Only the token's own applications are visible; any other id answers 404, the
 same as an id that does not exist, so ids cannot be probed.
+
+After submission the agency may send an application back (a state with
+``editable_by_applicant: true``, e.g. "send more documents").  Then, as in a
+draft, ``PUT …/answers`` and document uploads are accepted (each change is
+recorded in the history) and ``errors`` lists what is still missing; the
+application's ``actions`` are the workflow transitions the applicant may take
+now, each taken with ``POST …/actions/{transition_id}``.  Sending the changes
+checks the whole application again (``invalid`` with the problems' paths) and
+renews the signature evidence (A-F6, A-F8).  The API always acts as the
+applicant: an officer's own application is handled with the applicant's rights,
+never the officer's.
 """
 from __future__ import annotations
 
@@ -52,6 +66,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from dataclasses import replace
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -71,8 +86,8 @@ from ..store.base import ConflictError, NotFoundError
 from .api_tokens import ApiTokens, TokenError, bearer_token
 from .catalogue import FORMAT_NAMES, PAYMENT_METHODS, fee_amount, fee_summary, office_hours_text, \
     sla_text
-from .context import get_context
-from .deps import accounts, actor_for, applications, client_ip
+from .context import get_context, public_url
+from .deps import accounts, actor_for, applications, client_ip, workflow
 
 __all__ = ["routes", "ApiError", "JSON_LIMIT"]
 
@@ -140,7 +155,8 @@ def _engine_problems(items: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]
 
 
 # Engine codes that are about the request's content rather than the request itself.
-_UNPROCESSABLE = {"invalid", "unknown_fields", "intent"}
+_UNPROCESSABLE = {"invalid", "unknown_fields", "intent", "unknown_input", "missing_input", "input_date",
+                  "input_past", "input_number", "input_choice"}
 
 
 def _from_engine(exc: EngineError) -> ApiError:
@@ -157,6 +173,10 @@ def _from_engine(exc: EngineError) -> ApiError:
         errors.append(problem("intent", "intent", exc.th, exc.en))
     if exc.code == "declaration_changed":
         errors.append(problem("declaration", "declaration_changed", exc.th, exc.en))
+    if "input" in details:  # a workflow action's input (Workflow._check_inputs)
+        errors.append(problem(f"inputs.{details.pop('input')}", exc.code, exc.th, exc.en))
+    for input_id in details.pop("inputs", None) or []:
+        errors.append(problem(f"inputs.{input_id}", "required", exc.th, exc.en))
     if "document" in details:  # an UploadError: name the document
         document = details.pop("document")
         errors.append(problem(f"documents.{document}", exc.code, exc.th, exc.en))
@@ -328,8 +348,7 @@ def revoke_token(request: Request, body: bytes) -> Response:
 
 # ============================================================================ links
 def _base(request: Request) -> str:
-    base = get_context(request).settings.base_url
-    return base if base else str(request.base_url).rstrip("/")
+    return public_url(get_context(request).settings, request)
 
 
 def _path(request: Request, name: str, fallback: str, **params: str) -> str:
@@ -640,18 +659,37 @@ def _dropped(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = 
     return out
 
 
+def _editable(svc: Any, record: Mapping[str, Any]) -> bool:
+    """The engine's rule (``Applications._editable``): a draft, or a state in
+    which the applicant may change answers and documents."""
+    if record.get("state") == "draft":
+        return True
+    state = svc.states.get(record.get("state"))
+    return bool(state and state.editable_by_applicant and not record.get("closed"))
+
+
 def replace_answers(request: Request, record: dict, actor: Any, answers: dict[str, Any]) -> tuple[dict, list[str]]:
-    """Replace a draft's answers as a whole: the engine's validation decides what
-    is kept (hidden answers dropped); the store's version check refuses a stale
-    write.  Returns the saved record and the dropped paths."""
-    if record["state"] != "draft":
-        raise ApiError(409, "not_editable", "คำขอนี้ยื่นแล้ว แก้ไขคำตอบไม่ได้",
-                       "this application has been submitted; its answers cannot be replaced")
+    """Replace the answers as a whole (a draft, or an application sent back for
+    changes): the engine's validation decides what is kept (hidden answers
+    dropped); the store's version check refuses a stale write.  After submission
+    the change is recorded in the history, as the e-Form does.  Returns the saved
+    record and the dropped paths."""
     apps = applications(request)
     svc = apps.ctx.service_of(record)
+    if not _editable(svc, record):
+        raise ApiError(409, "not_editable", "คำขอนี้ยื่นแล้ว แก้ไขคำตอบไม่ได้",
+                       "this application has been submitted; its answers cannot be replaced")
     cleaned, _errors = forms.validate(svc, answers, apps.env(record))
+    before = record.get("answers", {})
+    changed = sorted(k for k in set(cleaned) | set(before) if cleaned.get(k) != before.get(k))
     record["answers"] = cleaned
     record["updated_at"] = apps.ctx.now_iso()
+    if record["state"] != "draft" and changed:
+        from .. import events
+        from ..applications import submission_digest
+
+        events.append(record["events"], "answers_changed", actor.user_id, record["updated_at"],
+                      {"fields": changed, "content_sha256": submission_digest(record)})
     saved = apps.ctx.store.update_application(record, record["version"])
     return saved, _dropped(answers, cleaned)
 
@@ -709,6 +747,13 @@ def _event_text(svc: Any, record: Mapping[str, Any], event: Mapping[str, Any]) -
                 "en": f"{tr.title.get('en')}: status changed to “{to_en}”"}
     if kind == "document_added":
         return {"th": f"แนบเอกสารเพิ่ม: {data.get('filename')}", "en": f"Added a document: {data.get('filename')}"}
+    if kind == "document_removed":
+        return {"th": "นำเอกสารออก", "en": "Removed a document"}
+    if kind == "answers_changed":
+        fields = [svc.fields.get(f) for f in data.get("fields", [])]
+        th = ", ".join(f.label.th for f in fields if f is not None)
+        en = ", ".join(f.label.get("en") for f in fields if f is not None)
+        return {"th": "แก้ไขคำตอบ" + (f": {th}" if th else ""), "en": "Changed answers" + (f": {en}" if en else "")}
     if kind == "effect:issue_fee":
         if data.get("skipped"):
             return None
@@ -766,20 +811,50 @@ def _estimated_fees(apps: Any, svc: Any, record: Mapping[str, Any]) -> list[dict
     return out
 
 
-def application_json(request: Request, record: Mapping[str, Any], *, full: bool = True) -> dict[str, Any]:
+def _as_applicant(actor: Any) -> Any:
+    """The API acts for the applicant only: the same person without officer grants,
+    so the engine checks and re-signs their changes as the applicant's (A-F6, A-F8)."""
+    return replace(actor, grants=()) if actor.grants else actor
+
+
+def _input_json(spec: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": spec.id, "type": spec.type, "label": _text(spec.label),
+                           "required": bool(spec.required)}
+    if spec.options:
+        out["options"] = [{"value": o.value, "label": _text(o.label)} for o in spec.options]
+    return out
+
+
+def _actions_json(request: Request, record: Mapping[str, Any], actor: Any) -> list[dict[str, Any]]:
+    """The workflow transitions the applicant may take now (none in a draft: see ``submit``)."""
+    if record.get("state") == "draft" or record.get("closed"):
+        return []
+    try:
+        found = workflow(request).available(record, _as_applicant(actor))
+    except EngineError:  # a guard that cannot be evaluated now: offer nothing rather than fail the read
+        return []
+    return [{"id": tr.id, "title": _text(tr.title), "inputs": [_input_json(i) for i in tr.inputs],
+             "href": _url(request, f"/api/applications/{record['id']}/actions/{tr.id}")}
+            for tr in found if "applicant" in tr.roles]
+
+
+def application_json(request: Request, record: Mapping[str, Any], *, full: bool = True,
+                     actor: Any = None) -> dict[str, Any]:
     apps = applications(request)
     svc = apps.ctx.service_of(record)
     app_id = record["id"]
+    editable = _editable(svc, record)
     links = {
         "self": _url(request, f"/api/applications/{app_id}"),
         "service": _url(request, f"/api/services/{svc.id}"),
         "schema": _url(request, f"/api/services/{svc.id}/schema"),
         "tracking": _url(request, _path(request, "track", "/track")),
     }
-    if record["state"] == "draft":
+    if editable:
         links.update(answers=_url(request, f"/api/applications/{app_id}/answers"),
-                     documents=_url(request, f"/api/applications/{app_id}/documents/{{document_id}}"),
-                     submit=_url(request, f"/api/applications/{app_id}/submit"))
+                     documents=_url(request, f"/api/applications/{app_id}/documents/{{document_id}}"))
+    if record["state"] == "draft":
+        links.update(submit=_url(request, f"/api/applications/{app_id}/submit"))
     out: dict[str, Any] = {
         "id": app_id, "reference": record["reference"], "version": record["version"],
         "service": {"id": svc.id, "version": svc.version, "title": _text(svc.definition.title)},
@@ -805,7 +880,7 @@ def application_json(request: Request, record: Mapping[str, Any], *, full: bool 
                       for item in attached.get(doc.id, [])],
         })
     errors: list[dict[str, str]] = []
-    if record["state"] == "draft":
+    if editable:
         field_errors, missing = apps.problems(record)
         errors = _engine_problems([e.as_dict() for e in field_errors] + missing)
     out.update({
@@ -817,6 +892,7 @@ def application_json(request: Request, record: Mapping[str, Any], *, full: bool 
                  for f in record.get("fees", [])],
         "history": _history(svc, record),
         "declaration": declaration_of(svc) if record["state"] == "draft" else None,
+        "actions": _actions_json(request, record, actor if actor is not None else _actor(request)),
     })
     if record["state"] == "draft":
         out["estimated_fees"] = _estimated_fees(apps, svc, record)
@@ -868,7 +944,7 @@ def list_applications(request: Request, body: bytes) -> Response:
         record = apps.by_reference(reference, actor)
         if record.get("applicant") != actor.user_id:
             raise _not_found()
-        return _ok({"count": 1, "applications": [application_json(request, record)]})
+        return _ok({"count": 1, "applications": [application_json(request, record, actor=actor)]})
     items = []
     for summary in apps.of_applicant(actor):
         try:
@@ -900,7 +976,7 @@ def create_application(request: Request, body: bytes) -> Response:
     dropped: list[str] = []
     if given is not None:
         record, dropped = replace_answers(request, record, actor, {**record["answers"], **given})
-    out = application_json(request, record)
+    out = application_json(request, record, actor=actor)
     out["dropped"] = dropped
     return _ok(out, 201, {"Location": out["links"]["self"], **_etag(record)})
 
@@ -908,7 +984,7 @@ def create_application(request: Request, body: bytes) -> Response:
 def get_application(request: Request, body: bytes) -> Response:
     actor = _actor(request)
     record = _own(request, request.path_params["app_id"], actor)
-    return _ok(application_json(request, record), headers=_etag(record))
+    return _ok(application_json(request, record, actor=actor), headers=_etag(record))
 
 
 def put_answers(request: Request, body: bytes) -> Response:
@@ -921,7 +997,7 @@ def put_answers(request: Request, body: bytes) -> Response:
     svc = applications(request).ctx.service_of(record)
     answers = checked_answers(request, svc, data["answers"])
     record, dropped = replace_answers(request, record, actor, answers)
-    out = application_json(request, record)
+    out = application_json(request, record, actor=actor)
     out["dropped"] = dropped
     return _ok(out, headers=_etag(record))
 
@@ -964,7 +1040,38 @@ def submit_application(request: Request, body: bytes) -> Response:
         "tracking": {"html": _url(request, tracking), "api": _url(request, f"/api/applications/{saved['id']}"),
                      "reference": saved["reference"]},
     }
-    return _ok({"receipt": receipt, "application": application_json(request, saved)}, 201, _etag(saved))
+    return _ok({"receipt": receipt, "application": application_json(request, saved, actor=actor)}, 201,
+               _etag(saved))
+
+
+_TRANSITION_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+
+
+def take_action(request: Request, body: bytes) -> Response:
+    """Take one of the applicant's own workflow transitions ``{inputs?, version?}``
+    (e.g. send the changes or documents the agency asked for; A-R3, PR-1)."""
+    actor = _actor(request)
+    data = json_body(request, body, ("inputs", "version"), (), {
+        "inputs": (lambda v: isinstance(v, dict), "type", "“inputs” ต้องเป็นออบเจกต์ {รหัสข้อมูล: ค่า}",
+                   "“inputs” must be an object {input id: value}"),
+    })
+    expected = _expected_version(request, data, required=False)
+    record = _own(request, request.path_params["app_id"], actor)
+    transition_id = request.path_params["transition_id"]
+    svc = applications(request).ctx.service_of(record)
+    tr = svc.transitions.get(transition_id) if _TRANSITION_ID.match(transition_id) else None
+    if tr is None:
+        raise ApiError(404, "no_transition", "ไม่มีการดำเนินการนี้ในบริการ", "no such action for this service")
+    _check_version(record, expected)
+    inputs = data.get("inputs") or {}
+    declared = {i.id for i in tr.inputs}
+    unknown = sorted(set(inputs) - declared)
+    if unknown:
+        raise ApiError(422, "unknown_input", "มีข้อมูลที่การดำเนินการนี้ไม่ได้ขอ", "inputs this action does not take",
+                       [problem(f"inputs.{key}", "unknown_field", f"การดำเนินการนี้ไม่มีข้อมูล “{key}”",
+                                f"“{key}” is not an input of this action") for key in unknown])
+    saved = workflow(request).take(record["id"], tr.id, _as_applicant(actor), inputs, expected_version=expected)
+    return _ok(application_json(request, saved, actor=actor), headers=_etag(saved))
 
 
 async def upload_document(request: Request) -> Response:
@@ -1029,7 +1136,8 @@ async def upload_document(request: Request) -> Response:
         apps = applications(request)
         stored = store_upload(apps.ctx.files, data, filename, doc)
         saved = apps.attach(record["id"], actor, doc.id, stored, expected_version=expected)
-        out = {"file": {**stored, "document": doc.id}, "application": application_json(request, saved)}
+        out = {"file": {**stored, "document": doc.id},
+               "application": application_json(request, saved, actor=actor)}
         return _ok(out, 201, _etag(saved))
 
     return await run_in_threadpool(store)
@@ -1069,6 +1177,8 @@ routes = [
           methods=ALL_METHODS, name="api_application_document"),
     Route("/api/applications/{app_id}/submit", endpoint(post=submit_application), methods=ALL_METHODS,
           name="api_application_submit"),
+    Route("/api/applications/{app_id}/actions/{transition_id}", endpoint(post=take_action),
+          methods=ALL_METHODS, name="api_application_action"),
     Route("/openapi.json", endpoint(get=openapi_document), methods=ALL_METHODS, name="openapi"),
     Route("/api/docs", endpoint(get=docs_page), methods=ALL_METHODS, name="api_docs"),
 ]

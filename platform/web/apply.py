@@ -8,7 +8,8 @@ particular service.  Works without JavaScript: every action is a form post
 Routes (names for ``url()``):
 
 ===============================================  ======================  =============================
-``/apply/{service_id}`` GET/POST                 ``apply``               start a draft or resume one
+``/apply/{service_id}`` GET/POST                 ``apply``               GET: start page (drafts to resume);
+                                                                         POST: create a draft
 ``/applications/{app_id}`` GET                   ``application``         task list of a draft
 ``/applications/{app_id}/pages/{page_id}``       ``application_page``    one page of the e-Form
 ``/applications/{app_id}/documents``             ``application_documents``  attach, remove, re-use files
@@ -43,7 +44,7 @@ from ..engine import EngineError
 from ..events import canonical_json
 from ..renderers.html import render
 from ..spec.models import FieldType
-from .context import get_context
+from .context import get_context, public_url
 from .deps import accounts, actor_for, applications, current_user, login_redirect
 from .i18n import get_lang, pick
 from .widgets import (answer_rows, build_page, combine_dates, dedupe_errors, html_id, prefill_values,
@@ -231,13 +232,15 @@ async def apply_start(request: Request) -> Response:
         raise HTTPException(404)
     actor = actor_for(user, request)
     apps = applications(request)
-    drafts = [s for s in apps.of_applicant(actor) if s.get("service") == service.id and s.get("state") == "draft"]
-    if request.method == "POST" or not drafts:
+    if request.method == "POST":  # only a POST (CSRF-checked) makes a draft, never a GET
         try:
             record = apps.start(service.id, actor, prefill=_profile_prefill(request))
         except EngineError as exc:
             raise HTTPException(exc.status, detail=exc.text(get_lang(request))) from exc
         return see_other(entry_url(request, record, service))
+    # GET shows a start page (with the drafts to resume): a prefetcher or a link from
+    # another site must not create drafts.
+    drafts = [s for s in apps.of_applicant(actor) if s.get("service") == service.id and s.get("state") == "draft"]
     return render(request, "apply/start.html", service=service, drafts=drafts)
 
 
@@ -736,7 +739,7 @@ def summary_context(request: Request, record: Mapping[str, Any], service: Any) -
                               "filename": item.get("filename"), "size": item.get("size"),
                               "sha256": item.get("sha256")})
     signature = record.get("signature") or {}
-    base = get_context(request).settings.base_url or str(request.base_url).rstrip("/")
+    base = public_url(get_context(request).settings, request)
     return {
         "agency": {"th": service.agency.name.th, "en": service.agency.name.get("en")},
         "service_title": {"th": service.definition.title.th, "en": service.definition.title.get("en")},

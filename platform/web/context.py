@@ -13,8 +13,17 @@ built directly in tests (``Settings(data=tmp_path, definitions=(defs,))``):
                                   https turns on secure cookies and HSTS
 ``ESERVICE_TEMPLATES``            template override folders, ``os.pathsep``-separated
 ``ESERVICE_SITE_NAME_TH/_EN``     the platform's name in the header
-``ESERVICE_SMTP_HOST/PORT/USER/PASSWORD/TLS/FROM``
-                                  outgoing mail; TLS is ``starttls`` | ``ssl`` | ``none``
+``ESERVICE_SMTP_HOST``            outgoing mail server; mail is off when unset
+                                  (``Settings.smtp`` is None)
+``ESERVICE_SMTP_TLS``             ``none`` (default) | ``starttls`` | ``ssl``; also
+                                  accepted: ``plain``/``off``/``no``/``0`` = none,
+                                  ``tls``/``on``/``yes``/``1`` = starttls,
+                                  ``smtps``/``implicit`` = ssl
+``ESERVICE_SMTP_PORT``            default follows TLS: 25 | 587 | 465
+``ESERVICE_SMTP_USER/PASSWORD``   login, when the server wants one
+``ESERVICE_SMTP_FROM``            the From: address (default ``eservice@<host name>``)
+``ESERVICE_SMTP_TIMEOUT``         seconds (default 30)
+``ESERVICE_SMTP_CA_FILE``         extra trusted roots for the server's certificate
 ``ESERVICE_DEMO``                 ``1`` marks a demo installation (a banner says so)
 ``ESERVICE_DEBUG``                ``1`` reloads templates and shows tracebacks
 ================================  ===============================================
@@ -27,6 +36,11 @@ and the template renderer.  Handlers reach it as ``request.app.state.ctx`` or
 Definitions that do not load stop the start: :func:`load_catalogue` prints every
 problem (file, line, what to do) and raises :class:`StartupError`;
 ``create_app`` turns that into a clean exit without a traceback.
+
+The ``ESERVICE_SMTP_*`` variables are read in one place only,
+:meth:`eservice.notify.SmtpSettings.from_env` (the mail layer's own reading);
+``Settings.smtp`` holds its result.  Public links (mails, receipts, the API's
+``Location``) are built with :func:`public_url`, one rule everywhere.
 """
 from __future__ import annotations
 
@@ -38,14 +52,18 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.requests import HTTPConnection
 
+    from ..notify import SmtpSettings
     from ..spec.loader import Catalogue, CompiledService
 
-__all__ = ["SMTPSettings", "Settings", "AppContext", "StartupError", "load_catalogue", "get_context"]
+__all__ = ["Settings", "AppContext", "StartupError", "load_catalogue", "get_context", "public_url",
+           "smtp_from_env", "DEFAULT_BASE_URL"]
+
+DEFAULT_BASE_URL = "http://localhost:8000"  # when neither ESERVICE_BASE_URL nor a request is at hand
 
 DEFAULT_SITE_NAME = {"th": "บริการภาครัฐอิเล็กทรอนิกส์", "en": "Government e-Services"}
 
@@ -63,18 +81,19 @@ def _paths(value: str | None, default: Sequence[str] = ()) -> tuple[Path, ...]:
     return tuple(Path(p) for p in parts)
 
 
-@dataclass(frozen=True)
-class SMTPSettings:
-    host: str | None = None
-    port: int = 587
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: Literal["starttls", "ssl", "none"] = "starttls"
-    sender: str | None = None  # the From: address
+def smtp_from_env(env: Mapping[str, str]) -> "SmtpSettings | None":
+    """The mail settings, read by :meth:`eservice.notify.SmtpSettings.from_env`;
+    None when ``ESERVICE_SMTP_HOST`` is not set (mail is off).  A bad value stops
+    the start with :class:`StartupError`."""
+    from ..notify import SmtpSettings
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.host)
+    if not (env.get("ESERVICE_SMTP_HOST") or "").strip():
+        return None
+    try:
+        return SmtpSettings.from_env(env)
+    except ValueError as exc:
+        raise StartupError(f"การตั้งค่าอีเมล (ESERVICE_SMTP_*) ไม่ถูกต้อง / invalid mail settings "
+                           f"(ESERVICE_SMTP_*): {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -85,7 +104,7 @@ class Settings:
     base_url: str | None = None
     templates: tuple[Path, ...] = ()
     site_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SITE_NAME))
-    smtp: SMTPSettings = SMTPSettings()
+    smtp: "SmtpSettings | None" = None  # None: mail is not configured
     demo: bool = False
     debug: bool = False
 
@@ -102,21 +121,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
-        tls = (env.get("ESERVICE_SMTP_TLS") or "starttls").strip().lower()
-        if tls not in ("starttls", "ssl", "none"):
-            raise StartupError(
-                f"ESERVICE_SMTP_TLS ต้องเป็น starttls, ssl หรือ none (ได้รับ {tls!r}) / "
-                f"ESERVICE_SMTP_TLS must be starttls, ssl or none (got {tls!r})")
-        port_text = env.get("ESERVICE_SMTP_PORT") or ("465" if tls == "ssl" else "587" if tls == "starttls" else "25")
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise StartupError(f"ESERVICE_SMTP_PORT ต้องเป็นตัวเลข / ESERVICE_SMTP_PORT must be a number "
-                               f"(got {port_text!r})") from None
-        smtp = SMTPSettings(
-            host=env.get("ESERVICE_SMTP_HOST") or None, port=port,
-            user=env.get("ESERVICE_SMTP_USER") or None, password=env.get("ESERVICE_SMTP_PASSWORD") or None,
-            tls=tls, sender=env.get("ESERVICE_SMTP_FROM") or None)  # type: ignore[arg-type]
+        smtp = smtp_from_env(env)
         site = dict(DEFAULT_SITE_NAME)
         if env.get("ESERVICE_SITE_NAME_TH"):
             site["th"] = env["ESERVICE_SITE_NAME_TH"]
@@ -272,3 +277,18 @@ class AppContext:
 def get_context(request: "HTTPConnection") -> AppContext:
     """The :class:`AppContext` of the running app."""
     return request.app.state.ctx
+
+
+def public_url(settings: "Settings | None", request: "HTTPConnection | None" = None, path: str = "") -> str:
+    """The public address of ``path`` — the one rule for every link we hand out.
+
+    ``settings.base_url`` (``ESERVICE_BASE_URL``) when set (``create_app`` then
+    refuses a request with another ``Host``); else the address the request came
+    to; else :data:`DEFAULT_BASE_URL`.  No trailing slash when ``path`` is empty."""
+    base = getattr(settings, "base_url", None)
+    if not base:
+        base = str(request.base_url) if request is not None else DEFAULT_BASE_URL
+    base = base.rstrip("/")
+    if path and not path.startswith("/"):
+        path = "/" + path
+    return base + path

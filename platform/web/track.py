@@ -31,20 +31,13 @@ from ..engine import EngineError
 from ..renderers.html import format_money, render
 from ..renderers import dates
 from .apply import app_url, document_rows, is_editable, load_own, see_other, service_contact
+from .catalogue import PAYMENT_METHODS
 from .context import get_context
 from .deps import actor_for, applications, current_user, login_redirect, workflow
 from .i18n import get_lang, pick, text
 
 __all__ = ["routes", "state_tag", "history"]
 
-PAYMENT_METHODS = {
-    "promptpay": ("พร้อมเพย์ (QR)", "PromptPay (QR)"),
-    "card": ("บัตรเครดิต/เดบิต", "Credit or debit card"),
-    "bank_transfer": ("โอนเงินผ่านธนาคาร", "Bank transfer"),
-    "counter": ("ชำระที่เคาน์เตอร์", "At a counter"),
-    "cheque": ("เช็ค", "Cheque"),
-    "cash": ("เงินสด ณ หน่วยงาน", "Cash at the office"),
-}
 _REFERENCE = re.compile(r"^[A-Z0-9-]{4,20}$")
 
 
@@ -188,7 +181,7 @@ def _fees(record: Mapping[str, Any], lang: str) -> list[dict]:
     for fee in record.get("fees", []) or []:
         out.append({"title": text(fee.get("title"), lang), "amount": fee.get("amount"),
                     "due_on": fee.get("due_on"), "status": fee.get("status"),
-                    "methods": [pick(lang, *PAYMENT_METHODS.get(m, (m, m))) for m in fee.get("methods", [])]})
+                    "methods": [text(PAYMENT_METHODS.get(m, m), lang) for m in fee.get("methods", [])]})
     return out
 
 
