@@ -374,8 +374,13 @@ class Applications:
         the stored signature is detected too."""
         if not record.get("signature") or events.verify_chain(record.get("events", [])):
             return False
-        signed = [e["data"]["content_sha256"] for e in record["events"]
+        digest = submission_digest(record)
+        return self.signed_digest(record) == digest and record["signature"].get("content_sha256") == digest
+
+    @staticmethod
+    def signed_digest(record: Mapping[str, Any]) -> str | None:
+        """The digest of the content last signed, as the hash-linked events record it."""
+        signed = [e["data"]["content_sha256"] for e in record.get("events", [])
                   if isinstance(e.get("data"), dict) and e["data"].get("content_sha256")
                   and e["type"] in ("submitted", "transition")]
-        digest = submission_digest(record)
-        return bool(signed) and signed[-1] == digest and record["signature"].get("content_sha256") == digest
+        return signed[-1] if signed else None

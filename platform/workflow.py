@@ -105,22 +105,28 @@ class Workflow:
                 and not withdrawing:
             raise EngineError("deadline_passed", "เลยกำหนดเวลาที่ให้ไว้แล้ว กรุณาติดต่อหน่วยงาน",
                               "the deadline has passed; contact the agency", status=409)
-        signed = self._applicant_resubmission(record, service, actor)
+        signed = self._applicant_resubmission(record, service, actor, tr)
         ev, extra = self.bindings(record, service, clean_inputs)
         if tr.guard and not ev.holds(tr.guard, extra):
             raise EngineError("guard", "ยังไม่เข้าเงื่อนไขของการดำเนินการนี้",
                               f"the condition of this action does not hold ({tr.guard})", status=409)
         return self._apply(record, service, tr, actor, clean_inputs, ev, signed)
 
-    def _applicant_resubmission(self, record: dict, service, actor: Actor) -> str | None:
-        """When the applicant acts from a state where they may edit, check the
-        whole application again and renew the signature evidence (A-F6, A-F8)."""
-        state = service.states.get(record["state"])
-        if actor.is_officer or actor.is_system or not (state and state.editable_by_applicant):
+    def _applicant_resubmission(self, record: dict, service, actor: Actor, tr) -> str | None:
+        """When the applicant sends their application on after they could change
+        it (a state where they may edit, or content that differs from what they
+        signed), check it all again and renew the signature evidence (A-F6, A-F8).
+        Leaving for a final state (withdrawing) needs neither."""
+        if actor.is_system or record.get("applicant") != actor.user_id or "applicant" not in tr.roles:
             return None
-        from .applications import Applications
+        if service.states[tr.to].final:
+            return None
+        from .applications import Applications, submission_digest
 
         apps = Applications(self.ctx)
+        state = service.states.get(record["state"])
+        if not (state and state.editable_by_applicant) and apps.signed_digest(record) == submission_digest(record):
+            return None
         record["answers"] = forms.clean(service, record.get("answers", {}), ExprEnvironment(self.ctx, record["agency"]))
         apps.drop_inapplicable_documents(record)
         field_errors, missing = apps.problems(record)
@@ -344,20 +350,25 @@ class Workflow:
                 if still_there:
                     self.take(record["id"], timer["transition"], SYSTEM, {}, expected_version=record["version"])
                     fired.append(key)
-            except (EngineError, ConflictError, NotFoundError):
-                pass  # no longer applicable, or someone acted first
+            except (ConflictError, NotFoundError):
+                pass  # someone acted first, or the application is gone
+            except EngineError as exc:
+                if exc.code not in ("not_found", "no_transition", "wrong_state", "guard", "forbidden"):
+                    log.error("timer %s refused: %s", key, exc.en)
+                    self._record_timer_failure(timer, key, exc.en)
             except Exception:  # one broken timer must never block the others
                 log.exception("timer %s failed; it is dropped", key)
-                self._record_timer_failure(timer, key)
+                self._record_timer_failure(timer, key, "unexpected error (see the log)")
             timers.delete(key)
         return fired
 
-    def _record_timer_failure(self, timer: Mapping[str, Any], key: str) -> None:
+    def _record_timer_failure(self, timer: Mapping[str, Any], key: str, reason: str) -> None:
         """Keep a failed timer where officers can see it (nothing is lost silently)."""
         from .store import ConflictError
 
         try:
-            self.ctx.store.collection("timer_failures").put(key, dict(timer, failed_at=self.ctx.now_iso()))
+            self.ctx.store.collection("timer_failures").put(
+                key, dict(timer, failed_at=self.ctx.now_iso(), reason=reason))
         except ConflictError:
             pass
 

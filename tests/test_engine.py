@@ -382,3 +382,39 @@ def test_role_held_in_every_agency():  # R: A-X1 (auth's "*" grants mean the sam
     anywhere = Actor(user_id="u-x", grants=(Grant("*", "reviewer"),))
     assert allowed(anywhere, "view_inbox", agency="test-agency")
     assert anywhere.belongs_to("any-agency")
+
+
+def test_applicant_with_staff_roles_is_checked_and_withdrawal_needs_no_check(ctx):  # R: A-F8
+    apps, record, _ = stall_draft(ctx)
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    flow = Workflow(ctx)
+    flow.take(record["id"], "ask_changes", REVIEWER)
+    apps.save_page(record["id"], CITIZEN, "stall", {**STALL, "stall_name": ""})
+    staff_applicant = Actor(user_id=CITIZEN.user_id, grants=(Grant("other-agency", "reviewer"),))
+    with pytest.raises(EngineError) as refused:
+        flow.take(record["id"], "send_changes", staff_applicant)
+    assert refused.value.code == "invalid"
+
+
+def test_changes_sent_from_a_state_that_does_not_allow_editing_are_still_signed(ctx):
+    apps, record, _ = stall_draft(ctx)
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    flow = Workflow(ctx)
+    flow.take(record["id"], "ask_changes", REVIEWER)
+    apps.save_page(record["id"], CITIZEN, "stall", {**STALL, "stall_name": "ชื่อใหม่"})
+    record = flow.take(record["id"], "send_changes", CITIZEN)
+    assert apps.verify_signature(record) and apps.signed_digest(record) == record["signature"]["content_sha256"]
+
+
+def test_timer_refused_for_a_lasting_reason_is_recorded_not_lost(ctx, tmp_path):
+    record = submitted(ctx)
+    Workflow(ctx).take(record["id"], "request_documents", REVIEWER, {"missing": "x"})
+    stored = ctx.store.get_application(record["id"])
+    stored["service_digest"] = "e" * 64  # the definition was edited in place: the timer cannot run
+    ctx.store.update_application(stored, stored["version"])
+    later = ctx.clock.now() + dt.timedelta(days=31)
+    assert Workflow(ctx).fire_due_timers(later) == []
+    failures = list(ctx.store.collection("timer_failures").all())
+    assert len(failures) == 1 and "raise `version`" in failures[0]["reason"]

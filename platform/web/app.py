@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -59,6 +60,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from ..renderers.html import STATIC, renderer_for
+from ..engine import EngineError
 from ..store.base import ConflictError
 from .context import AppContext, Settings, StartupError
 from .i18n import LanguageMiddleware
@@ -81,7 +83,8 @@ ERRORS = {
     403: ("ไม่มีสิทธิ์เข้าถึงหน้านี้", "You cannot see this page"),
     404: ("ไม่พบหน้าที่ต้องการ", "Page not found"),
     405: ("ไม่รองรับวิธีการเรียกนี้", "Method not allowed"),
-    409: ("ข้อมูลถูกแก้ไขโดยผู้อื่น", "Changed by someone else"),
+    409: ("ข้อมูลถูกแก้ไขโดยผู้อื่นหรือสถานะเปลี่ยนไปแล้ว กรุณาโหลดหน้าใหม่",
+          "Someone else changed this first, or its state has moved on; reload the page"),
     413: ("ไฟล์หรือข้อมูลมีขนาดใหญ่เกินไป", "Too large"),
     422: ("ข้อมูลไม่ถูกต้อง", "Invalid data"),
     429: ("มีการเรียกใช้บ่อยเกินไป", "Too many requests"),
@@ -160,7 +163,14 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _conflict(request: Request, exc: Exception) -> Response:
     """Someone else changed the record first: a clear 409, never a 500 (A-R3)."""
-    return error_response(request, 409, detail=str(exc))
+    return error_response(request, 409)
+
+
+async def _engine_error(request: Request, exc: Exception) -> Response:
+    """An engine refusal no handler caught: its own status and bilingual text, never a 500."""
+    assert isinstance(exc, EngineError)
+    lang = "en" if getattr(request.state, "lang", None) == "en" else "th"
+    return error_response(request, exc.status if 400 <= exc.status < 600 else 400, detail=exc.text(lang))
 
 
 def _default_phrase(status: int) -> str:
@@ -230,14 +240,16 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         host = urlsplit(settings.base_url).hostname or "localhost"
-        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=[host, "127.0.0.1", "localhost"]))
+        extra = [h.strip() for h in os.environ.get("ESERVICE_ALLOWED_HOSTS", "").split(",") if h.strip()]
+        middleware.insert(0, Middleware(TrustedHostMiddleware,
+                                        allowed_hosts=[host, "127.0.0.1", "localhost", "::1", *extra]))
     elif not settings.demo:
         log.warning("ESERVICE_BASE_URL is not set: links in e-mails follow the request's Host header; "
                     "set it in production")
     routes = [*extra_routes, *collect_routes(route_modules, plugins=plugins)]
     app = Starlette(
         debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan,
-        exception_handlers={HTTPException: _http_exception, ConflictError: _conflict,
+        exception_handlers={HTTPException: _http_exception, ConflictError: _conflict, EngineError: _engine_error,
                             500: _server_error_handler(settings.https)},
     )
     app.state.ctx = ctx

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -530,9 +531,10 @@ async def application_documents(request: Request) -> Response:
                 chosen = next((x for x in offered if x["sha256"] == sha), None)
                 if chosen is None:
                     raise HTTPException(404)
-                data = get_context(request).files.get(sha)
-                stored = documents.store_upload(get_context(request).files, data, chosen["filename"], doc)
-                apps.attach(app_id, actor, doc.id, stored, replace=not doc.multiple)
+                files = get_context(request).files
+                data = await run_in_threadpool(files.get, sha)
+                stored = await run_in_threadpool(documents.store_upload, files, data, chosen["filename"], doc)
+                await run_in_threadpool(apps.attach, app_id, actor, doc.id, stored, replace=not doc.multiple)
                 return see_other(target)
             uploads = [u for u in form.getlist("file") if hasattr(u, "read")]
             uploads = [u for u in uploads if (u.filename or "") != "" or (u.size or 0) > 0]
@@ -551,8 +553,11 @@ async def application_documents(request: Request) -> Response:
                     if upload.size is not None and upload.size > limit:
                         raise _too_large(documents, upload.filename or "", upload.size, doc)
                     data = await upload.read()
-                    stored = documents.store_upload(get_context(request).files, data, upload.filename or "", doc)
-                    record = apps.attach(app_id, actor, doc.id, stored, replace=not doc.multiple)
+                    # checking, storing and verifying (which may ask a CA) stay off the event loop
+                    stored = await run_in_threadpool(documents.store_upload, get_context(request).files, data,
+                                                     upload.filename or "", doc)
+                    record = await run_in_threadpool(apps.attach, app_id, actor, doc.id, stored,
+                                                     replace=not doc.multiple)
                 except EngineError as exc:
                     if exc.status == 404 or exc.code == "not_found":
                         raise

@@ -9,6 +9,8 @@ built directly in tests (``Settings(data=tmp_path, definitions=(defs,))``):
                                   (default ``service_definitions``)
 ``ESERVICE_SECRET``               signing secret for sessions; when unset one is
                                   generated once and kept in ``<data>/secret.key`` (0600)
+``ESERVICE_ALLOWED_HOSTS``        extra host names accepted when a base URL is set (comma-separated;
+                                  e.g. the instance address a load balancer probes)
 ``ESERVICE_BASE_URL``             public address, e.g. ``https://eservice.go.th/nbr``;
                                   https turns on secure cookies and HSTS
 ``ESERVICE_TEMPLATES``            template override folders, ``os.pathsep``-separated

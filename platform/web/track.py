@@ -18,6 +18,8 @@ inputs.  Another person's application answers 404, never 403.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -324,7 +326,9 @@ async def application_action(request: Request) -> Response:
             f"“{tr.title.get('en')}” is not possible while the application is "
             f"“{state.title.get('en') if state else record['state']}”"))
     try:
-        workflow(request).take(app_id, tid, actor, inputs, expected_version=record["version"])
+        # on their own application a person acts as the applicant only, whatever staff roles they hold
+        as_applicant = dataclasses.replace(actor, grants=())
+        workflow(request).take(app_id, tid, as_applicant, inputs, expected_version=record["version"])
     except EngineError as exc:
         if exc.status == 404:
             raise HTTPException(404) from exc
