@@ -61,22 +61,47 @@ class EngineContext:
         return self.clock.now().astimezone(BANGKOK).date()
 
     def service_of(self, record: dict) -> Any:
-        """The exact service version an application is pinned to."""
+        """The exact definition an application is pinned to (versions are immutable).
+
+        Normally the loaded service of that id and version; when that file was
+        removed, or edited in place without raising ``version``, the text kept in
+        the store when the application started is compiled and used instead."""
+        digest = record.get("service_digest")
         service = self.catalogue.get(record["service"], record["service_version"])
-        if service is not None and record.get("service_digest") not in (None, service.digest):
+        if service is not None and digest in (None, service.digest):
+            return service
+        kept = self._kept(digest, record["service"]) if digest else None
+        if kept is not None:
+            return kept
+        if service is not None:
             raise EngineError(
                 "definition_changed",
                 f"นิยามบริการ {record['service']} ฉบับที่ {record['service_version']} ถูกแก้ไขหลังจากคำขอนี้เริ่มต้น "
-                "ผู้ดูแลต้องคืนไฟล์เดิมและเพิ่มเลข `version` ในฉบับใหม่",
+                "และไม่พบฉบับเดิมในระบบ ผู้ดูแลต้องคืนไฟล์เดิมและเพิ่มเลข `version` ในฉบับใหม่",
                 f"the definition of {record['service']} version {record['service_version']} was edited after "
-                "this application started; restore the old file and raise `version` in the new one", status=409)
-        if service is None:
-            raise EngineError(
-                "service_version_missing",
-                f"ไม่พบนิยามบริการ {record['service']} ฉบับที่ {record['service_version']}",
-                f"service {record['service']} version {record['service_version']} is not loaded",
-                status=409)
-        return service
+                "this application started and the original is not kept; restore the old file and raise "
+                "`version` in the new one", status=409)
+        raise EngineError(
+            "service_version_missing",
+            f"ไม่พบนิยามบริการ {record['service']} ฉบับที่ {record['service_version']}",
+            f"service {record['service']} version {record['service_version']} is not loaded",
+            status=409)
+
+    def _kept(self, digest: str, service_id: str) -> Any:
+        """The compiled kept definition with this digest (cached per process)."""
+        cache = self.__dict__.setdefault("_kept_services", {})
+        if digest not in cache:
+            from .spec.loader import compile_kept
+            from .spec.problems import DefinitionError
+
+            kept = self.store.collection("definitions").get(digest)
+            current = self.catalogue.latest(service_id)
+            try:
+                cache[digest] = compile_kept(kept["text"], self.catalogue, current.file if current else None) \
+                    if kept else None
+            except DefinitionError:
+                cache[digest] = None
+        return cache[digest]
 
 
 @lru_cache(maxsize=1)

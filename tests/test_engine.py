@@ -418,3 +418,39 @@ def test_timer_refused_for_a_lasting_reason_is_recorded_not_lost(ctx, tmp_path):
     assert Workflow(ctx).fire_due_timers(later) == []
     failures = list(ctx.store.collection("timer_failures").all())
     assert len(failures) == 1 and "raise `version`" in failures[0]["reason"]
+
+
+def _catalogue_with(tmp_path, old: str | None, new: str = ""):
+    """The fixture definitions copied, with the minimal permit edited (or removed when old is None)."""
+    import shutil
+    target = tmp_path / "edited"
+    shutil.copytree(FIXTURES, target)
+    permit = target / "test-agency" / "minimal.yaml"
+    if old is None:
+        permit.unlink()
+    else:
+        text = permit.read_text(encoding="utf-8")
+        assert old in text
+        permit.write_text(text.replace(old, new), encoding="utf-8")
+    return load_or_raise([target])
+
+
+def test_application_keeps_its_definition_when_the_yaml_is_edited_in_place(ctx, tmp_path):
+    # versions are immutable: the text kept at the start wins over an in-place edit
+    record = submitted(ctx)  # area 250 m² → 1000.00 under the original rule
+    edited = _catalogue_with(tmp_path, '"shop_area > 200.0 ? 1000.0 : 500.0"', '"shop_area > 200.0 ? 9999.0 : 500.0"')
+    assert edited.latest("minimal-permit").digest != record["service_digest"]
+    later = EngineContext(catalogue=edited, store=ctx.store, clock=ctx.clock)
+    approved = Workflow(later).take(record["id"], "approve", APPROVER)
+    assert approved["fees"][0]["amount"] == "1000.00"
+    # a new application uses the edited text
+    fresh = submitted(later)
+    assert fresh["service_digest"] == edited.latest("minimal-permit").digest
+
+
+def test_application_of_a_version_no_longer_on_disk_still_runs(ctx, tmp_path):
+    record = submitted(ctx)
+    without = _catalogue_with(tmp_path, None)
+    assert without.latest("minimal-permit") is None
+    later = EngineContext(catalogue=without, store=ctx.store, clock=ctx.clock)
+    assert Workflow(later).take(record["id"], "approve", APPROVER)["state"] == "approved"

@@ -55,8 +55,9 @@ class ServiceChecker:
 
     def __init__(self, service: Service, source: SourceMap, file: FsPath,
                  agencies: dict[str, Agency], prefill_sources: frozenset[str] = frozenset(),
-                 verifiers: frozenset[str] | None = None):
+                 verifiers: frozenset[str] | None = None, check_files: bool = True):
         self.s = service
+        self.check_files = check_files
         self.src = source
         self.file = file
         self.agencies = agencies
@@ -249,6 +250,8 @@ class ServiceChecker:
                             f"no transition `{fee.on_overdue}`", did_you_mean(fee.on_overdue, transitions))
 
     def check_file(self, path: Path, relative: str) -> None:
+        if not self.check_files:
+            return
         target = (self.file.parent / relative).resolve()
         if not target.is_file():
             self.report(path, f"ไม่พบไฟล์ `{relative}`", f"file `{relative}` does not exist",

@@ -222,6 +222,26 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
     return catalogue, problems
 
 
+def compile_kept(text: str, catalogue: Catalogue, near: Path | None = None) -> CompiledService:
+    """Compile a definition text kept in the store (a version no longer on disk,
+    or edited in place without a new ``version``), so applications pinned to it
+    keep their own rules.  Its templates and samples are looked up beside ``near``
+    (the current file of the same service) and are not required to exist."""
+    doc = parse_yaml(text, "(kept definition)")
+    if doc.data is None or doc.problems:
+        raise DefinitionError(doc.problems)
+    service, problems = validate(Service, doc.data, doc.source)
+    if service is None:
+        raise DefinitionError(problems)
+    file = near or Path("service_definitions") / f"{service.id}.yaml"
+    checker = ServiceChecker(service, doc.source, file, catalogue.agencies, *_plugin_names(), check_files=False)
+    found = checker.run()
+    if found:
+        raise DefinitionError(found)
+    return CompiledService(definition=service, agency=catalogue.agencies[service.agency], file=file, text=text,
+                           source=doc.source, expressions=MappingProxyType(dict(checker.compiled)))
+
+
 def load_or_raise(paths: Iterable[str | Path]) -> Catalogue:
     catalogue, problems = load(paths)
     if problems:
