@@ -377,6 +377,25 @@ class Applications:
         digest = submission_digest(record)
         return self.signed_digest(record) == digest and record["signature"].get("content_sha256") == digest
 
+    def signature_state(self, record: Mapping[str, Any]) -> str | None:
+        """``intact``; ``pending`` — the applicant's recorded changes after signing,
+        not yet sent (they will be checked and signed again when sent); ``broken`` —
+        the content differs from what was signed with no recorded change (tampering);
+        None before signing."""
+        if not record.get("signature"):
+            return None
+        if self.verify_signature(record):
+            return "intact"
+        history = record.get("events", [])
+        if events.verify_chain(history):
+            return "broken"
+        last_signed = max((e["seq"] for e in history if e["type"] in ("submitted", "transition")
+                           and isinstance(e.get("data"), dict) and e["data"].get("content_sha256")), default=0)
+        recorded = [e for e in history if e["seq"] > last_signed
+                    and e["type"] in ("answers_changed", "document_added", "document_removed")
+                    and e["actor"] == record.get("applicant")]
+        return "pending" if recorded else "broken"
+
     @staticmethod
     def signed_digest(record: Mapping[str, Any]) -> str | None:
         """The digest of the content last signed, as the hash-linked events record it."""

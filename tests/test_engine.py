@@ -454,3 +454,17 @@ def test_application_of_a_version_no_longer_on_disk_still_runs(ctx, tmp_path):
     assert without.latest("minimal-permit") is None
     later = EngineContext(catalogue=without, store=ctx.store, clock=ctx.clock)
     assert Workflow(later).take(record["id"], "approve", APPROVER)["state"] == "approved"
+
+
+def test_signature_state_tells_recorded_edits_from_tampering(ctx):  # R: A-F8
+    apps, record, _ = stall_draft(ctx)
+    service = ctx.catalogue.latest("market-stall")
+    record = apps.submit(record["id"], CITIZEN, declaration_shown=declaration_of(service), intent_confirmed=True)
+    assert apps.signature_state(record) == "intact"
+    Workflow(ctx).take(record["id"], "ask_changes", REVIEWER)
+    record, _ = apps.save_page(record["id"], CITIZEN, "stall", {**STALL, "stall_name": "แก้ไขแล้ว"})
+    assert apps.signature_state(record) == "pending"
+    tampered = ctx.store.get_application(record["id"])
+    tampered["answers"]["stall_width"] = 99  # no event records this change
+    tampered["events"] = [e for e in tampered["events"] if e["type"] != "answers_changed"]
+    assert apps.signature_state(tampered) == "broken"

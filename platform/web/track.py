@@ -247,7 +247,8 @@ def _status_view(request: Request, record: dict, service: Any, actor: Any, *, er
                   issued=_issued(record, service, lang), history=history(record, service, lang, actor.user_id),
                   contact=service_contact(service), error=error, error_href=error_href,
                   done=text(done_tr.title, lang) if done_tr else None, sla=sla, values=values or {},
-                  signature_ok=applications(request).verify_signature(record) if record.get("signature") else None)
+                  signature_ok=applications(request).verify_signature(record) if record.get("signature") else None,
+                  signature_state=applications(request).signature_state(record))
 
 
 # ------------------------------------------------------------------ handlers
