@@ -49,6 +49,8 @@ Dates
 ("23 มกราคม 2566 เวลา 08:30 น."); they are also Jinja2 filters.  They are the
 ``style="document"`` forms of :mod:`eservice.renderers.dates` (which web pages
 use in its default style), refusing naive datetimes.
+
+Requirements: IS-1, A-L2, A-L5 (documents produced as files), A-F10 (the submission summary).
 """
 from __future__ import annotations
 

@@ -116,7 +116,14 @@ def test_submission_registers_intake_by_rc4_and_signs(ctx):  # R: RC-4, A-F8, A-
     sig = record["signature"]
     assert sig["declaration"]["th"].startswith("ข้าพเจ้าขอรับรอง")
     assert sig["ip"] == "203.0.113.9" and sig["user_agent"] == "pytest" and sig["signer"] == "u-citizen"
-    assert sig["content_sha256"] == submission_digest(record)
+    # the signed digest, computed here independently: SHA-256 of the canonical JSON of
+    # what the applicant saw (answers + document hashes), pinned to the definition
+    import hashlib
+    import json
+    content = {"service": "minimal-permit", "service_version": 1, "service_digest": record["service_digest"],
+               "answers": {"shop_name": "ร้านป้าแดง", "shop_area": 250}, "documents": {}}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert sig["content_sha256"] == hashlib.sha256(canonical).hexdigest()
     assert ctx.notifier == [(record["id"], "submitted")]
     second = submitted(ctx)
     assert second["intake_number"] == "2/2566"
@@ -219,7 +226,10 @@ def test_more_documents_loop_pauses_sla_and_marks_changed(ctx):  # R: PR-1, PR-5
     assert record["state"] == "submitted" and record["changed"] is True
     assert record["sla_paused"][-1][1] is not None
     due_after = dt.datetime.fromisoformat(record["sla_due"])
-    assert due_after - due_before >= dt.timedelta(days=5)  # five working days paused moved the due date
+    # intake Mon 23 Jan 08:30, 15 working days → Fri 10 Feb 16:30; five working days paused
+    # (Tue 24 Jan 09:00 → Tue 31 Jan 09:00) move it to Fri 17 Feb 16:30
+    assert due_before == dt.datetime(2023, 2, 10, 16, 30, tzinfo=BANGKOK)
+    assert due_after == dt.datetime(2023, 2, 17, 16, 30, tzinfo=BANGKOK)
     assert verify_chain(record["events"]) == []
 
 

@@ -4,6 +4,8 @@ pydantic checks the shape of each key; this module checks what only the whole
 document can tell: unique ids, expressions that compile and name only declared
 things, calculations without cycles, a workflow whose states are reachable and
 never a dead end, files that exist, and Thai in every text.
+
+Requirements: A-SP1–A-SP4.
 """
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ the models, runs the cross-reference checks and returns the catalogue together
 with *every* problem found (never only the first).  A service is compiled once:
 its expressions are compiled, its fields, states and transitions indexed, and its
 source text hashed so applications can pin the exact definition they used.
+
+Requirements: A-SP1–A-SP4 (the form, workflow, logic and documents a service declares).
 """
 from __future__ import annotations
 

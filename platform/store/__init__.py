@@ -2,6 +2,8 @@
 
 ``open_store(path)`` gives the embedded TinyDB backend rooted at a data folder;
 engine code depends only on the :class:`Store` interface in :mod:`.base`.
+
+Requirements: A-F9 (requests and documents stored securely), RC-1 (every request registered).
 """
 from __future__ import annotations
 

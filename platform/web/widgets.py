@@ -22,6 +22,8 @@ the same page (or of the same group item): then it is drawn with ``hidden`` and
 ``data-show-if`` so ``forms.js`` can reveal it at once.  Without JavaScript the
 server shows it after the page is saved.  Either way the server drops answers
 to fields whose condition is false (``forms.clean``).
+
+Requirements: A-F1, A-F3 (structured inputs: drop-downs, checklists, date selectors).
 """
 from __future__ import annotations
 
