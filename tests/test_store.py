@@ -48,6 +48,9 @@ def test_create_get_round_trip_in_a_sharded_file(store):  # R: A-F9
     got = store.get_application("APP-1")
     assert got == created and got["answers"] == {"ชื่อ": "ร้านค้า"}
     path = store.application_path("APP-1")
+    assert not path.exists()  # the journal holds it until a checkpoint
+    assert store.checkpoint() == 1
+    assert store.get_application("APP-1") == created
     assert path.is_file() and path.relative_to(store.root).parts[0] == "applications"
     assert len(path.relative_to(store.root).parts) == 3  # applications/abc/APP-1.json
     assert "ร้านค้า" in path.read_text(encoding="utf-8")  # Thai stored readable, not \\u-escaped
@@ -158,25 +161,32 @@ def test_moving_agency_or_applicant_updates_both_sides(store):
     assert store.applications_of("A") == [] and len(store.applications_of("B")) == 1
 
 
-def test_a_write_touches_only_small_bounded_files(store, monkeypatch):  # R: NF-1 (load)
-    """History never enters the write path: with many closed applications, a create
-    rewrites just its own file, the inbox and the applicant's index."""
+def test_a_write_appends_one_journal_line_and_nothing_else(store, monkeypatch):  # R: NF-1 (load)
+    """Neither history nor open work enters the write path: a create or update
+    appends one line to the journal; the files are written by checkpoints, which
+    touch only the application's own file, the inbox and the applicant's index."""
     for i in range(40):
         store.create_application(make_app(f"OLD-{i}", applicant=f"P{i}", closed=True))
     store.create_application(make_app("OPEN-1", applicant="P-new"))
+    store.checkpoint()
     written: list[tuple[Path, int]] = []
     real = atomic.atomic_write_bytes
     monkeypatch.setattr(atomic, "atomic_write_bytes",
                         lambda path, data, **kw: (written.append((Path(path), len(data))), real(path, data, **kw)))
+    journal = store.root / "journal.log"
+    size = journal.stat().st_size
     store.create_application(make_app("NEW-1", applicant="P-new"))
-    rel = sorted(str(p.relative_to(store.root).parts[0]) for p, _ in written)
+    assert written == [] and 0 < journal.stat().st_size - size < 2000
+    store.modify_application("NEW-1", lambda r: r.update(state="in_review"))
+    assert written == []
+    assert [(s["id"], s["state"]) for s in store.open_applications("dol")] == [
+        ("NEW-1", "in_review"), ("OPEN-1", "submitted")]
+    store.checkpoint()
+    rel = sorted({str(p.relative_to(store.root).parts[0]) for p, _ in written})
     assert rel == ["applicants", "applications", "open"]
     open_index = json.loads((store.root / "open" / "dol.json").read_text())
     assert set(open_index["open"]) == {"OPEN-1", "NEW-1"}
-    assert max(size for _, size in written) < 2000
-    written.clear()
-    store.modify_application("NEW-1", lambda r: r.update(state="in_review"))
-    assert sorted(p.relative_to(store.root).parts[0] for p, _ in written) == ["applications", "open"]
+    assert not any(p.parts[-2:-1] == ("archive",) for p, _ in written)
 
 
 def test_rebuild_indexes_recovers_from_lost_index_files(store):
@@ -184,9 +194,11 @@ def test_rebuild_indexes_recovers_from_lost_index_files(store):
     store.create_application(make_app("APP-2", applicant="A", closed=True))
     before = (store.open_applications("dol"), list(store.closed_applications("dol")),
               store.applications_of("A"))
+    store.checkpoint()
     for folder in ("open", "archive", "applicants"):
         for p in (store.root / folder).rglob("*.json"):
             p.unlink()
+    store = TinyDBStore(store.root, clock=store.clock)  # a process that starts now
     assert store.open_applications("dol") == []
     assert store.rebuild_indexes() == 2
     assert (store.open_applications("dol"), list(store.closed_applications("dol")),

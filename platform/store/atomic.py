@@ -162,7 +162,7 @@ class AtomicJSONStorage(Storage):
         return json.loads(raw) if raw else None
 
     def write(self, data: Mapping[str, Any]) -> None:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         atomic_write_bytes(self.path, text.encode("utf-8"), durable=self.durable)
 
 

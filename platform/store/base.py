@@ -8,7 +8,7 @@ on every write and checks on every update (optimistic concurrency).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 Record = dict[str, Any]
@@ -136,8 +136,18 @@ class Store(ABC):
 
     # -- sequences and collections ------------------------------------------
     @abstractmethod
-    def next_number(self, sequence: str) -> int:
-        """The next integer of a named sequence (1, 2, …), atomic across processes."""
+    def next_number(self, sequence: str, note: Mapping[str, Any] | None = None) -> int:
+        """The next integer of a named sequence (1, 2, …), atomic across processes.
+
+        With ``note`` (e.g. ``{"application": id}``) the allocation is logged,
+        in the same durable write, with its time: :meth:`number_log` then tells
+        what every number was drawn for, so a number that a crash left unused
+        is explained in the book instead of silently missing (RC-1)."""
+
+    @abstractmethod
+    def number_log(self, sequence: str) -> list[Record]:
+        """The logged allocations of ``sequence``: ``{"value", "at", **note}``,
+        in number order."""
 
     @abstractmethod
     def collection(self, name: str) -> Collection: ...

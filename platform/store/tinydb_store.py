@@ -1,51 +1,69 @@
-"""The embedded store: many small TinyDB files under one data folder.
+"""The embedded store: a write-ahead journal in front of many small TinyDB files.
 
-TinyDB rewrites a whole file on every write, so one big file makes every write
-cost as much as the whole history.  Here every file stays small and bounded by
-*current* work, never by how many applications were ever stored::
+Every write — an application, a collection record, a sequence number — is one
+line appended to ``journal.log`` and is durable once that line is fsynced
+(group commit, see :mod:`.journal`).  Nothing else is written on the request
+path.  Each process follows the journal and keeps what it added since the last
+checkpoint in memory (the *overlay*): the latest version of every application
+and record written, and the agency inboxes it was asked for.  So a write costs
+one append however many applications are open or stored, an inbox is a
+dictionary in memory, and after ``kill -9`` at any moment every acknowledged
+write is in the journal, where every process (the restarted one included)
+reads it back before it answers anything — indexes included.
+
+A *checkpoint*, every few thousand lines, writes the overlay into the TinyDB
+files below, makes them durable with one ``sync`` and starts an empty journal
+of the next generation.  Those files are ordinary TinyDB documents, readable
+with ``tinydb.TinyDB(path)``::
 
     <root>/
+      FORMAT                         "eservice-store 2"
+      journal.log                    the journal (current generation)
       applications/abc/<id>.json     one application: the full record (answers,
-                                     events, document metadata); written only
-                                     when that application changes
+                                     events, document metadata)
       open/<agency>.json             summaries of the agency's open applications
-                                     (the inbox)
       archive/<agency>/<YYYY-MM>.json  summaries of applications closed that month
       applicants/abc/<digest>.json   ids of one applicant's applications
       sequences.json                 named counters
+      sequences/<digest>.json        what each logged number was drawn for
       collections/<name>/<xx>.json   a named collection, hashed into 256 shards
-      locks/                         one lock file per shard / index
+      locks/                         lock files
 
-Creating or updating an application writes its own file, the agency's open
-index (or one month's archive when closed) and, at most, one applicant file.
-
-Every read-modify-write runs under a cross-process file lock and every write
-is atomic (see :mod:`.atomic`).  Locks are always taken in the order
-application → applicant → open index → archive, so two writers never deadlock.
-The application file is written first; it is the truth, and
-:meth:`TinyDBStore.rebuild_indexes` re-derives every index from it.
+Locks: an application's lock stripe (version check and write of one
+application), a collection shard's or the sequences' lock, then the shared
+checkpoint lock (held only while appending; a checkpoint holds it exclusively),
+then the journal's own ``flock`` while the bytes go in.  Always in that order,
+so no two writers deadlock.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import shutil
+import threading
+import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..clock import BANGKOK, Clock, SystemClock
-from .atomic import AtomicJSONStorage, KeyedTable, locked
+from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, locked
 from .base import Collection, ConflictError, NotFoundError, Record, Store, summarize
+from .journal import Journal, JournalFile, Line, encode_json, flocked
 
 __all__ = ["TinyDBStore", "TinyDBCollection"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _REQUIRED = ("id", "agency", "service", "state", "closed")
+FORMAT_TEXT = "eservice-store 2\n"
+_V1_MARKERS = ("applications", "open", "archive", "applicants", "sequences.json", "collections")
 
 
 def _safe(name: str, what: str) -> str:
@@ -63,9 +81,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _intake_key(s: Record) -> tuple[str, str]:
+    return str(s.get("intake_at") or ""), str(s.get("id") or "")
+
+
 def _ordered(summaries: Iterable[Record]) -> list[Record]:
     """Results come in intake order (then id), whatever order the files hold them in."""
-    return sorted(summaries, key=lambda s: (str(s.get("intake_at") or ""), str(s.get("id") or "")))
+    return sorted(summaries, key=_intake_key)
 
 
 def _check_period(period: str) -> str:
@@ -74,67 +96,180 @@ def _check_period(period: str) -> str:
     return period
 
 
-class TinyDBStore(Store):
-    """The TinyDB backend, rooted at one data folder.
+@dataclass(slots=True)
+class _AppRef:
+    """An application written in this journal generation: where its record is,
+    its inbox summary and its archive month (None while open)."""
+    line: Line
+    summary: Record
+    period: str | None
 
-    ``durable=False`` skips fsync (tests and throw-away demos only).
+
+@dataclass
+class _Overlay:
+    """What one journal generation holds, as read so far by this process."""
+    file: JournalFile
+    apps: dict[str, _AppRef] = field(default_factory=dict)
+    records: dict[tuple[str, str], Line] = field(default_factory=dict)  # (collection, key); v None: deleted
+    numbers: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, list[Record]] = field(default_factory=lambda: defaultdict(list))
+    inboxes: dict[str, dict[str, Record]] = field(default_factory=dict)  # agency -> id -> summary
+    sorted_inboxes: dict[str, list[Record]] = field(default_factory=dict)
+    lines: int = 0
+
+
+class TinyDBStore(Store):
+    """The embedded backend, rooted at one data folder.
+
+    ``durable=False`` skips fsync (tests and throw-away demos only: a killed
+    process still loses nothing, a power cut may lose the last writes).
+    ``checkpoint_lines`` / ``checkpoint_bytes`` bound the journal.
     """
 
-    def __init__(self, root: str | Path, *, clock: Clock | None = None,
-                 durable: bool = True, lock_timeout: float = 30.0):
+    def __init__(self, root: str | Path, *, clock: Clock | None = None, durable: bool = True,
+                 lock_timeout: float = 30.0, checkpoint_lines: int = 4096,
+                 checkpoint_bytes: int = 64 << 20):
         self.root = Path(root)
         self.clock = clock or SystemClock()
         self.durable = durable
         self.lock_timeout = lock_timeout
+        self.checkpoint_lines = checkpoint_lines
+        self.checkpoint_bytes = checkpoint_bytes
         self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "locks").mkdir(exist_ok=True)
+        self.journal = Journal(self.root / "journal.log", durable=durable, lock_timeout=lock_timeout)
+        self._memory_lock = threading.RLock()
+        self._overlay: _Overlay | None = None
+        from .maintenance import open_data_folder  # the start-up part of `store verify`
+        self.startup = open_data_folder(self)
 
     # -- where things live ---------------------------------------------------
     def _lock(self, name: str):
         return locked(self.root / "locks" / f"{name}.lock", self.lock_timeout)
 
+    def _checkpoint_lock(self, mode: int):
+        """Shared while appending; exclusive for a checkpoint or a migration."""
+        return flocked(self.root / "locks" / "checkpoint.lock", mode, self.lock_timeout)
+
+    def exclusive(self):
+        """Hold every writer off (checkpoints, rebuilds, verification, migration)."""
+        return self._checkpoint_lock(fcntl.LOCK_EX)
+
     def application_path(self, app_id: str) -> Path:
         """``applications/abc/<id>.json``: 4096 hashed folders keep each one small
-        (about 2,500 files at ten million applications) without a folder per file."""
+        (about 2,500 files at ten million applications) without a folder per file.
+        Written at checkpoints; the journal holds anything newer."""
         h = _digest(_safe(app_id, "application id"))
         return self.root / "applications" / h[:3] / f"{app_id}.json"
 
     def _app_lock(self, app_id: str):
         return self._lock(f"application-{_digest(app_id)[:2]}")  # 256 lock stripes
 
-    def _table(self, path: Path, name: str, durable: bool | None = None) -> KeyedTable:
-        return KeyedTable(path, name, durable=self.durable if durable is None else durable)
+    def _table(self, path: Path, name: str, durable: bool = False) -> KeyedTable:
+        # Files below are written only by checkpoints, which make them durable with
+        # one sync at the end; so no fsync per file.
+        return KeyedTable(path, name, durable=durable)
 
-    def _open_index(self, agency: str, durable: bool | None = None) -> KeyedTable:
-        return self._table(self.root / "open" / f"{_safe(agency, 'agency')}.json", "open", durable)
+    def _open_index(self, agency: str) -> KeyedTable:
+        return self._table(self.root / "open" / f"{_safe(agency, 'agency')}.json", "open")
 
-    def _archive(self, agency: str, period: str, durable: bool | None = None) -> KeyedTable:
+    def _archive(self, agency: str, period: str) -> KeyedTable:
         folder = self.root / "archive" / _safe(agency, "agency")
-        return self._table(folder / f"{_check_period(period)}.json", "closed", durable)
+        return self._table(folder / f"{_check_period(period)}.json", "closed")
 
-    def _applicant_index(self, applicant: str, durable: bool | None = None) -> KeyedTable:
+    def _applicant_index(self, applicant: str) -> KeyedTable:
         # Hashed, so a national id does not show in a file listing (not secret: a
         # 13-digit id can be guessed back from its hash; protect the data folder).
         h = _digest(applicant)
-        return self._table(self.root / "applicants" / h[:3] / f"{h}.json", "applications", durable)
+        return self._table(self.root / "applicants" / h[:3] / f"{h}.json", "applications")
 
-    def _applicant_lock(self, applicant: str):
-        return self._lock(f"applicant-{_digest(applicant)[:2]}")
+    def _sequences(self) -> KeyedTable:
+        return self._table(self.root / "sequences.json", "sequences")
 
-    # -- one application file --------------------------------------------------
-    # Tables: "application" {id: record}; "meta" {"archive": {"period": …}} remembers
-    # which month's archive holds the summary, so later updates find it again.
-    def _read_app(self, app_id: str) -> tuple[Record, dict[str, Any]] | None:
+    def _number_log(self, sequence: str) -> KeyedTable:
+        return self._table(self.root / "sequences" / f"{_digest(sequence)[:32]}.json", "numbers")
+
+    # -- following the journal -------------------------------------------------
+    def catch_up(self) -> _Overlay:
+        """Read what any process appended since last time (a new generation after
+        a checkpoint: start again from the files).  Cheap when nothing changed:
+        one ``stat`` and one ``fstat``."""
+        with self._memory_lock:
+            overlay = self._overlay
+            st = os.stat(self.journal.path)
+            if overlay is None or overlay.file.inode != (st.st_dev, st.st_ino):
+                overlay = self._overlay = _Overlay(JournalFile(self.journal.path))
+            for line in overlay.file.new_lines():
+                self._apply(overlay, line)
+            return overlay
+
+    def _apply(self, overlay: _Overlay, line: Line) -> None:
+        h = line.header
+        overlay.lines += 1
+        kind = h["t"]
+        if kind == "a":
+            app_id, summary = h["k"], h["s"]
+            overlay.apps[app_id] = _AppRef(line, summary, h.get("p"))
+            for agency, inbox in overlay.inboxes.items():
+                if not summary["closed"] and summary["agency"] == agency:
+                    inbox[app_id] = summary
+                    overlay.sorted_inboxes.pop(agency, None)
+                elif inbox.pop(app_id, None) is not None:
+                    overlay.sorted_inboxes.pop(agency, None)
+        elif kind == "c":
+            overlay.records[h["n"], h["k"]] = line
+        elif kind == "n":
+            overlay.numbers[h["k"]] = h["v"]
+            if h.get("note") is not None:
+                overlay.notes[h["k"]].append(dict(h["note"], value=h["v"], at=h["at"]))
+
+    def _append(self, entries: list[tuple[dict[str, Any], Any]]) -> tuple[tuple[int, int], int]:
+        """Append one line per ``(header, record)`` (record ``...``: none) in one
+        write, then follow the journal so this process sees them at once.
+        Returns what :meth:`_durable` waits for."""
+        lines = []
+        for header, record in entries:
+            if record is ...:
+                lines.append(encode_json(header) + b"\n")
+            else:
+                body = encode_json(record)
+                header["c"] = zlib.crc32(body)
+                lines.append(encode_json(header) + b"\t" + body + b"\n")
+        with self._checkpoint_lock(fcntl.LOCK_SH):
+            ticket = self.journal.append(lines)
+        self.catch_up()
+        return ticket
+
+    def _durable(self, ticket: tuple[tuple[int, int], int]) -> None:
+        """Wait for the fsync (shared with every writer queued meanwhile), then
+        checkpoint if the journal has grown past its bounds."""
+        self.journal.wait_durable(*ticket)
+        overlay = self._overlay
+        if overlay is not None and (overlay.lines >= self.checkpoint_lines
+                                    or overlay.file.position >= self.checkpoint_bytes):
+            try:
+                self.checkpoint()
+            except Exception:  # the write is committed; the next one checkpoints again
+                pass
+
+    # -- one application ------------------------------------------------------
+    def _current(self, app_id: str, overlay: _Overlay) -> tuple[Record, str | None] | None:
+        ref = overlay.apps.get(app_id)
+        if ref is not None:
+            return ref.line.record(), ref.period
+        return self._read_app_file(app_id)
+
+    def _read_app_file(self, app_id: str) -> tuple[Record, str | None] | None:
+        # Tables: "application" {id: record}; "meta" {"archive": {"period": …}}.
         data = AtomicJSONStorage(self.application_path(app_id)).read()
         if not data:
             return None
-        record = data["application"][app_id]
-        return record, data.get("meta", {}).get("archive", {})
+        return data["application"][app_id], data.get("meta", {}).get("archive", {}).get("period")
 
-    def _write_app(self, record: Record, archive: dict[str, Any], durable: bool | None = None) -> None:
+    def _write_app_file(self, record: Record, period: str | None, durable: bool = False) -> None:
+        archive = {"period": period} if period else {}
         data = {"application": {record["id"]: record}, "meta": {"archive": archive}}
-        storage = AtomicJSONStorage(self.application_path(record["id"]),
-                                    durable=self.durable if durable is None else durable)
-        storage.write(data)
+        AtomicJSONStorage(self.application_path(record["id"]), durable=durable).write(data)
 
     def _period_of(self, record: Record) -> str:
         """The archive month: the month ``closed_at`` falls in (Bangkok), else now."""
@@ -160,22 +295,24 @@ class TinyDBStore(Store):
         _safe(record["id"], "application id")  # both become file names
         _safe(record["agency"], "agency")
 
+    def _app_entry(self, new: Record, period: str | None) -> tuple[dict[str, Any], Record]:
+        return {"t": "a", "k": new["id"], "v": new["version"], "s": summarize(new), "p": period}, new
+
     # -- applications --------------------------------------------------------
     def create_application(self, record: Record) -> Record:
         self._check_record(record)
         app_id = record["id"]
         new = dict(record, version=1)
         with self._app_lock(app_id):
-            existing = self._read_app(app_id)
+            existing = self._current(app_id, self.catch_up())
             if existing is not None:
                 raise ConflictError(app_id, None, existing[0].get("version"))
-            archive = {"period": self._period_of(new)} if new["closed"] else {}
-            self._write_app(new, archive)
-            self._reindex(new, None, archive, {})
+            ticket = self._append([self._app_entry(new, self._period_of(new) if new["closed"] else None)])
+        self._durable(ticket)
         return dict(new)
 
     def get_application(self, app_id: str) -> Record:
-        found = self._read_app(app_id)
+        found = self._current(_safe(app_id, "application id"), self.catch_up())
         if found is None:
             raise NotFoundError("application", app_id, "คำขอ")
         return found[0]
@@ -184,19 +321,19 @@ class TinyDBStore(Store):
         self._check_record(record)
         app_id = record["id"]
         with self._app_lock(app_id):
-            found = self._read_app(app_id)
+            found = self._current(app_id, self.catch_up())
             if found is None:
                 raise NotFoundError("application", app_id, "คำขอ")
-            old, old_archive = found
+            old, old_period = found
             if old.get("version") != expected_version:
                 raise ConflictError(app_id, expected_version, old.get("version"))
             new = dict(record, version=old["version"] + 1)
-            archive: dict[str, Any] = {}
+            period = None
             if new["closed"]:  # keep the month it was first archived under
                 same_agency = old["agency"] == new["agency"]
-                archive = old_archive if (old_archive and same_agency) else {"period": self._period_of(new)}
-            self._write_app(new, archive)
-            self._reindex(new, old, archive, old_archive)
+                period = old_period if (old_period and same_agency) else self._period_of(new)
+            ticket = self._append([self._app_entry(new, period)])
+        self._durable(ticket)
         return dict(new)
 
     def modify_application(self, app_id: str, change: Callable[[Record], Record | None]) -> Record:
@@ -205,171 +342,285 @@ class TinyDBStore(Store):
         with self._app_lock(app_id):
             return super().modify_application(app_id, change)
 
-    def _reindex(self, new: Record, old: Record | None,
-                 archive: dict[str, Any], old_archive: dict[str, Any]) -> None:
-        """Bring the applicant, open and archive indexes in step with ``new``.
-
-        Idempotent: it states where the application must (and must not) be, so
-        the next write repairs an index a crash left behind.
-        """
-        app_id, agency = new["id"], new["agency"]
-        applicant, old_applicant = new.get("applicant"), (old or {}).get("applicant")
-        if old_applicant and old_applicant != applicant:
-            with self._applicant_lock(old_applicant):
-                self._applicant_index(old_applicant).delete(app_id)
-        if applicant:
-            with self._applicant_lock(applicant):
-                table = self._applicant_index(applicant)
-                if table.get_key(app_id) is None:
-                    table.put(app_id, {"id": app_id, "agency": agency})
-
-        if old is not None and old["agency"] != agency:  # moved to another agency
-            self._drop_from(old["agency"], app_id, old_archive)
-            old_archive = {}
-
-        summary = summarize(new)
-        if new["closed"]:
-            with self._lock(f"open-{agency}"):
-                self._open_index(agency).delete(app_id)
-            with self._lock(f"archive-{agency}"):
-                if old_archive and old_archive != archive:
-                    self._archive(agency, old_archive["period"]).delete(app_id)
-                self._archive(agency, archive["period"]).put(app_id, summary)
-        else:
-            with self._lock(f"open-{agency}"):
-                self._open_index(agency).put(app_id, summary)
-            if old_archive:  # re-opened
-                with self._lock(f"archive-{agency}"):
-                    self._archive(agency, old_archive["period"]).delete(app_id)
-
-    def _drop_from(self, agency: str, app_id: str, archive: dict[str, Any]) -> None:
-        with self._lock(f"open-{agency}"):
-            self._open_index(agency).delete(app_id)
-        if archive:
-            with self._lock(f"archive-{agency}"):
-                self._archive(agency, archive["period"]).delete(app_id)
-
     def open_applications(self, agency: str) -> list[Record]:
-        """The inbox, in intake order."""
-        return _ordered(summary for _, summary in self._open_index(agency).items())
+        """The inbox, in intake order: from memory once loaded (see :meth:`_inbox`)."""
+        _safe(agency, "agency")
+        with self._memory_lock:
+            overlay = self.catch_up()
+            rows = overlay.sorted_inboxes.get(agency)
+            if rows is None:
+                rows = overlay.sorted_inboxes[agency] = _ordered(self._inbox(overlay, agency).values())
+            return [dict(s) for s in rows]
+
+    def _inbox(self, overlay: _Overlay, agency: str) -> dict[str, Record]:
+        """The agency's open applications: the checkpointed index, corrected by the
+        overlay; kept and then updated line by line as the journal grows."""
+        inbox = overlay.inboxes.get(agency)
+        if inbox is None:
+            inbox = {k: s for k, s in self._open_index(agency).items() if k not in overlay.apps}
+            for app_id, ref in overlay.apps.items():
+                if ref.summary["agency"] == agency and not ref.summary["closed"]:
+                    inbox[app_id] = ref.summary
+            overlay.inboxes[agency] = inbox
+        return inbox
 
     def closed_applications(self, agency: str, period: str | None = None) -> Iterator[Record]:
         """Month by month (oldest first), each month in intake order."""
-        if period is not None:
-            yield from _ordered(s for _, s in self._archive(agency, period).items())
-            return
+        overlay = self.catch_up()
         folder = self.root / "archive" / _safe(agency, "agency")
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-            yield from _ordered(s for _, s in self._archive(agency, path.stem).items())
+        periods = {_check_period(period)} if period is not None else \
+            {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
+        recent: dict[str, dict[str, Record]] = defaultdict(dict)
+        for app_id, ref in list(overlay.apps.items()):
+            if ref.summary["closed"] and ref.summary["agency"] == agency and ref.period \
+                    and (period is None or ref.period == period):
+                recent[ref.period][app_id] = ref.summary
+        for month in sorted(periods | set(recent)):
+            rows = {k: s for k, s in self._archive(agency, month).items() if k not in overlay.apps}
+            rows.update(recent.get(month, {}))
+            yield from _ordered(rows.values())
 
     def applications_of(self, applicant: str) -> list[Record]:
-        """In intake order.  Reads each of the applicant's application files, so
-        the summaries are never stale."""
+        """In intake order.  Reads each of the applicant's applications, so the
+        summaries are never stale."""
+        overlay = self.catch_up()
+        ids = {k for k, _ in self._applicant_index(applicant).items()}
+        ids.update(k for k, ref in list(overlay.apps.items()) if ref.summary.get("applicant") == applicant)
         result = []
-        for app_id, _ in self._applicant_index(applicant).items():
-            found = self._read_app(app_id)
+        for app_id in ids:
+            found = self._current(app_id, overlay)
             if found is not None and found[0].get("applicant") == applicant:
                 result.append(summarize(found[0]))
         return _ordered(result)
 
     # -- sequences and collections ---------------------------------------------
-    def next_number(self, sequence: str) -> int:
+    def next_number(self, sequence: str, note: Mapping[str, Any] | None = None) -> int:
+        if not isinstance(sequence, str) or not sequence:
+            raise ValueError("ชื่อลำดับเลขต้องเป็นข้อความ / a sequence name must be a non-empty string")
         with self._lock("sequences"):
-            table = self._table(self.root / "sequences.json", "sequences")
-            current = table.get_key(sequence) or {"value": 0}
-            value = current["value"] + 1
-            table.put(sequence, {"value": value})
+            overlay = self.catch_up()
+            current = overlay.numbers.get(sequence)
+            if current is None:
+                current = (self._sequences().get_key(sequence) or {"value": 0})["value"]
+            value = current + 1
+            header: dict[str, Any] = {"t": "n", "k": sequence, "v": value,
+                                      "at": self.clock.now().isoformat()}
+            if note is not None:
+                header["note"] = dict(note)
+            ticket = self._append([(header, ...)])
+        self._durable(ticket)
         return value
+
+    def number_log(self, sequence: str) -> list[Record]:
+        overlay = self.catch_up()
+        logged = {int(k): v for k, v in self._number_log(sequence).items()}
+        for note in overlay.notes.get(sequence, []):
+            logged[note["value"]] = note
+        return [logged[k] for k in sorted(logged)]
 
     def collection(self, name: str) -> Collection:
         return TinyDBCollection(self, _safe(name, "collection"))
+
+    # -- checkpoints -----------------------------------------------------------
+    def checkpoint(self) -> int:
+        """Write the journal into the files and start the next generation.
+        Returns how many lines were folded in (0: nothing to do)."""
+        with self.exclusive():
+            return self._checkpoint_locked()
+
+    def _checkpoint_locked(self) -> int:
+        with self._memory_lock:
+            overlay = self.catch_up()
+            if overlay.lines == 0 and overlay.file.torn == 0:
+                return 0
+            self._fold_applications(overlay)
+            self._fold_records(overlay)
+            self._fold_numbers(overlay)
+            if self.durable:
+                os.sync()  # one flush for every file written above
+            self.journal.create(overlay.file.generation + 1)
+            self.catch_up()
+            return overlay.lines
+
+    def _fold_applications(self, overlay: _Overlay) -> None:
+        """Index files first, records second: if a crash comes between, the next
+        checkpoint still reads each record's old placement from its old file."""
+        opened, archives, applicants = set(), set(), set()
+        for app_id, ref in overlay.apps.items():
+            old = self._read_app_file(app_id)
+            for record, period in ((old[0], old[1]) if old else (None, None), (ref.summary, ref.period)):
+                if record is None:
+                    continue
+                if record["closed"] and period:
+                    archives.add((record["agency"], period))
+                else:
+                    opened.add(record["agency"])
+                if record.get("applicant"):
+                    applicants.add(record["applicant"])
+        apps = overlay.apps
+        for agency in opened:
+            table = self._open_index(agency)
+            rows = {k: s for k, s in table.items() if k not in apps}
+            rows.update((k, r.summary) for k, r in apps.items()
+                        if r.summary["agency"] == agency and not r.summary["closed"])
+            table.replace_all(rows)
+        for agency, period in archives:
+            table = self._archive(agency, period)
+            rows = {k: s for k, s in table.items() if k not in apps}
+            rows.update((k, r.summary) for k, r in apps.items() if r.summary["agency"] == agency
+                        and r.summary["closed"] and r.period == period)
+            table.replace_all(rows)
+        for applicant in applicants:
+            table = self._applicant_index(applicant)
+            rows = {k: v for k, v in table.items() if k not in apps}
+            rows.update((k, {"id": k, "agency": r.summary["agency"]}) for k, r in apps.items()
+                        if r.summary.get("applicant") == applicant)
+            table.replace_all(rows)
+        for ref in apps.values():
+            self._write_app_file(ref.line.record(), ref.period)
+
+    def _fold_records(self, overlay: _Overlay) -> None:
+        shards: dict[tuple[str, str], list[tuple[str, Line]]] = defaultdict(list)
+        for (name, key), line in overlay.records.items():
+            shards[name, _digest(key)[:2]].append((key, line))
+        for (name, shard), changes in shards.items():
+            table = self._table(self.root / "collections" / name / f"{shard}.json", "records")
+            rows = dict(table.items())
+            for key, line in changes:
+                if line.header["v"] is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = line.record()
+            table.replace_all(rows)
+
+    def _fold_numbers(self, overlay: _Overlay) -> None:
+        if overlay.numbers:
+            table = self._sequences()
+            rows = dict(table.items())
+            rows.update((k, {"value": v}) for k, v in overlay.numbers.items())
+            table.replace_all(rows)
+        for sequence, notes in overlay.notes.items():
+            table = self._number_log(sequence)
+            rows = dict(table.items())
+            rows.update((str(n["value"]), n) for n in notes)
+            table.replace_all(rows)
 
     # -- maintenance -----------------------------------------------------------
     def _application_files(self) -> Iterator[Path]:
         return (self.root / "applications").glob("*/*.json")
 
     def bulk_import(self, records: Iterable[Record], *, durable: bool = False) -> int:
-        """Load many applications into an *empty* store, fast: no locks, no fsync
-        per file (``durable=False``; one ``os.sync`` at the end), indexes
-        written once at the end.
+        """Load many applications into an *empty* store, fast: files and indexes
+        written directly (no journal), one ``os.sync`` at the end.
 
-        For migrations and benchmarks only; no other process may write meanwhile.
-        Records keep their ``version`` (1 if absent).  Returns how many were loaded.
+        For migrations and benchmarks only.  Records keep their ``version``
+        (1 if absent).  Returns how many were loaded.
         """
-        if next(self._application_files(), None) is not None:
-            raise ValueError("bulk_import ใช้ได้กับที่เก็บข้อมูลว่างเท่านั้น / bulk_import needs an empty store")
-        entries = []
-        for record in records:
-            self._check_record(record)
-            new = dict(record, version=record.get("version") or 1)
-            archive = {"period": self._period_of(new)} if new["closed"] else {}
-            self._write_app(new, archive, durable=durable)
-            entries.append((summarize(new), archive))
-        self._write_indexes(entries, durable=durable)
-        if not durable and hasattr(os, "sync"):
-            os.sync()  # one flush for everything, instead of one per file
+        with self.exclusive(), self._memory_lock:
+            overlay = self.catch_up()
+            if next(self._application_files(), None) is not None or overlay.apps:
+                raise ValueError("bulk_import ใช้ได้กับที่เก็บข้อมูลว่างเท่านั้น / bulk_import needs an empty store")
+            entries = []
+            for record in records:
+                self._check_record(record)
+                new = dict(record, version=record.get("version") or 1)
+                period = self._period_of(new) if new["closed"] else None
+                self._write_app_file(new, period)
+                entries.append((summarize(new), period))
+            self._write_indexes(entries)
+            if durable and hasattr(os, "sync"):
+                os.sync()
+            overlay.inboxes.clear()
+            overlay.sorted_inboxes.clear()
         return len(entries)
 
     def rebuild_indexes(self) -> int:
-        """Re-derive every index from the application files (after a crash between
-        an application write and its index write, or a restore).  Run with
-        writers stopped.  Returns the number of applications seen."""
-        entries = []
-        for path in self._application_files():
-            data = AtomicJSONStorage(path).read() or {}
-            for record in data.get("application", {}).values():
-                entries.append((record, data.get("meta", {}).get("archive", {})))
-        self._write_indexes(entries, durable=self.durable)
+        """Re-derive every index from the application files (after a restore, or
+        to repair drift found by ``eservice store verify``).  Holds writers off
+        meanwhile.  Returns the number of applications seen."""
+        with self.exclusive(), self._memory_lock:
+            self._checkpoint_locked()
+            entries = [(record, period) for record, period in self.stored_applications()]
+            self._write_indexes(entries)
+            if self.durable:
+                os.sync()
+            overlay = self.catch_up()
+            overlay.inboxes.clear()
+            overlay.sorted_inboxes.clear()
         return len(entries)
 
-    def _write_indexes(self, entries: list[tuple[Record, dict[str, Any]]], *, durable: bool) -> None:
+    def stored_applications(self) -> Iterator[tuple[Record, str | None]]:
+        """Every application file with its archive month (files only: checkpoint first)."""
+        for path in self._application_files():
+            data = AtomicJSONStorage(path).read() or {}
+            period = data.get("meta", {}).get("archive", {}).get("period")
+            for record in data.get("application", {}).values():
+                yield record, period
+
+    def expected_indexes(self, entries: Iterable[tuple[Record, str | None]]):
+        """What the open, archive and applicant index files must hold for these
+        applications: ``(opened, closed, by_applicant)``."""
         opened: dict[str, dict[str, Record]] = defaultdict(dict)
         closed: dict[tuple[str, str], dict[str, Record]] = defaultdict(dict)
         by_applicant: dict[str, dict[str, Record]] = defaultdict(dict)
-        for record, archive in entries:
+        for record, period in entries:
             app_id, agency = record["id"], record["agency"]
             if record["closed"]:
-                closed[agency, archive.get("period") or self._period_of(record)][app_id] = summarize(record)
+                closed[agency, period or self._period_of(record)][app_id] = summarize(record)
             else:
                 opened[agency][app_id] = summarize(record)
             if record.get("applicant"):
                 by_applicant[record["applicant"]][app_id] = {"id": app_id, "agency": agency}
+        return opened, closed, by_applicant
+
+    def _write_indexes(self, entries: list[tuple[Record, str | None]]) -> None:
+        opened, closed, by_applicant = self.expected_indexes(entries)
         for folder in ("open", "archive", "applicants"):
             shutil.rmtree(self.root / folder, ignore_errors=True)
         for agency, docs in opened.items():
-            self._open_index(agency, durable).replace_all(docs)
+            self._open_index(agency).replace_all(docs)
         for (agency, period), docs in closed.items():
-            self._archive(agency, period, durable).replace_all(docs)
+            self._archive(agency, period).replace_all(docs)
         for applicant, docs in by_applicant.items():
-            self._applicant_index(applicant, durable).replace_all(docs)
+            self._applicant_index(applicant).replace_all(docs)
+
+    def temp_files(self) -> list[Path]:
+        """Temporary files a killed checkpoint left behind (never in use while the
+        exclusive lock is held: only checkpoints write below the root)."""
+        return [p for p in self.root.rglob(f"*{TMP_SUFFIX}") if p.is_file()]
 
 
 class TinyDBCollection(Collection):
-    """A named collection, hashed by key into up to 256 shard files so a write
-    rewrites about 1/256 of it (users, payments, licences can grow large)."""
+    """A named collection: the journal first, then (at checkpoints) up to 256
+    shard files hashed by key, so a checkpoint rewrites only the shards touched."""
 
     def __init__(self, store: TinyDBStore, name: str):
         self.store = store
         self.name = name
         self.folder = store.root / "collections" / name
 
-    def _shard(self, key: str) -> tuple[KeyedTable, str]:
+    def _shard(self, key: str) -> str:
         if not isinstance(key, str) or not key:
             raise ValueError(f"key ต้องเป็นข้อความที่ไม่ว่าง / key must be a non-empty string, got {key!r}")
-        shard = _digest(key)[:2]
-        return self.store._table(self.folder / f"{shard}.json", "records"), shard
+        return _digest(key)[:2]
 
-    def _shards(self) -> Iterator[KeyedTable]:
-        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else ():
-            yield self.store._table(path, "records")
+    def _file(self, shard: str) -> KeyedTable:
+        return self.store._table(self.folder / f"{shard}.json", "records")
+
+    def _get(self, key: str, overlay: _Overlay) -> Record | None:
+        line = overlay.records.get((self.name, key))
+        if line is not None:
+            return None if line.header["v"] is None else line.record()
+        return self._file(self._shard(key)).get_key(key)
 
     def get(self, key: str) -> Record | None:
-        return self._shard(key)[0].get_key(key)
+        self._shard(key)
+        return self._get(key, self.store.catch_up())
 
     def put(self, key: str, record: Record, expected_version: int | None = None) -> Record:
-        table, shard = self._shard(key)
+        shard = self._shard(key)
         with self.store._lock(f"collection-{self.name}-{shard}"):
-            current = table.get_key(key)
+            current = self._get(key, self.store.catch_up())
             actual = current.get("version") if current else None
             if expected_version is None and current is not None:
                 raise ConflictError(f"{self.name}/{key}", None, actual)
@@ -379,19 +630,29 @@ class TinyDBCollection(Collection):
                 if actual != expected_version:
                     raise ConflictError(f"{self.name}/{key}", expected_version, actual)
             new = dict(record, version=(actual or 0) + 1)
-            table.put(key, new)
+            ticket = self.store._append([({"t": "c", "n": self.name, "k": key, "v": new["version"]}, new)])
+        self.store._durable(ticket)
         return dict(new)
 
     def delete(self, key: str) -> None:
         """Deleting a missing key is not an error, so a retried delete is safe."""
-        table, shard = self._shard(key)
+        shard = self._shard(key)
         with self.store._lock(f"collection-{self.name}-{shard}"):
-            table.delete(key)
+            if self._get(key, self.store.catch_up()) is None:
+                return
+            ticket = self.store._append([({"t": "c", "n": self.name, "k": key, "v": None}, ...)])
+        self.store._durable(ticket)
 
     def find(self, **equals: Any) -> list[Record]:
         return [r for r in self.all() if all(r.get(k) == v for k, v in equals.items())]
 
     def all(self) -> Iterator[Record]:
-        for table in self._shards():
-            for _, record in table.items():
-                yield record
+        overlay = self.store.catch_up()
+        recent = {key: line for (name, key), line in list(overlay.records.items()) if name == self.name}
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else ():
+            for key, record in self.store._table(path, "records").items():
+                if key not in recent:
+                    yield record
+        for line in recent.values():
+            if line.header["v"] is not None:
+                yield line.record()
