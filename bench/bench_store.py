@@ -1,20 +1,27 @@
 """Write and inbox cost of the embedded store against one big TinyDB file.
 
-    .venv/bin/python bench/bench_store.py [--sizes 1000,10000,100000] [--open 300] [--runs 7]
+    .venv/bin/python bench/bench_store.py [--sizes 1000,10000,100000] [--open 5000,20000] [--runs 7]
 
-For each size, N applications are stored (all but ``--open`` of them closed,
-spread over two years of monthly archives, one agency), then the median of
-``--runs`` repetitions of three operations is timed:
+For each size N and each open count, N applications are stored (all but
+``--open`` of them closed, spread over two years of monthly archives, one
+agency), then the median of ``--runs`` repetitions of each operation is timed:
 
 * create: one new application;
 * update: read one open application and write it back with a version check;
-* inbox:  the agency's open applications (``open_applications``).
+* inbox:  the agency's open applications (``open_applications``), warm: the
+  process has the inbox in memory and follows the journal;
+* inbox cold: a process that has just started (opening the store, replaying the
+  journal, loading the inbox from its index file);
+* checkpoint: folding ``--runs`` × 2 journal lines into the files (once).
 
 "naive" is the same data in a single TinyDB file (stock ``JSONStorage``, no
 fsync, loaded with one ``insert_multiple``): every write rewrites the whole file.
+It is measured once per size (its cost hardly depends on the open count).
 "ours" is :class:`TinyDBStore` with fsync (the real setting) and without it
 (the same durability as the naive baseline).  Our store is seeded with
 ``bulk_import`` (no fsync per file), which is only for migrations and this script.
+Last, ``--threads`` threads create applications at once for two seconds: with
+group commit they share fsyncs, so durable creates/s grow with the threads.
 """
 from __future__ import annotations
 
@@ -67,7 +74,7 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times) * 1000
 
 
-def bench_size(n: int, open_count: int, runs: int, workdir: Path) -> dict:
+def bench_naive(n: int, open_count: int, runs: int, workdir: Path) -> dict:
     rng = random.Random(n)
     apps = [make_application(i, closed=i < n - open_count, rng=rng) for i in range(n)]
     open_ids = [a["id"] for a in apps if not a["closed"]]
@@ -102,9 +109,15 @@ def bench_size(n: int, open_count: int, runs: int, workdir: Path) -> dict:
     db.close()
     naive_path.unlink()
     os.sync()  # else our first fsyncs pay for flushing the baseline's unsynced writes
+    return result
 
-    # -- ours -------------------------------------------------------------------
-    root = workdir / f"ours-{n}"
+
+def bench_ours(n: int, open_count: int, runs: int, workdir: Path) -> dict:
+    rng = random.Random(n)
+    apps = [make_application(i, closed=i < n - open_count, rng=rng) for i in range(n)]
+    open_ids = [a["id"] for a in apps if not a["closed"]]
+    result: dict = {"n": n, "open": open_count}
+    root = workdir / f"ours-{n}-{open_count}"
     t0 = time.perf_counter()
     TinyDBStore(root).bulk_import(apps)
     result["seed_ours"] = time.perf_counter() - t0
@@ -121,47 +134,92 @@ def bench_size(n: int, open_count: int, runs: int, workdir: Path) -> dict:
                 make_application(n + base + k, closed=False, rng=rng)), runs),
             "update": median_ms(update, runs),
             "inbox": median_ms(lambda k: store.open_applications(AGENCY), runs),
+            "inbox_cold": median_ms(lambda k: TinyDBStore(root, durable=durable).open_applications(AGENCY), runs),
         }
     assert len(store.open_applications(AGENCY)) == open_count + 2 * (runs + 1)
+    t0 = time.perf_counter()
+    folded = store.checkpoint()
+    result["checkpoint"] = (time.perf_counter() - t0) * 1000, folded
+    result["group_commit"] = concurrent_creates(TinyDBStore(root), n + 10_000, rng)
     shutil.rmtree(root)
     return result
+
+
+def concurrent_creates(store: TinyDBStore, start: int, rng: random.Random, seconds: float = 2.0) -> dict:
+    """Durable creates per second from 1 thread and from 16 threads at once."""
+    import threading
+
+    rates = {}
+    for threads in (1, 16):
+        counter = [0]
+        stop = time.perf_counter() + seconds
+        lock = threading.Lock()
+
+        def worker(base: int) -> None:
+            i = 0
+            while time.perf_counter() < stop:
+                store.create_application(make_application(base + i, closed=False, rng=random.Random(i)))
+                i += 1
+            with lock:
+                counter[0] += i
+
+        pool = [threading.Thread(target=worker, args=(start + threads * 100_000 + t * 10_000,)) for t in range(threads)]
+        t0 = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        rates[threads] = counter[0] / (time.perf_counter() - t0)
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated numbers of stored applications")
-    parser.add_argument("--open", type=int, default=300, help="how many of them are open (in the inbox)")
+    parser.add_argument("--open", default="5000,20000", help="comma-separated: how many of them are open (the inbox)")
     parser.add_argument("--runs", type=int, default=7, help="repetitions per operation (median reported)")
     parser.add_argument("--dir", default=None, help="work folder (default: a temporary folder, removed after)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
+    open_counts = [int(s) for s in args.open.split(",")]
+
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="bench-store-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        results = []
+        naive, ours = {}, []
         for n in sizes:
-            print(f"… {n:,} applications", flush=True)
-            results.append(bench_size(n, args.open, args.runs, workdir))
+            print(f"… {n:,} applications: naive single file", flush=True)
+            naive[n] = bench_naive(n, min(open_counts[0], n // 2), args.runs, workdir)
+            for open_count in open_counts:
+                print(f"… {n:,} applications, {open_count:,} open: ours", flush=True)
+                ours.append(bench_ours(n, min(open_count, n // 2), args.runs, workdir))
     finally:
         if args.dir is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
     print()
-    print(f"median of {args.runs} runs, milliseconds; {args.open} open applications in one agency")
-    header = (f"{'stored':>9}  {'operation':<8} {'naive 1 file':>13} {'ours fsync':>11} "
-              f"{'ours no-fsync':>14} {'naive/ours':>11} {'naive/no-fsync':>15}")
+    print(f"median of {args.runs} runs, milliseconds, one agency (naive measured once per size)")
+    header = (f"{'stored':>9} {'open':>7}  {'operation':<10} {'naive 1 file':>13} {'ours fsync':>11} "
+              f"{'ours no-fsync':>14} {'naive/ours':>11}")
     print(header)
     print("-" * len(header))
-    for r in results:
-        for op in ("create", "update", "inbox"):
-            naive, ours, fast = r["naive"][op], r["ours"][op], r["ours_nofsync"][op]
-            print(f"{r['n']:>9,}  {op:<8} {naive:>13.2f} {ours:>11.2f} {fast:>14.2f} "
-                  f"{naive / ours:>10.1f}× {naive / fast:>14.1f}×")
+    for r in ours:
+        base = naive[r["n"]]["naive"]
+        for op in ("create", "update", "inbox", "inbox_cold"):
+            b = base.get(op if op != "inbox_cold" else "inbox")
+            fast, durable = r["ours_nofsync"][op], r["ours"][op]
+            print(f"{r['n']:>9,} {r['open']:>7,}  {op:<10} {b:>13.2f} {durable:>11.2f} {fast:>14.2f} "
+                  f"{b / durable:>10.1f}×")
     print()
-    for r in results:
-        print(f"{r['n']:>9,} seeding: naive insert_multiple {r['seed_naive']:.1f} s "
-              f"({r['size_naive'] / 1e6:.0f} MB file); ours bulk_import {r['seed_ours']:.1f} s")
+    for r in ours:
+        ms, folded = r["checkpoint"]
+        rates = r["group_commit"]
+        print(f"{r['n']:>9,} stored, {r['open']:>6,} open: checkpoint of {folded} lines {ms:.0f} ms; "
+              f"durable creates/s: 1 thread {rates[1]:.0f}, 16 threads {rates[16]:.0f} "
+              f"({rates[16] / rates[1]:.1f}× with group commit)")
+    for n, r in naive.items():
+        print(f"{n:>9,} seeding: naive insert_multiple {r['seed_naive']:.1f} s ({r['size_naive'] / 1e6:.0f} MB file)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import events, forms
 from .engine import EngineContext, EngineError, ExprEnvironment
+from .intake_book import intake_sequence
 from .policy import Actor, allowed
 from .renderers.dates import be_year
 
@@ -332,7 +333,7 @@ class Applications:
         calendar = self.ctx.calendar(record["agency"])
         intake = calendar.intake_time(now)
         year = be_year(calendar.to_local(intake).year)
-        number = self.ctx.store.next_number(f"intake:{record['agency']}:{year}")
+        number = self.ctx.store.next_number(intake_sequence(record["agency"], year), {"application": app_id})
         digest = submission_digest(record)
         record["signature"] = {
             "type": "etda-type-1",

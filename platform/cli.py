@@ -60,6 +60,54 @@ def _audit(args: argparse.Namespace) -> int:
     return audit_command(args)
 
 
+def _store_folder(args: argparse.Namespace) -> Path:
+    return Path(args.data) / "store"
+
+
+def _store(args: argparse.Namespace) -> int:
+    """``eservice store verify [--repair]`` and ``eservice store checkpoint``."""
+    from .store import open_store
+    from .store.maintenance import verify
+
+    store = open_store(_store_folder(args))
+    for line in store.startup.repaired:
+        print(f"เปิดที่เก็บข้อมูล: {line} / opening the store: {line}")
+    if args.store_action == "checkpoint":
+        folded = store.checkpoint()
+        print(f"บันทึกธุรกรรม {folded} รายการลงไฟล์แล้ว / folded {folded} journal line(s) into the files")
+        return 0
+    report = verify(store, repair=args.repair)
+    if args.json:
+        print(json.dumps({"ok": report.ok, "problems": [vars(p) for p in report.problems],
+                          "repaired": report.repaired}, ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            print(problem)
+        for line in report.repaired:
+            print(f"ซ่อมแล้ว / repaired: {line}")
+        if report.ok:
+            print("ที่เก็บข้อมูลสอดคล้องกันทั้งหมด / the store is consistent")
+        elif not args.repair:
+            print("สั่ง eservice store verify --repair เพื่อซ่อม / run eservice store verify --repair to repair",
+                  file=sys.stderr)
+    return 0 if report.ok or args.repair else 1
+
+
+def _intake_book(args: argparse.Namespace) -> int:
+    """Print the book of intake numbers of one agency and Buddhist-Era year (RC-1)."""
+    from .intake_book import book_lines, intake_book
+    from .store import open_store
+
+    rows = intake_book(open_store(_store_folder(args)), args.agency, args.year)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print("เลขรับ / number\tคำขอ / application\tรหัสอ้างอิง / reference\tเวลารับ / intake time")
+        for line in book_lines(rows):
+            print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eservice", description="e-Service platform for Thai agencies")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
     verify.add_argument("--json", action="store_true", help="print problems as JSON")
     verify.set_defaults(func=_audit)
+
+    store = sub.add_parser("store", help="the embedded data store / ที่เก็บข้อมูล")
+    store_sub = store.add_subparsers(dest="store_action", required=True)
+    store_verify = store_sub.add_parser(
+        "verify", help="check journal, records and indexes agree / ตรวจความสอดคล้องของข้อมูลและดัชนี")
+    store_verify.add_argument("--repair", action="store_true", help="rebuild what drifted / ซ่อมส่วนที่ไม่ตรง")
+    store_verify.add_argument("--json", action="store_true")
+    store_checkpoint = store_sub.add_parser("checkpoint", help="fold the journal into the files now")
+    for command in (store_verify, store_checkpoint):
+        command.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+    store.set_defaults(func=_store)
+
+    book = sub.add_parser("intake-book", help="the book of intake numbers / ทะเบียนเลขรับ (RC-1)")
+    book.add_argument("--agency", required=True)
+    book.add_argument("--year", type=int, required=True, help="Buddhist-Era year, e.g. 2569")
+    book.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+    book.add_argument("--json", action="store_true")
+    book.set_defaults(func=_intake_book)
 
     serve = sub.add_parser("serve", help="start the web platform / เปิดระบบ")
     serve.add_argument("--host", default="127.0.0.1")

@@ -73,7 +73,7 @@ def test_register_verify_login(accounts, tmp_path):  # R: A-I1, A-I2
     assert signed_in["id"] == user["id"]
 
     # R: A-X2 — neither the password nor the token is anywhere in the stored files.
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*.json"))
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())  # journal and files
     assert PASSWORD.encode() not in stored
     assert token.encode() not in stored
     assert hash_token(token).encode() in stored  # only its SHA-256

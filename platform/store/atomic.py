@@ -9,8 +9,8 @@ sees either the complete old file or the complete new one, never a mix.
 
 TinyDB also has no locking: two processes doing read-modify-write on one file
 silently lose each other's documents.  :func:`locked` takes an exclusive
-``filelock`` lock (``flock`` on POSIX, released by the kernel if the holder
-dies) around every read-modify-write.  Readers need no lock, because a replace
+``flock`` (released by the kernel if the holder dies) plus an in-process mutex
+around every read-modify-write.  Readers need no lock, because a replace
 is atomic.
 
 :class:`KeyedTable` is a TinyDB table whose documents are keyed by strings
@@ -19,15 +19,17 @@ of the file (TinyDB's own ``upsert`` costs two of each).
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 from tinydb.storages import Storage
 from tinydb.table import Table
 
@@ -204,29 +206,76 @@ class KeyedTable(Table):
         self._update_table(lambda table: (table.clear(), table.update(documents)))
 
 
+class _ProcessLock:
+    """An exclusive lock on one lock file, for threads and processes alike: an
+    in-process re-entrant mutex orders this process's threads, and one ``flock``
+    on a descriptor kept open excludes other processes (the kernel releases it
+    if the process dies).  Re-entrant per thread, so a read-modify-write can
+    call a method that takes the same lock."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.mutex = threading.RLock()
+        self.depth = 0
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, timeout: float) -> None:
+        if not self.mutex.acquire(timeout=timeout):
+            raise LockTimeoutError(self.path, timeout)
+        if self.depth == 0:
+            try:
+                _flock_within(self.fd, fcntl.LOCK_EX, timeout)
+            except BaseException:
+                self.mutex.release()
+                raise LockTimeoutError(self.path, timeout) from None
+        self.depth += 1
+
+    def release(self) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.mutex.release()
+
+
+def _flock_within(fd: int, mode: int, timeout: float) -> None:
+    """``flock(fd, mode)``, giving up after ``timeout`` seconds (BlockingIOError)."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.005)
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise
+
+
 # Keyed by process id too: a forked child must not reuse its parent's descriptors.
-_locks: dict[tuple[int, str], FileLock] = {}
+_locks: dict[tuple[int, str], _ProcessLock] = {}
+_locks_guard = threading.Lock()
 
 
 @contextmanager
 def locked(lock_path: str | os.PathLike, timeout: float = 30.0) -> Iterator[None]:
     """Hold an exclusive cross-process lock on ``lock_path`` for the ``with`` block.
 
-    One ``FileLock`` object per path per process: filelock keeps a separate
-    descriptor per thread, so threads exclude each other as processes do.
     Raises :class:`LockTimeoutError` after ``timeout`` seconds.
     """
     path = os.fspath(lock_path)
     key = (os.getpid(), path)
     lock = _locks.get(key)
     if lock is None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Keep the lock file (no unlink/create churn); poll often, since writes are short.
-        lock = _locks.setdefault(key, FileLock(path, preserve_lock_file=True, poll_interval=0.002))
-    try:
-        lock.acquire(timeout=timeout)
-    except Timeout:
-        raise LockTimeoutError(path, timeout) from None
+        with _locks_guard:
+            lock = _locks.get(key) or _locks.setdefault(key, _ProcessLock(path))
+    lock.acquire(timeout)
     try:
         yield
     finally:

@@ -26,7 +26,6 @@ import fcntl
 import json
 import os
 import threading
-import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_bytes, fsync_dir
+from .atomic import _flock_within, atomic_write_bytes, fsync_dir
 from .base import LockTimeoutError, StoreError
 
 __all__ = ["Journal", "JournalFile", "Line", "encode_json", "flocked"]
@@ -54,23 +53,16 @@ def encode_json(value: Any) -> bytes:
 
 @contextmanager
 def flocked(path: Path, mode: int, timeout: float) -> Iterator[None]:
-    """Hold ``flock(mode)`` on ``path`` (its own descriptor, so threads of one
-    process exclude each other as processes do).  Released by the kernel if the
-    holder dies."""
+    """Hold ``flock(mode)`` on ``path`` through a descriptor of its own, so that
+    threads of one process take part as processes do (the shared checkpoint
+    lock: many holders at once, or one exclusive).  Released by the kernel if
+    the holder dies."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            _flock_within(fd, mode, timeout)
         except BlockingIOError:
-            deadline = time.monotonic() + timeout
-            while True:
-                time.sleep(0.001)
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise LockTimeoutError(str(path), timeout) from None
+            raise LockTimeoutError(str(path), timeout) from None
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

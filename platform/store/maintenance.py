@@ -99,23 +99,25 @@ def open_data_folder(store: TinyDBStore) -> Report:
                 f"ใช้ eservice รุ่นที่สร้างโฟลเดอร์นี้ / unknown data folder format in {store.root}; "
                 "use the eservice version that wrote it")
     overlay = store.catch_up()  # replay the journal
-    if overlay.file.torn:
-        report.add("torn_lines", f"บรรทัดที่เขียนไม่ครบในบันทึกธุรกรรม {overlay.file.torn} บรรทัด (ไม่เคยยืนยันการบันทึก)",
-                   f"{overlay.file.torn} torn journal line(s) (never acknowledged)")
+    if overlay.file.torn:  # a writer killed mid-line: never acknowledged, so nothing is lost
+        report.repaired.append(f"skipped {overlay.file.torn} torn journal line(s) (never acknowledged)")
     _remove_temp_files(store, report)
     return report
 
 
 def _remove_temp_files(store: TinyDBStore, report: Report) -> None:
-    """Only when no checkpoint can be running (the exclusive lock is free now)."""
-    leftovers = store.temp_files()
-    if not leftovers:
+    """After a checkpoint that was killed (its marker is still there), and only
+    when no checkpoint can be running (the exclusive lock is free now)."""
+    from .tinydb_store import CHECKPOINT_MARKER
+    if not (store.root / CHECKPOINT_MARKER).exists():
         return
     try:
         with _try_exclusive(store):
             for path in store.temp_files():
                 path.unlink(missing_ok=True)
                 report.repaired.append(f"removed {path.relative_to(store.root)}")
+            store._checkpoint_locked()  # finish what was interrupted (idempotent)
+            (store.root / CHECKPOINT_MARKER).unlink(missing_ok=True)
     except LockTimeoutError:
         pass  # another process is checkpointing: it is not ours to clean now
 
@@ -166,8 +168,7 @@ def verify(store: TinyDBStore, *, repair: bool = False) -> Report:
     with store.exclusive():
         torn = store.catch_up().file.torn
         if torn:
-            report.add("torn_lines", f"บรรทัดที่เขียนไม่ครบในบันทึกธุรกรรม {torn} บรรทัด (ไม่เคยยืนยันการบันทึก)",
-                       f"{torn} torn journal line(s) (never acknowledged; dropped at this checkpoint)")
+            report.repaired.append(f"dropped {torn} torn journal line(s) (never acknowledged)")
         store._checkpoint_locked()
         for path in store.temp_files():
             report.add("temp_file", f"ไฟล์ชั่วคราวค้าง: {path.relative_to(store.root)}",

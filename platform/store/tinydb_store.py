@@ -28,6 +28,7 @@ with ``tinydb.TinyDB(path)``::
       sequences/<digest>.json        what each logged number was drawn for
       collections/<name>/<xx>.json   a named collection, hashed into 256 shards
       locks/                         lock files
+      CHECKPOINTING                  present only while a checkpoint runs (or was killed)
 
 Locks: an application's lock stripe (version check and write of one
 application), a collection shard's or the sequences' lock, then the shared
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import BANGKOK, Clock, SystemClock
-from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, locked
+from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, fsync_dir, locked
 from .base import Collection, ConflictError, NotFoundError, Record, Store, summarize
 from .journal import Journal, JournalFile, Line, encode_json, flocked
 
@@ -63,6 +64,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _REQUIRED = ("id", "agency", "service", "state", "closed")
 FORMAT_TEXT = "eservice-store 2\n"
+CHECKPOINT_MARKER = "CHECKPOINTING"
 _V1_MARKERS = ("applications", "open", "archive", "applicants", "sequences.json", "collections")
 
 
@@ -433,14 +435,23 @@ class TinyDBStore(Store):
             overlay = self.catch_up()
             if overlay.lines == 0 and overlay.file.torn == 0:
                 return 0
+            marker = self.root / CHECKPOINT_MARKER  # tells the next start to look for temp files
+            self._touch(marker)
             self._fold_applications(overlay)
             self._fold_records(overlay)
             self._fold_numbers(overlay)
             if self.durable:
                 os.sync()  # one flush for every file written above
             self.journal.create(overlay.file.generation + 1)
+            marker.unlink()
             self.catch_up()
             return overlay.lines
+
+    def _touch(self, path: Path) -> None:
+        """Create an empty file, durably (not through a temporary file: it marks them)."""
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        if self.durable:
+            fsync_dir(path.parent)
 
     def _fold_applications(self, overlay: _Overlay) -> None:
         """Index files first, records second: if a crash comes between, the next
