@@ -32,8 +32,9 @@ def intake_book(store: Store, agency: str, be_year: int) -> list[dict[str, Any]]
         number = str(summary.get("intake_number") or "")
         if number.endswith(suffix) and number[: -len(suffix)].isdigit():
             used[int(number[: -len(suffix)])] = summary
-    log = {entry["value"]: entry for entry in store.number_log(intake_sequence(agency, be_year))}
-    last = max([*used, *log], default=0)
+    sequence = intake_sequence(agency, be_year)
+    log = {entry["value"]: entry for entry in store.number_log(sequence)}
+    last = max([*used, store.current_number(sequence)], default=0)
     rows = []
     for n in range(1, last + 1):
         if n in used:

@@ -145,6 +145,10 @@ class Store(ABC):
         is explained in the book instead of silently missing (RC-1)."""
 
     @abstractmethod
+    def current_number(self, sequence: str) -> int:
+        """The last number drawn from ``sequence`` (0 if none)."""
+
+    @abstractmethod
     def number_log(self, sequence: str) -> list[Record]:
         """The logged allocations of ``sequence``: ``{"value", "at", **note}``,
         in number order."""

@@ -400,11 +400,7 @@ class TinyDBStore(Store):
         if not isinstance(sequence, str) or not sequence:
             raise ValueError("ชื่อลำดับเลขต้องเป็นข้อความ / a sequence name must be a non-empty string")
         with self._lock("sequences"):
-            overlay = self.catch_up()
-            current = overlay.numbers.get(sequence)
-            if current is None:
-                current = (self._sequences().get_key(sequence) or {"value": 0})["value"]
-            value = current + 1
+            value = self._current_number(sequence, self.catch_up()) + 1
             header: dict[str, Any] = {"t": "n", "k": sequence, "v": value,
                                       "at": self.clock.now().isoformat()}
             if note is not None:
@@ -412,6 +408,15 @@ class TinyDBStore(Store):
             ticket = self._append([(header, ...)])
         self._durable(ticket)
         return value
+
+    def _current_number(self, sequence: str, overlay: _Overlay) -> int:
+        current = overlay.numbers.get(sequence)
+        if current is None:
+            current = (self._sequences().get_key(sequence) or {"value": 0})["value"]
+        return current
+
+    def current_number(self, sequence: str) -> int:
+        return self._current_number(sequence, self.catch_up())
 
     def number_log(self, sequence: str) -> list[Record]:
         overlay = self.catch_up()
