@@ -18,6 +18,7 @@ a mailbox reader and is not handled by this module.
 from __future__ import annotations
 
 import email.policy
+import itertools
 
 import logging
 import mimetypes
@@ -452,6 +453,9 @@ def render_notification(notification: Any, context: Mapping[str, Any], lang: str
 # --------------------------------------------------------------------------- outbox
 
 
+_MAIL_COUNTER = itertools.count(1)
+
+
 class Outbox:
     """A record of every mail attempt in the store collection ``outbox``:
     recipients, time, subject, status ("sent" / "failed"), error.  No body
@@ -467,8 +471,9 @@ class Outbox:
                error: DeliveryError | None = None, application: str | None = None,
                kind: str | None = None, attachments: Sequence[str] = ()) -> Record:
         now = self.clock.now()
-        # Sortable by time, then by a store-wide sequence (many mails in one instant).
-        key = f"{now:%Y%m%dT%H%M%S%f}-{self.store.next_number(self.name):09d}"
+        # Sortable by time, then by this process's counter; a random tail keeps
+        # processes apart (a store-wide counter would cost one more durable write).
+        key = f"{now:%Y%m%dT%H%M%S%f}-{next(_MAIL_COUNTER):09d}-{secrets.token_hex(4)}"
         record = {
             "id": key, "to": list(to), "at": now.isoformat(), "subject": subject, "status": status,
             "message_id": message_id, "application": application, "kind": kind,

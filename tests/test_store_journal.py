@@ -110,3 +110,24 @@ def test_verify_finds_drift_and_repair_mends_it(root):
     assert repaired.repaired and verify(fresh).ok
     assert [s["id"] for s in fresh.open_applications("dol")] == ["APP-1"]
     assert [s["id"] for s in fresh.closed_applications("dol")] == ["APP-2"]
+
+
+def test_a_commit_group_waits_for_the_disk_once(root, monkeypatch):
+    """One request's writes (draw a number, update, schedule a timer, log a mail)
+    reach the disk with a single fsync, before the block ends."""
+    from eservice.store import journal
+
+    store = TinyDBStore(root, clock=CLOCK)
+    store.create_application(make_app("APP-1"))
+    synced = []
+    real = journal.os.fsync
+    monkeypatch.setattr(journal.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    with store.commit_group():
+        number = store.next_number("intake")
+        store.modify_application("APP-1", lambda r: r.update(intake_number=number))
+        store.collection("timers").put("APP-1", {"due": "later"})
+        assert synced == []  # nothing acknowledged yet, nothing waited for
+        assert store.get_application("APP-1")["intake_number"] == 1  # visible inside
+    assert len(synced) == 1
+    store.next_number("intake")  # outside a group: one fsync per write again
+    assert len(synced) == 2

@@ -8,6 +8,7 @@ on every write and checks on every update (optimistic concurrency).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -155,6 +156,14 @@ class Store(ABC):
 
     @abstractmethod
     def collection(self, name: str) -> Collection: ...
+
+    @contextmanager
+    def commit_group(self) -> Iterator[None]:
+        """Writes made in this thread inside the block become durable together,
+        once, when it ends (one request's several writes then cost one wait for
+        the disk).  Nothing inside may be acknowledged to anybody before the block
+        ends.  Backends without such a thing make every write durable at once."""
+        yield
 
     def close(self) -> None:
         """Release resources (nothing for file backends)."""

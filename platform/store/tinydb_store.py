@@ -142,6 +142,7 @@ class TinyDBStore(Store):
         self.journal = Journal(self.root / "journal.log", durable=durable, lock_timeout=lock_timeout)
         self._memory_lock = threading.RLock()
         self._overlay: _Overlay | None = None
+        self._group = threading.local()  # see commit_group
         from .maintenance import open_data_folder  # the start-up part of `store verify`
         self.startup = open_data_folder(self)
 
@@ -242,9 +243,27 @@ class TinyDBStore(Store):
         self.catch_up()
         return ticket
 
+    @contextmanager
+    def commit_group(self) -> Iterator[None]:
+        if getattr(self._group, "active", False):
+            yield
+            return
+        self._group.active, self._group.ticket = True, None
+        try:
+            yield
+        finally:
+            ticket = self._group.ticket
+            self._group.active, self._group.ticket = False, None
+            if ticket is not None:
+                self._durable(ticket)
+
     def _durable(self, ticket: tuple[tuple[int, int], int]) -> None:
-        """Wait for the fsync (shared with every writer queued meanwhile), then
-        checkpoint if the journal has grown past its bounds."""
+        """Wait for the fsync (shared with every writer queued meanwhile; inside a
+        :meth:`commit_group`, once at its end), then checkpoint if the journal has
+        grown past its bounds."""
+        if getattr(self._group, "active", False):
+            self._group.ticket = ticket  # later lines of one file cover earlier ones
+            return
         self.journal.wait_durable(*ticket)
         overlay = self._overlay
         if overlay is not None and (overlay.lines >= self.checkpoint_lines
