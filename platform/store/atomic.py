@@ -226,9 +226,12 @@ class _ProcessLock:
         if self.depth == 0:
             try:
                 _flock_within(self.fd, fcntl.LOCK_EX, timeout)
-            except BaseException:
+            except BlockingIOError:
                 self.mutex.release()
                 raise LockTimeoutError(self.path, timeout) from None
+            except BaseException:
+                self.mutex.release()
+                raise
         self.depth += 1
 
     def release(self) -> None:
