@@ -77,7 +77,8 @@ def seed_accounts(data: Path, count: int) -> list[str]:
 class Server:
     def __init__(self, data: Path, definitions: Path, workers: int):
         self.port = free_port()
-        env = dict(os.environ, ESERVICE_DATA=str(data), ESERVICE_DEFINITIONS=str(definitions))
+        env = dict(os.environ, ESERVICE_DATA=str(data), ESERVICE_DEFINITIONS=str(definitions),
+                   ESERVICE_BASE_URL=f"http://{HOST}:{self.port}")  # the app does not start without one
         env.pop("ESERVICE_DEBUG", None)
         self.log = open(data / "server.log", "wb")
         self.proc = subprocess.Popen(

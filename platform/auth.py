@@ -7,24 +7,30 @@ A-X2 (OWASP-style handling of credentials).
 Collections in the store:
 
 ``users``        user id → the account (e-mail, password hash, profile, roles,
-                 ``session_epoch``).
+                 ``session_epoch``, ``session_generation``).
 ``user_emails``  normalised e-mail → ``{"user_id": …}``.  Written insert-only
                  (``expected_version=None``), so of two people registering the
                  same address at once exactly one wins, in any process.
 ``auth_tokens``  SHA-256 of a token → purpose, user, expiry, use.  The token
                  itself is given to the caller once (to put in a link) and never
                  stored.
-``login_failures`` SHA-256 of an e-mail → failures and lock-out.  Kept for any
+``login_failures`` SHA-256 of an e-mail → attempts and lock-out (an
+                 :class:`eservice.throttle.Counters` record).  Kept for any
                  e-mail that was tried, known or not, so lock-out cannot be used
-                 to find out which addresses have accounts.
+                 to find out which addresses have accounts.  An attempt is
+                 counted before its password is checked, so parallel requests
+                 cannot check more than ``max_failures`` passwords (issue #17).
 
 Passwords are hashed with Argon2id (``argon2.PasswordHasher``) and rehashed at
 the next sign-in when the parameters change.  Neither passwords nor tokens are
 ever stored in clear or logged.
 
-Sessions belong to the web layer; it keeps ``(user id, session_epoch)`` in the
-session and asks :meth:`Accounts.check_session` on each request.  A password
-reset bumps the epoch, which ends every other session of that person.
+Sessions belong to the web layer; it keeps ``(user id, session_epoch,
+session_generation)`` in the signed cookie and asks :meth:`Accounts.check_session`
+on each request.  Signing out bumps ``session_generation``
+(:meth:`Accounts.end_web_sessions`), so a copy of the old cookie is signed out
+too; API tokens carry only ``session_epoch`` and stay.  A password reset or
+change bumps the epoch, which ends every session and every API token.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from .clock import BANGKOK, Clock, SystemClock
 from .store.base import ConflictError, Record, Store
+from .throttle import Counters, Limit, Throttled
 
 # The national ID rules live in one place: the first-party plugin.
 from eservice.plugins.thai_validators import check_thai_id, normalize_thai_id
@@ -119,12 +126,14 @@ class AuthError(Exception):
     token_expired, invalid_profile, not_found, conflict, invalid_role.
     """
 
-    def __init__(self, code: str, th: str, en: str, *, problems: Iterable[tuple[str, str, str]] = ()):
+    def __init__(self, code: str, th: str, en: str, *, problems: Iterable[tuple[str, str, str]] = (),
+                 retry_after: int | None = None):
         super().__init__(en)
         self.code = code
         self.th = th
         self.en = en
         self.problems = list(problems)  # (code, th, en) for each problem found
+        self.retry_after = retry_after  # seconds, for ``locked`` (HTTP Retry-After)
 
     def text(self, lang: str = "th") -> str:
         return self.en if lang == "en" else self.th
@@ -309,6 +318,7 @@ class Accounts:
         self.emails = store.collection("user_emails")
         self.tokens = store.collection("auth_tokens")
         self.failures = store.collection("login_failures")
+        self._attempts = Counters(self.failures, self.clock)
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
 
@@ -360,6 +370,7 @@ class Accounts:
             "profile": clean,
             "roles": [],
             "session_epoch": 0,
+            "session_generation": 0,
             "disabled": False,
             "created_at": _iso(now),
             "updated_at": _iso(now),
@@ -401,20 +412,23 @@ class Accounts:
         """The account for ``email`` + ``password``, or AuthError.
 
         Unknown address and wrong password give the same error and take about
-        the same time (a dummy hash is verified).  ``max_failures`` failures
-        within the window lock the address (known or not) for ``lock_for``;
-        while locked the password is not even checked.
+        the same time (a dummy hash is verified).  The attempt is counted
+        *before* the password is checked (reserved with a version check, so it
+        holds across parallel requests and processes); the one that reaches
+        ``max_failures`` within the window locks the address (known or not) for
+        ``lock_for``; while locked the password is not even checked.  A
+        success clears the count.
         """
         try:
             address = normalize_email(email)
         except AuthError:
             raise _bad_credentials() from None
-        now = self.clock.now()
         fail_key = hash_token(address)
-        state = self.failures.get(fail_key)
-        locked_until = _parse(state.get("locked_until")) if state else None
-        if locked_until is not None and now < locked_until:
-            raise self._locked(locked_until)
+        policy = self.lockout
+        try:
+            locks_at = self._attempts.reserve(fail_key, Limit(policy.max_failures, policy.window, policy.lock_for))
+        except Throttled as exc:
+            raise self._locked(exc.until) from None
 
         user = self.find_by_email(address)
         ok = False
@@ -425,15 +439,13 @@ class Accounts:
                 ok = self.hasher.verify(user["password_hash"], password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 ok = False
-        if not ok:
-            locked_until = self._record_failure(fail_key, now)
+        if not ok:  # the failure stays counted
             log.info("failed sign-in for address %s", fail_key[:12])
-            if locked_until is not None:
-                raise self._locked(locked_until)
+            if locks_at is not None:
+                raise self._locked(locks_at)
             raise _bad_credentials()
 
-        if state is not None:
-            self.failures.delete(fail_key)
+        self._attempts.clear(fail_key)
         if user.get("disabled"):
             raise AuthError("disabled", "บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อหน่วยงาน",
                             "This account has been disabled; please contact the agency")
@@ -458,42 +470,29 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             pass
 
-    def _record_failure(self, key: str, now: datetime) -> datetime | None:
-        """Count one failure; return the lock-out end when this one locks the address."""
-        policy = self.lockout
-        for _ in range(10):
-            state = self.failures.get(key)
-            first = _parse(state.get("first_failure_at")) if state else None
-            fresh = state is None or first is None or now - first > policy.window or state.get("locked_until")
-            count = 1 if fresh else state.get("count", 0) + 1
-            record = {"key": key, "count": count, "first_failure_at": _iso(now) if fresh else state["first_failure_at"],
-                      "last_failure_at": _iso(now), "locked_until": None}
-            locked_until = None
-            if count >= policy.max_failures:
-                locked_until = now + policy.lock_for
-                record["locked_until"] = _iso(locked_until)
-            try:
-                self.failures.put(key, record, expected_version=state["version"] if state else None)
-                return locked_until
-            except ConflictError:
-                continue  # a parallel attempt counted first; count again on top of it
-        return None
-
-    @staticmethod
-    def _locked(until: datetime) -> AuthError:
+    def _locked(self, until: datetime) -> AuthError:
         local = until.astimezone(BANGKOK).strftime("%H:%M")
         return AuthError(
             "locked",
             f"ใส่รหัสผ่านผิดหลายครั้งเกินไป กรุณาลองใหม่หลังเวลา {local} น.",
             f"Too many failed attempts; please try again after {local} (Bangkok time)",
+            retry_after=Throttled(until, self.clock.now()).retry_after,
         )
 
-    def check_session(self, user_id: str, session_epoch: int) -> Record | None:
-        """The account if a session made at ``session_epoch`` is still valid."""
+    def check_session(self, user_id: str, session_epoch: int, session_generation: int = 0) -> Record | None:
+        """The account if a session made at ``session_epoch`` / ``session_generation``
+        is still valid (not ended by a password change nor by signing out)."""
         user = self.users.get(user_id) if isinstance(user_id, str) and user_id else None
-        if user is None or user.get("disabled") or user.get("session_epoch") != session_epoch:
+        if user is None or user.get("disabled") or user.get("session_epoch") != session_epoch \
+                or user.get("session_generation", 0) != session_generation:
             return None
         return user
+
+    def end_web_sessions(self, user_id: str) -> Record:
+        """Sign out: end every web session of the person (bump ``session_generation``),
+        so an old copy of the cookie no longer works.  API tokens stay; they are
+        revoked on their own (``DELETE /api/tokens/current``)."""
+        return self._update(user_id, lambda u: u.update(session_generation=u.get("session_generation", 0) + 1))
 
     def end_all_sessions(self, user_id: str) -> Record:
         """Sign the person out everywhere (bump ``session_epoch``)."""
@@ -608,13 +607,9 @@ class Accounts:
         keep_for = max(self.lockout.window, self.lockout.lock_for)
         stale = [rec["key"] for rec in list(self.tokens.all())
                  if rec.get("used_at") or now >= datetime.fromisoformat(rec["expires_at"])]
-        old = [rec["key"] for rec in list(self.failures.all())
-               if now - datetime.fromisoformat(rec["last_failure_at"]) > keep_for]
         for key in stale:
             self.tokens.delete(key)
-        for key in old:
-            self.failures.delete(key)
-        return len(stale) + len(old)
+        return len(stale) + self._attempts.purge(keep_for)
 
     # -- profile (A-F2) -------------------------------------------------------------
     def update_profile(self, user_id: str, profile: Mapping[str, Any], expected_version: int) -> Record:

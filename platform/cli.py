@@ -38,17 +38,44 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_base_url(host: str, port: int) -> str:
+    """The address ``--demo`` binds its links to: the one it listens on
+    (``localhost`` when it listens on every interface)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    elif ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .web.context import Settings, StartupError, check_public_address
+
     os.environ["ESERVICE_DATA"] = str(Path(args.data).resolve())
     os.environ["ESERVICE_DEFINITIONS"] = os.pathsep.join(str(Path(p).resolve()) for p in args.definitions)
+    if args.base_url:
+        os.environ["ESERVICE_BASE_URL"] = args.base_url
+    if args.allowed_hosts:
+        os.environ["ESERVICE_ALLOWED_HOSTS"] = args.allowed_hosts
     if args.demo:
         os.environ["ESERVICE_DEMO"] = "1"
+        # Links in mails point where the demo listens, and only that host is accepted (issue #17).
+        if not os.environ.get("ESERVICE_BASE_URL"):
+            os.environ["ESERVICE_BASE_URL"] = demo_base_url(args.host, args.port)
+    try:  # the app checks again in every worker; here the operator sees it before anything starts
+        settings = Settings.from_env()
+        check_public_address(settings)
+    except StartupError as exc:
+        print(f"eservice: {exc}", file=sys.stderr, flush=True)
+        return 1
+    if args.demo:
         from .web.demo import seed_demo
 
         seed_demo()
-    print(f"eservice: http://{args.host}:{args.port}/  (data: {args.data})", flush=True)
+    print(f"eservice: http://{args.host}:{args.port}/  (links: {settings.public_base_url}/, data: {args.data})",
+          flush=True)
     uvicorn.run("eservice.web.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info", proxy_headers=True)
     return 0
@@ -152,7 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
     serve.add_argument("--definitions", nargs="+", default=[DEFAULT_DEFINITIONS])
-    serve.add_argument("--demo", action="store_true", help="create demo accounts")
+    serve.add_argument("--base-url", default=None,
+                       help="public address for links in e-mails, e.g. https://eservice.go.th "
+                            "(default: ESERVICE_BASE_URL) / ที่อยู่สาธารณะของระบบ")
+    serve.add_argument("--allowed-hosts", default=None,
+                       help="comma-separated host names to accept (default: ESERVICE_ALLOWED_HOSTS); "
+                            "needed when no base URL is set / ชื่อโฮสต์ที่ยอมรับ")
+    serve.add_argument("--demo", action="store_true",
+                       help="create demo accounts; links use http://<host>:<port> / โหมดสาธิต")
     serve.set_defaults(func=_serve)
     return parser
 

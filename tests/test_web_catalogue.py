@@ -557,8 +557,11 @@ def test_public_url_has_one_rule(tmp_path):  # review M3
     bare = Settings(data=tmp_path)
     assert public_url(configured, request("other.example"), "/login") == "https://eservice.go.th/nbr/login"
     assert public_url(configured) == "https://eservice.go.th/nbr"
-    assert public_url(bare, request("office.local"), "verify") == "http://office.local/verify"
-    assert public_url(bare, request("office.local")) == "http://office.local"
+    # never the request's Host header (issue #17: a forged Host must not reach a reset mail)
+    assert public_url(bare, request("office.local"), "verify") == DEFAULT_BASE_URL + "/verify"
+    assert public_url(bare, request("office.local")) == DEFAULT_BASE_URL
+    hosts = Settings(data=tmp_path, allowed_hosts="eservice.office.local, other.local")
+    assert public_url(hosts, request("other.local"), "/login") == "http://eservice.office.local/login"
     assert public_url(bare, path="/officer") == DEFAULT_BASE_URL + "/officer" == "http://localhost:8000/officer"
     assert public_url(None) == DEFAULT_BASE_URL
 

@@ -30,9 +30,9 @@ link).  When mail is not configured and the app runs in demo mode
 (``ESERVICE_DEMO=1``), the page shows the link instead, so a newcomer can try
 the whole flow without a mail server; outside demo mode it never does.
 
-Links in mails follow :func:`eservice.web.context.public_url`: ``ESERVICE_BASE_URL``;
-without it, the address the request came to.  Set ``ESERVICE_BASE_URL`` in
-production: a request with another ``Host`` header is then refused.
+Links in mails follow :func:`eservice.web.context.public_url`: ``ESERVICE_BASE_URL``
+(``eservice serve`` does not start without it outside demo mode), never the
+request's ``Host`` header (issue #17).
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ from ..notifications import mailer_from_settings
 from ..renderers.html import render
 from .context import get_context, public_url
 from .deps import accounts, current_user, login_redirect, sign_in, sign_out
+from .throttle import Throttled, give_back, limit
 
 __all__ = ["routes", "safe_next", "send_account_mail"]
 
@@ -302,6 +303,8 @@ async def sign_up(request: Request) -> Response:
         return render(request, "accounts/register.html", status_code=400, values=kept,
                       errors=errors.items, field_errors=errors.by_field())
 
+    # per client and per address, counted whether the address has an account or not (issue #17)
+    await run_in_threadpool(limit, request, "register", account=email)
     profile = {k: values[k] for k in ("first_name", "last_name", "national_id", "phone") if values.get(k)}
     acc = accounts(request)
     demo_link = None
@@ -380,6 +383,7 @@ async def verify_resend(request: Request) -> Response:
         errors.add("email", err.th, err.en)
         return render(request, "accounts/resend.html", status_code=400, sent=False, values=values,
                       errors=errors.items, field_errors=errors.by_field(), demo_link=None)
+    await run_in_threadpool(limit, request, "verify_resend")  # per address: RESEND_LIMIT below
     acc = accounts(request)
     user = acc.find_by_email(address)
     demo_link = None
@@ -421,20 +425,33 @@ async def login(request: Request) -> Response:
     if not values.get("password"):
         errors.add("password", "กรุณากรอกรหัสผ่าน", "Enter your password")
     unverified = False
+    status, headers = 400, None
     if not errors:
         try:
+            # per client first, per account in authenticate (the lock-out), issue #17
+            await run_in_threadpool(limit, request, "sign_in")
             user = await run_in_threadpool(accounts(request).authenticate, values["email"], values["password"])
+        except Throttled as err:
+            errors.add("email", err.th, err.en)
+            status, headers = 429, {"Retry-After": str(err.retry_after)}
         except AuthError as err:
+            if err.code != "invalid_credentials":  # locked (nothing checked), or the right password
+                await run_in_threadpool(give_back, request, "sign_in")
             # invalid_credentials is one message for an unknown address and a wrong password
             errors.add("email" if err.code in ("invalid_credentials", "locked") else None, err.th, err.en)
             unverified = err.code == "email_not_verified"
+            if err.code == "locked":
+                status, headers = 429, {"Retry-After": str(err.retry_after or 60)}
         else:
+            await run_in_threadpool(give_back, request, "sign_in")
             sign_in(request, user)
             log.info("sign-in of account %s", user["id"])
             return _redirect(next_path or _default_target(request, user))
-    return render(request, "accounts/login.html", status_code=400, values={"email": values.get("email", "")},
-                  errors=errors.items, field_errors=errors.by_field(), next_path=next_path, notice=None,
-                  unverified=unverified)
+    response = render(request, "accounts/login.html", status_code=status, values={"email": values.get("email", "")},
+                      errors=errors.items, field_errors=errors.by_field(), next_path=next_path, notice=None,
+                      unverified=unverified)
+    response.headers.update(headers or {})
+    return response
 
 
 async def logout(request: Request) -> Response:
@@ -442,7 +459,7 @@ async def logout(request: Request) -> Response:
         if not current_user(request):
             return _redirect("/login")
         return render(request, "accounts/logout.html")
-    sign_out(request)
+    await run_in_threadpool(sign_out, request)  # every copy of the cookie ends (issue #17)
     return _redirect("/login?signed_out=1")
 
 
@@ -463,6 +480,8 @@ async def password_forgot(request: Request) -> Response:
             errors.add("email", err.th, err.en)
         return render(request, "accounts/forgot.html", status_code=400, values=values,
                       errors=errors.items, field_errors=errors.by_field())
+    # Per client here; per account the reset mails are capped in Accounts (issue #17).
+    await run_in_threadpool(limit, request, "password_reset")
     # None for an unknown address: the page and the timing are the same either
     # way; the mail leaves after the response (A-X2, no enumeration).
     token = await run_in_threadpool(accounts(request).request_password_reset, address)
@@ -527,7 +546,7 @@ async def password_reset(request: Request) -> Response:
                           errors=errors.items, field_errors=errors.by_field())
         return render(request, "accounts/reset.html", status_code=400, token=token, link_error=err,
                       errors=[], field_errors={})
-    sign_out(request)  # every session ended with the reset; this one too
+    await run_in_threadpool(sign_out, request)  # every session ended with the reset; this one too
     return _redirect("/login?reset=1")
 
 

@@ -84,6 +84,7 @@ from ..renderers.openapi import build_openapi, docs_html
 from ..spec.models import FieldType
 from ..store.base import ConflictError, NotFoundError
 from .api_tokens import ApiTokens, TokenError, bearer_token
+from .throttle import give_back, limit
 from .catalogue import FORMAT_NAMES, PAYMENT_METHODS, fee_amount, fee_summary, office_hours_text, \
     sla_text
 from .context import get_context, public_url
@@ -188,7 +189,9 @@ def _from_engine(exc: EngineError) -> ApiError:
 def _from_auth(exc: AuthError) -> ApiError:
     status = {"invalid_credentials": 401, "locked": 429, "email_not_verified": 403,
               "disabled": 403}.get(exc.code, 400)
-    headers = {"WWW-Authenticate": 'Bearer realm="eservice"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="eservice"'} if status == 401 else {}
+    if exc.retry_after:
+        headers["Retry-After"] = str(exc.retry_after)
     return ApiError(status, exc.code, exc.th, exc.en, headers=headers)
 
 
@@ -337,7 +340,14 @@ def issue_token(request: Request, body: bytes) -> Response:
     data = json_body(request, body, ("email", "password"), ("email", "password"), {
         key: (lambda v: isinstance(v, str), "type", f"“{key}” ต้องเป็นข้อความ", f"“{key}” must be a string")
         for key in ("email", "password")})
-    user = accounts(request).authenticate(data["email"], data["password"])
+    limit(request, "sign_in")  # per client; per account: the lock-out in authenticate (issue #17)
+    try:
+        user = accounts(request).authenticate(data["email"], data["password"])
+    except AuthError as exc:
+        if exc.code != "invalid_credentials":
+            give_back(request, "sign_in")  # locked (nothing checked), or the right password
+        raise
+    give_back(request, "sign_in")
     token, record = _tokens(request).issue(user, ip=client_ip(request),
                                            user_agent=request.headers.get("user-agent", ""))
     return _ok({"token": token, "token_type": "Bearer", "expires_at": record["expires_at"],

@@ -45,7 +45,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -62,7 +61,8 @@ from starlette.staticfiles import StaticFiles
 from ..renderers.html import STATIC, renderer_for
 from ..engine import EngineError
 from ..store.base import ConflictError
-from .context import AppContext, Settings, StartupError
+from ..throttle import Throttled
+from .context import AppContext, Settings, StartupError, check_public_address
 from .i18n import LanguageMiddleware
 from .security import CSRFMiddleware, SecurityHeadersMiddleware, security_headers
 
@@ -140,7 +140,8 @@ def error_response(request: HTTPConnection, status: int, *, headers: dict | None
     th, en = _error_texts(status)
     if _is_api(request):
         code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 500: "server_error"}.get(status, "error")
+                405: "method_not_allowed", 413: "too_large", 429: "too_many_requests",
+                500: "server_error"}.get(status, "error")
         body = {"error": {"status": status, "code": code, "th": th, "en": en, "errors": []}}
         if isinstance(detail, str) and detail and detail not in (th, en):
             body["error"]["detail"] = detail
@@ -171,6 +172,16 @@ async def _engine_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EngineError)
     lang = "en" if getattr(request.state, "lang", None) == "en" else "th"
     return error_response(request, exc.status if 400 <= exc.status < 600 else 400, detail=exc.text(lang))
+
+
+async def _throttled(request: Request, exc: Exception) -> Response:
+    """Too many attempts (issue #17): 429 with Retry-After, the API's shape under /api."""
+    assert isinstance(exc, Throttled)
+    headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
+    if _is_api(request):
+        body = {"error": {"status": 429, "code": "too_many_requests", "th": exc.th, "en": exc.en, "errors": []}}
+        return JSONResponse(body, status_code=429, headers=headers)
+    return error_response(request, 429, headers=headers, detail=str(exc))
 
 
 def _default_phrase(status: int) -> str:
@@ -208,7 +219,9 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
     given (tests, demos); otherwise they are built from ``settings``
     (``Settings.from_env()`` when None).  ``extra_routes`` come first."""
     try:
-        settings = settings or Settings.from_env()
+        if settings is None:  # the server (eservice serve, uvicorn --factory): no public address, no start
+            settings = Settings.from_env()
+            check_public_address(settings)
         ctx = AppContext.build(settings, catalogue=catalogue, clock=clock, store=store)
     except StartupError as exc:
         print(f"eservice: {exc}", file=sys.stderr, flush=True)
@@ -232,24 +245,22 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
         Middleware(LanguageMiddleware, secure=settings.https),
         Middleware(CSRFMiddleware, on_refuse=_csrf_refused),
     ]
-    if settings.base_url:
-        # links in e-mails (password reset, tracking) are built from the request only when
-        # no base URL is set; with one, a forged Host header is refused outright
+    if settings.base_url or settings.allowed_hosts:
+        # Links never follow the Host header (public_url); refusing a foreign one is defence in depth.
         from urllib.parse import urlsplit
 
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-        host = urlsplit(settings.base_url).hostname or "localhost"
-        extra = [h.strip() for h in os.environ.get("ESERVICE_ALLOWED_HOSTS", "").split(",") if h.strip()]
-        middleware.insert(0, Middleware(TrustedHostMiddleware,
-                                        allowed_hosts=[host, "127.0.0.1", "localhost", "::1", *extra]))
+        hosts = [urlsplit(settings.base_url).hostname] if settings.base_url else []
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=[
+            *[h for h in hosts if h], *settings.allowed_hosts, "127.0.0.1", "localhost", "::1"]))
     elif not settings.demo:
-        log.warning("ESERVICE_BASE_URL is not set: links in e-mails follow the request's Host header; "
-                    "set it in production")
+        log.warning("no ESERVICE_BASE_URL: links in e-mails point at %s", settings.public_base_url)
     routes = [*extra_routes, *collect_routes(route_modules, plugins=plugins)]
     app = Starlette(
         debug=settings.debug, routes=routes, middleware=middleware, lifespan=lifespan,
         exception_handlers={HTTPException: _http_exception, ConflictError: _conflict, EngineError: _engine_error,
+                            Throttled: _throttled,
                             500: _server_error_handler(settings.https)},
     )
     app.state.ctx = ctx

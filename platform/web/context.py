@@ -9,10 +9,12 @@ built directly in tests (``Settings(data=tmp_path, definitions=(defs,))``):
                                   (default ``service_definitions``)
 ``ESERVICE_SECRET``               signing secret for sessions; when unset one is
                                   generated once and kept in ``<data>/secret.key`` (0600)
-``ESERVICE_ALLOWED_HOSTS``        extra host names accepted when a base URL is set (comma-separated;
-                                  e.g. the instance address a load balancer probes)
+``ESERVICE_ALLOWED_HOSTS``        host names accepted in the ``Host`` header besides the base URL's
+                                  (comma-separated; e.g. the address a load balancer probes)
 ``ESERVICE_BASE_URL``             public address, e.g. ``https://eservice.go.th/nbr``;
-                                  https turns on secure cookies and HSTS
+                                  https turns on secure cookies and HSTS.  ``eservice serve``
+                                  refuses to start without it (or ``ESERVICE_ALLOWED_HOSTS``)
+                                  outside ``--demo`` (:func:`check_public_address`)
 ``ESERVICE_TEMPLATES``            template override folders, ``os.pathsep``-separated
 ``ESERVICE_SITE_NAME_TH/_EN``     the platform's name in the header
 ``ESERVICE_SMTP_HOST``            outgoing mail server; mail is off when unset
@@ -42,7 +44,9 @@ problem (file, line, what to do) and raises :class:`StartupError`;
 The ``ESERVICE_SMTP_*`` variables are read in one place only,
 :meth:`eservice.notify.SmtpSettings.from_env` (the mail layer's own reading);
 ``Settings.smtp`` holds its result.  Public links (mails, receipts, the API's
-``Location``) are built with :func:`public_url`, one rule everywhere.
+``Location`` and ``links``) are built with :func:`public_url`, one rule
+everywhere, and never from the request: a forged ``Host`` header must not end
+up in a password-reset mail (issue #17).
 """
 from __future__ import annotations
 
@@ -63,9 +67,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..spec.loader import Catalogue, CompiledService
 
 __all__ = ["Settings", "AppContext", "StartupError", "load_catalogue", "get_context", "public_url",
-           "smtp_from_env", "DEFAULT_BASE_URL"]
+           "smtp_from_env", "check_public_address", "DEFAULT_BASE_URL"]
 
-DEFAULT_BASE_URL = "http://localhost:8000"  # when neither ESERVICE_BASE_URL nor a request is at hand
+DEFAULT_BASE_URL = "http://localhost:8000"  # when neither a base URL nor an allowed host is set
 
 DEFAULT_SITE_NAME = {"th": "บริการภาครัฐอิเล็กทรอนิกส์", "en": "Government e-Services"}
 
@@ -104,6 +108,7 @@ class Settings:
     definitions: tuple[Path, ...] = (Path("service_definitions"),)
     secret: str | None = field(default=None, repr=False)
     base_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()  # Host header values accepted besides the base URL's host
     templates: tuple[Path, ...] = ()
     site_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SITE_NAME))
     smtp: "SmtpSettings | None" = None  # None: mail is not configured
@@ -117,6 +122,10 @@ class Settings:
             defs = (defs,)
         object.__setattr__(self, "definitions", tuple(Path(p) for p in defs))
         object.__setattr__(self, "templates", tuple(Path(p) for p in self.templates))
+        hosts = self.allowed_hosts
+        if isinstance(hosts, str):
+            hosts = hosts.split(",")
+        object.__setattr__(self, "allowed_hosts", tuple(h.strip() for h in hosts if h and h.strip()))
         if self.base_url:
             object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
@@ -134,6 +143,7 @@ class Settings:
             definitions=_paths(env.get("ESERVICE_DEFINITIONS"), ["service_definitions"]),
             secret=env.get("ESERVICE_SECRET") or None,
             base_url=env.get("ESERVICE_BASE_URL") or None,
+            allowed_hosts=env.get("ESERVICE_ALLOWED_HOSTS") or (),
             templates=_paths(env.get("ESERVICE_TEMPLATES")),
             site_name=site, smtp=smtp,
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
@@ -143,6 +153,15 @@ class Settings:
     @property
     def https(self) -> bool:
         return bool(self.base_url and self.base_url.lower().startswith("https://"))
+
+    @property
+    def public_base_url(self) -> str:
+        """Where public links point: the base URL; else the first allowed host
+        (plain http: set the base URL for https); else :data:`DEFAULT_BASE_URL`."""
+        if self.base_url:
+            return self.base_url
+        named = [h for h in self.allowed_hosts if "*" not in h]
+        return f"http://{named[0]}" if named else DEFAULT_BASE_URL
 
     @property
     def store_path(self) -> Path:
@@ -284,13 +303,33 @@ def get_context(request: "HTTPConnection") -> AppContext:
 def public_url(settings: "Settings | None", request: "HTTPConnection | None" = None, path: str = "") -> str:
     """The public address of ``path`` — the one rule for every link we hand out.
 
-    ``settings.base_url`` (``ESERVICE_BASE_URL``) when set (``create_app`` then
-    refuses a request with another ``Host``); else the address the request came
-    to; else :data:`DEFAULT_BASE_URL`.  No trailing slash when ``path`` is empty."""
-    base = getattr(settings, "base_url", None)
-    if not base:
-        base = str(request.base_url) if request is not None else DEFAULT_BASE_URL
+    :attr:`Settings.public_base_url`: ``ESERVICE_BASE_URL``, else the first
+    ``ESERVICE_ALLOWED_HOSTS`` name, else :data:`DEFAULT_BASE_URL`.  Never the
+    request: its ``Host`` header is whatever the sender typed, and a reset link
+    built from it would send the victim's token to the attacker (issue #17).
+    ``request`` is accepted so that callers need not change, and is not read.
+    No trailing slash when ``path`` is empty."""
+    base = settings.public_base_url if settings is not None else DEFAULT_BASE_URL
     base = base.rstrip("/")
     if path and not path.startswith("/"):
         path = "/" + path
     return base + path
+
+
+def check_public_address(settings: Settings) -> None:
+    """Refuse to serve when public links would have no known address.
+
+    Outside demo mode a base URL (``ESERVICE_BASE_URL`` / ``--base-url``) or an
+    explicit list of accepted host names (``ESERVICE_ALLOWED_HOSTS`` /
+    ``--allowed-hosts``) must be set; raises :class:`StartupError` naming the fix."""
+    if settings.demo or settings.base_url or any("*" not in h for h in settings.allowed_hosts):
+        return
+    raise StartupError(
+        "ยังไม่ได้กำหนดที่อยู่สาธารณะของระบบ ลิงก์ในอีเมล (เช่น ลิงก์ตั้งรหัสผ่านใหม่) จึงไม่มีที่อยู่ที่เชื่อถือได้ "
+        "ระบบจึงไม่เริ่มทำงาน: กำหนด ESERVICE_BASE_URL=https://… (หรือ --base-url https://…) "
+        "หรือระบุชื่อโฮสต์ที่ยอมรับด้วย --allowed-hosts (ESERVICE_ALLOWED_HOSTS) "
+        "ถ้าเพียงต้องการทดลองในเครื่อง ใช้ --demo / "
+        "no public address is set, so links in e-mails (such as password-reset links) have no trusted "
+        "address; the platform did not start. Set ESERVICE_BASE_URL=https://… (or pass --base-url "
+        "https://…), or pass --allowed-hosts (ESERVICE_ALLOWED_HOSTS) with the host names to accept. "
+        "For a trial on this computer, use --demo.")

@@ -6,7 +6,8 @@ Handlers call these instead of building services themselves:
 * ``accounts(request)``, ``applications(request)``, ``workflow(request)``;
 * ``current_user(request)`` / ``current_actor(request)`` — the signed-in person as a
   user record and as a policy :class:`Actor` (with IP and user agent for evidence);
-* ``sign_in(request, user)`` / ``sign_out(request)``;
+* ``sign_in(request, user)`` / ``sign_out(request)`` (signing out ends every copy of
+  the cookie: the user's ``session_generation`` is bumped, issue #17);
 * ``login_redirect(request)`` — the response that sends an anonymous visitor to sign in.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .security import rotate_csrf_token
 
 SESSION_USER = "uid"
 SESSION_EPOCH = "epoch"
+SESSION_GENERATION = "gen"
 
 
 def _cached(request: HTTPConnection, key: str, build) -> Any:
@@ -78,7 +80,8 @@ def current_user(request: HTTPConnection) -> dict | None:
     user = None
     user_id = request.session.get(SESSION_USER)
     if user_id:
-        user = accounts(request).check_session(user_id, request.session.get(SESSION_EPOCH, 0))
+        user = accounts(request).check_session(user_id, request.session.get(SESSION_EPOCH, 0),
+                                               request.session.get(SESSION_GENERATION, 0))
         if user is None:
             request.session.pop(SESSION_USER, None)
     request.scope["eservice.user"] = user
@@ -104,11 +107,18 @@ def sign_in(request: HTTPConnection, user: dict) -> None:
     request.session.clear()
     request.session[SESSION_USER] = user["id"]
     request.session[SESSION_EPOCH] = user.get("session_epoch", 0)
+    request.session[SESSION_GENERATION] = user.get("session_generation", 0)
     rotate_csrf_token(request)
     request.scope["eservice.user"] = user
 
 
 def sign_out(request: HTTPConnection) -> None:
+    """End the session: clear this cookie and, when someone is signed in, bump their
+    session generation so that a copy of the old cookie is signed out as well
+    (a signed cookie cannot be taken back otherwise).  Blocking (a store write)."""
+    user = current_user(request)
+    if user is not None:
+        accounts(request).end_web_sessions(user["id"])
     request.session.clear()
     rotate_csrf_token(request)
     request.scope["eservice.user"] = None
