@@ -24,7 +24,7 @@ names the file and says what to do:
   control characters;
 * decompression bombs: images over Pillow's ``Image.MAX_IMAGE_PIXELS`` and
   zips whose entries expand absurdly, refused before they are decoded, and
-  PDFs whose compressed streams together inflate beyond
+  PDFs whose compressed streams together expand by more than
   :data:`MAX_PDF_INFLATED` (pypdf stops decoding there).
 
 :func:`store_upload` checks and then stores the bytes in the content-addressed
@@ -122,8 +122,9 @@ MAX_TIFF_FRAMES = 1000
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_TOTAL = 512 * MIB  # uncompressed bytes, all entries together
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, for entries over 1 MiB
-# The most we inflate while checking one PDF: all its compressed streams together,
-# decoded one at a time and dropped (about 5 pages of lossless 300 dpi colour scans).
+# How much one PDF's compressed streams may expand by, all together, when we decode
+# them (one at a time, then dropped) to check it: about 5 pages of lossless 300 dpi
+# colour scans.  Beyond it the PDF is refused as a possible decompression bomb.
 MAX_PDF_INFLATED = 128 * MIB
 MAX_FILENAME_CHARS = 150
 MAX_FILENAME_BYTES = 240  # UTF-8; file systems allow 255
@@ -554,11 +555,11 @@ class _Refusal:
 
 # --------------------------------------------------------------- per-format checks
 def _check_pdf(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
-    """pypdf must read the cross-reference table and every page; a PDF that
-    needs a password to open is refused (one with only an owner password, i.e.
-    permissions, opens for anyone and is accepted).  Then every object is read
-    and every stream decoded within :data:`MAX_PDF_INFLATED` in all, and active
-    content is refused unless the document allows it (:func:`_inspect_pdf`)."""
+    """pypdf must read the cross-reference table, every object and every page;
+    a PDF that needs a password to open is refused (one with only an owner
+    password, i.e. permissions, opens for anyone and is accepted).  Streams are
+    decoded within :data:`MAX_PDF_INFLATED` and active content is refused
+    unless the document allows it (:func:`_inspect_pdf`)."""
     from pypdf import PasswordType, PdfReader, apply_configuration
 
     if b"%%EOF" not in data[-1024:]:
@@ -576,6 +577,7 @@ def _check_pdf(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
                 opened = False
             if not opened:
                 refuse.encrypted()
+        found = _inspect_pdf(reader, len(data), refuse)  # before pypdf unpacks object streams itself
         try:
             pages = len(reader.pages)
             for page in reader.pages:
@@ -584,9 +586,9 @@ def _check_pdf(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
             refuse.corrupt("pdf", repr(exc))
         if pages == 0:
             refuse.corrupt("pdf", "no pages")
-        found = _inspect_pdf(reader, len(data), refuse)
+        found |= _inspect_compressed(reader, refuse)
     if found and not getattr(refuse.document, "allow_active_content", False):
-        refuse.active_content(found)
+        refuse.active_content([kind for kind in _ACTIVE_LABELS if kind in found])
     return pages, None
 
 
@@ -625,42 +627,61 @@ def _pypdf_limits(output: int, size: int) -> dict[str, Any]:
     return {name: value for name, value in limits.items() if name in known}
 
 
-def _inspect_pdf(reader: Any, size: int, refuse: _Refusal) -> list[str]:
-    """Read the trailer and every object the cross-reference tables list (a
-    reader treats references to unlisted objects as null, ISO 32000-1 §7.3.10),
-    decode each filtered stream with pypdf's output limits set to what is left
-    of :data:`MAX_PDF_INFLATED` (decoded data is counted, then dropped), and
-    return the kinds of active content found, in :data:`_ACTIVE_LABELS` order.
-    A stream pypdf cannot decode (JBIG2 without jbig2dec, a damaged one) is
-    skipped, as a viewer would; one that hits a limit refuses the file."""
+def _inspect_pdf(reader: Any, size: int, refuse: _Refusal) -> set[str]:
+    """Read the trailer and every object stored plainly in the file (every
+    stream is one, object streams included), decode each filtered stream with
+    pypdf's output limits set so that what the file's streams expand by, all
+    together, stays within :data:`MAX_PDF_INFLATED` (decoded data is measured,
+    then dropped), and return the kinds of active content found.  A stream
+    pypdf cannot decode (JBIG2 without jbig2dec, a damaged one) is skipped, as
+    a viewer would; one that reaches a limit refuses the file."""
     from pypdf import apply_configuration
     from pypdf.errors import LimitReachedError
     from pypdf.filters import decode_stream_data
-    from pypdf.generic import IndirectObject, StreamObject
+    from pypdf.generic import StreamObject
 
-    ids = {(num, gen) for gen, table in reader.xref.items() for num in table}
-    ids |= {(num, 0) for num in reader.xref_objStm}
     found = _active_in(reader.trailer)
     left = MAX_PDF_INFLATED
-    for num, gen in sorted(ids):
-        try:
-            obj = reader.get_object(IndirectObject(num, gen, reader))
-        except LimitReachedError:
-            refuse.pdf_bomb()
-        except Exception as exc:
-            refuse.corrupt("pdf", f"object {num} {gen}: {exc!r}")
+    for num, gen in sorted((num, gen) for gen, table in reader.xref.items() for num in table):
+        obj = _read_object(reader, num, gen, refuse)
         if isinstance(obj, StreamObject) and "/Filter" in obj:
+            raw = len(obj._data)  # the stored bytes, as decode_stream_data reads them
             try:
-                with apply_configuration(**_pypdf_limits(left, size)):
-                    left -= len(decode_stream_data(obj))
+                with apply_configuration(**_pypdf_limits(left + raw, size)):
+                    left -= max(0, len(decode_stream_data(obj)) - raw)
             except LimitReachedError:
                 refuse.pdf_bomb()
-            except Exception:  # noqa: S110 - not decodable here: counted as nothing
+            except Exception:  # noqa: S110 - not decodable here, so nothing inflated
                 pass
             if left < 0:
                 refuse.pdf_bomb()
         found |= _active_in(obj)
-    return [kind for kind in _ACTIVE_LABELS if kind in found]
+    return found
+
+
+def _inspect_compressed(reader: Any, refuse: _Refusal) -> set[str]:
+    """The kinds of active content in the objects kept inside object streams
+    (read after :func:`_inspect_pdf` has measured those streams)."""
+    found: set[str] = set()
+    for num in sorted(reader.xref_objStm):
+        found |= _active_in(_read_object(reader, num, 0, refuse))
+    return found
+
+
+def _read_object(reader: Any, num: int, gen: int, refuse: _Refusal) -> Any:
+    """Object ``num gen``, a limit of pypdf's refusing the file as too large
+    and anything else as damaged.  (A reader treats references to objects the
+    cross-reference tables do not list as null, ISO 32000-1 §7.3.10, so only
+    listed objects are read.)"""
+    from pypdf.errors import LimitReachedError
+    from pypdf.generic import IndirectObject
+
+    try:
+        return reader.get_object(IndirectObject(num, gen, reader))
+    except LimitReachedError:
+        refuse.pdf_bomb()
+    except Exception as exc:
+        refuse.corrupt("pdf", f"object {num} {gen}: {exc!r}")
 
 
 def _active_in(obj: Any) -> set[str]:

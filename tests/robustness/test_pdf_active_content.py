@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import random
 import re
 import shutil
 import zlib
@@ -250,6 +251,24 @@ def test_many_streams_together_over_the_budget_are_refused():  # R: A-X2
     with pytest.raises(UploadError) as refused:
         check_upload(_pdf(_flate_contents(per_page), pages=3), "scan.pdf", document)
     assert refused.value.code == "content_too_large" and refused.value.status == 413
+
+
+def test_the_budget_counts_what_streams_expand_by_not_what_they_store(monkeypatch):  # R: PR-4, A-X2
+    import eservice.documents as documents
+
+    monkeypatch.setattr(documents, "MAX_PDF_INFLATED", MIB)  # a small budget, so small files show it
+    document = Document(id="scan", title={"th": "สแกน", "en": "Scan"}, formats=("pdf",))
+
+    def photo(writer: PdfWriter) -> None:  # 2 MiB of JPEG data is stored as it is shown: no expansion
+        stream = StreamObject()
+        stream.set_data(random.Random(17).randbytes(2 * MIB))
+        stream[NameObject("/Filter")] = NameObject("/DCTDecode")
+        writer.pages[0].replace_contents(stream)
+
+    assert check_upload(_pdf(photo), "photo.pdf", document).pages == 1
+    with pytest.raises(UploadError) as refused:
+        check_upload(_pdf(_flate_contents(2 * MIB)), "zeros.pdf", document)
+    assert refused.value.code == "content_too_large"
 
 
 # --------------------------------------------------------------------------- still accepted
