@@ -244,6 +244,28 @@ def test_other_active_content_is_refused_by_the_upload_check(change, found):  # 
     assert refused.value.code == "active_content" and refused.value.details["found"] == [found]
 
 
+def test_javascript_inside_a_compressed_object_stream_is_found():  # R: A-X2
+    """pypdf does not write object streams; pyhanko's writer does."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    writer = PdfFileWriter(stream_xrefs=True)
+    writer.insert_page(generic.DictionaryObject({
+        generic.pdf_name("/Type"): generic.pdf_name("/Page"),
+        generic.pdf_name("/Resources"): generic.DictionaryObject(),
+        generic.pdf_name("/MediaBox"): generic.ArrayObject(map(generic.NumberObject, (0, 0, 595, 842)))}))
+    action = generic.DictionaryObject({generic.pdf_name("/S"): generic.pdf_name("/JavaScript"),
+                                       generic.pdf_name("/JS"): generic.pdf_string("app.alert(1)")})
+    writer.root["/OpenAction"] = writer.add_object(action, obj_stream=writer.prepare_object_stream())
+    out = io.BytesIO()
+    writer.write(out)
+    assert b"/ObjStm" in out.getvalue() and b"/JavaScript" not in out.getvalue()  # only compressed
+    document = Document(id="evidence", title={"th": "หลักฐาน", "en": "Evidence"}, formats=("pdf",))
+    with pytest.raises(UploadError) as refused:
+        check_upload(out.getvalue(), "evidence.pdf", document)
+    assert refused.value.details["found"] == ["javascript"]
+
+
 def test_many_streams_together_over_the_budget_are_refused():  # R: A-X2
     per_page = 48 * MIB  # each under the budget, three together over it
     assert per_page < MAX_PDF_INFLATED < 3 * per_page
@@ -314,7 +336,8 @@ def test_pdfs_are_served_as_attachments_and_images_sandboxed(site):  # R: A-X2, 
     page = officer.get(f"/officer/applications/{site.app_id}")
     assert page.status_code == 200
     assert "<iframe" not in page.text and f"/files/{pdf_sha}?download=1" in page.text
-    assert "ไฟล์ PDF ไม่แสดงในหน้านี้" in page.text and f'src="/officer/applications/{site.app_id}/files/{png_sha}"' in page.text
+    assert "ไฟล์ PDF ไม่แสดงในหน้านี้" in page.text  # and why, in Thai and English
+    assert f'src="/officer/applications/{site.app_id}/files/{png_sha}"' in page.text  # the image is still shown
     assert "PDF files are not shown in this page" in officer.get(f"/officer/applications/{site.app_id}?lang=en").text
 
     served = officer.get(f"/officer/applications/{site.app_id}/files/{pdf_sha}")  # even without ?download=1
