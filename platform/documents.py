@@ -15,10 +15,17 @@ names the file and says what to do:
   zip, a DOC that is not a sound OLE2 Word file;
 * a password-protected file (PDF with an open password, encrypted DOCX, DOC
   with fEncrypted), since officers could not open it;
+* a PDF with active content, which a PDF reader may run or open on an
+  officer's computer: JavaScript (``/JS``, a ``/JavaScript`` name tree or
+  action, an XFA form), launch actions, embedded files and file attachment
+  annotations, form submit/import actions and rich media, unless the
+  document's ``allow_active_content`` is true;
 * a text file that is neither UTF-8 nor TIS-620/cp874, or contains NUL or other
   control characters;
 * decompression bombs: images over Pillow's ``Image.MAX_IMAGE_PIXELS`` and
-  zips whose entries expand absurdly, refused before they are decoded.
+  zips whose entries expand absurdly, refused before they are decoded, and
+  PDFs whose compressed streams together expand by more than
+  :data:`MAX_PDF_INFLATED` (pypdf stops decoding there).
 
 :func:`store_upload` checks and then stores the bytes in the content-addressed
 :class:`~eservice.files.FileStore`, returning what ``Applications.attach``
@@ -33,7 +40,7 @@ import math
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -115,6 +122,10 @@ MAX_TIFF_FRAMES = 1000
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_TOTAL = 512 * MIB  # uncompressed bytes, all entries together
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, for entries over 1 MiB
+# How much one PDF's compressed streams may expand by, all together, when we decode
+# them (one at a time, then dropped) to check it: about 5 pages of lossless 300 dpi
+# colour scans.  Beyond it the PDF is refused as a possible decompression bomb.
+MAX_PDF_INFLATED = 128 * MIB
 MAX_FILENAME_CHARS = 150
 MAX_FILENAME_BYTES = 240  # UTF-8; file systems allow 255
 _DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default, if an operator set it to None
@@ -502,6 +513,36 @@ class _Refusal:
                     "and attach it again.",
                     status=413, pixels=pixels, limit_pixels=limit)
 
+    def active_content(self, found: list[str]) -> NoReturn:
+        th = [_ACTIVE_LABELS[k][0] for k in found]
+        en = [_ACTIVE_LABELS[k][1] for k in found]
+        what_th = " และ".join(th)
+        what_en = en[0] if len(en) == 1 else ", ".join(en[:-1]) + " and " + en[-1]
+        self._raise("active_content",
+                    f'ไฟล์ "{self.name}" มี{what_th} ซึ่งโปรแกรมอ่าน PDF อาจเรียกทำงานหรือเปิดได้เอง '
+                    "เพื่อความปลอดภัยของเจ้าหน้าที่ผู้เปิดไฟล์ ระบบจึงไม่รับไฟล์นี้ กรุณาสั่งพิมพ์เอกสารเป็น PDF ใหม่ "
+                    '(เลือก "พิมพ์" แล้วเลือก "บันทึกเป็น PDF" หรือ "Microsoft Print to PDF") ซึ่งจะไม่มีสิ่งเหล่านี้ '
+                    "แล้วแนบไฟล์ใหม่ หากไฟล์ต้องคงลายมือชื่อดิจิทัลไว้ กรุณาขอสำเนาที่ไม่มีสิ่งเหล่านี้จากผู้ออกเอกสาร",
+                    f'The file "{self.name}" contains {what_en}, which a PDF reader may run or open by '
+                    "itself, so it is not accepted, for the safety of the officers who open it. Please "
+                    'print it to PDF again ("Print", then "Save as PDF" or "Microsoft Print to PDF"), which '
+                    "leaves these out, and attach the new file. If the file must keep a digital signature, "
+                    "ask whoever issued it for a copy without them.",
+                    found=found)
+
+    def pdf_bomb(self) -> NoReturn:
+        budget = MAX_PDF_INFLATED // MIB
+        self._raise("content_too_large",
+                    f'เนื้อหาที่บีบอัดไว้ในไฟล์ "{self.name}" เมื่อขยายออกมีขนาดเกิน {budget} MB หรือมีจำนวนมากเกิน'
+                    "กว่าที่ระบบรับได้ (ไฟล์ลักษณะนี้อาจถูกทำขึ้นเพื่อโจมตีระบบ) กรุณาสั่งพิมพ์เอกสารเป็น PDF ใหม่ "
+                    "หรือสแกนใหม่ด้วยความละเอียดต่ำลงหรือแบบ JPEG แล้วแนบใหม่",
+                    f'The compressed content of "{self.name}" expands to more than {budget} MB, or has '
+                    "more parts than the system accepts (files like this can be made to attack a system). "
+                    "Please print it to PDF again, or scan it again at a lower resolution or as JPEG, and "
+                    "attach it again.",
+                    status=413, reason=f"over {MAX_PDF_INFLATED} bytes decoded, or another pypdf limit",
+                    limit=MAX_PDF_INFLATED)
+
     def content_too_large(self, reason: str) -> NoReturn:
         self._raise("content_too_large",
                     f'เนื้อหาภายในไฟล์ "{self.name}" เมื่อขยายออกมีขนาดใหญ่หรือจำนวนมากเกินกว่าที่ระบบรับได้ '
@@ -514,34 +555,160 @@ class _Refusal:
 
 # --------------------------------------------------------------- per-format checks
 def _check_pdf(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
-    """pypdf must read the cross-reference table and every page; a PDF that
-    needs a password to open is refused (one with only an owner password, i.e.
-    permissions, opens for anyone and is accepted)."""
-    from pypdf import PasswordType, PdfReader
+    """pypdf must read the cross-reference table, every object and every page;
+    a PDF that needs a password to open is refused (one with only an owner
+    password, i.e. permissions, opens for anyone and is accepted).  Streams are
+    decoded within :data:`MAX_PDF_INFLATED` and active content is refused
+    unless the document allows it (:func:`_inspect_pdf`)."""
+    from pypdf import PasswordType, PdfReader, apply_configuration
 
     if b"%%EOF" not in data[-1024:]:
         refuse.corrupt("pdf", "no %%EOF marker at the end: truncated")
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
-    except Exception as exc:
-        refuse.corrupt("pdf", repr(exc))
-    if encrypted:
+    with apply_configuration(**_pypdf_limits(MAX_PDF_INFLATED, len(data))):
         try:
-            opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
-        except Exception:  # e.g. an unknown security handler: nobody here can open it
-            opened = False
-        if not opened:
-            refuse.encrypted()
-    try:
-        pages = len(reader.pages)
-        for page in reader.pages:
-            page.mediabox  # resolves each page object and its inherited attributes
-    except Exception as exc:
-        refuse.corrupt("pdf", repr(exc))
-    if pages == 0:
-        refuse.corrupt("pdf", "no pages")
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            encrypted = reader.is_encrypted
+        except Exception as exc:
+            refuse.corrupt("pdf", repr(exc))
+        if encrypted:
+            try:
+                opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+            except Exception:  # e.g. an unknown security handler: nobody here can open it
+                opened = False
+            if not opened:
+                refuse.encrypted()
+        found = _inspect_pdf(reader, len(data), refuse)  # before pypdf unpacks object streams itself
+        try:
+            pages = len(reader.pages)
+            for page in reader.pages:
+                page.mediabox  # resolves each page object and its inherited attributes
+        except Exception as exc:
+            refuse.corrupt("pdf", repr(exc))
+        if pages == 0:
+            refuse.corrupt("pdf", "no pages")
+        found |= _inspect_compressed(reader, refuse)
+    if found and not getattr(refuse.document, "allow_active_content", False):
+        refuse.active_content([kind for kind in _ACTIVE_LABELS if kind in found])
     return pages, None
+
+
+# Active content in a PDF (ISO 32000-1 §12.6 actions, §7.11 embedded files, §12.5.6.15
+# file attachment annotations, §12.7.8 XFA), by dictionary key or by the name an
+# action's /S, an annotation's /Subtype or a stream's /Type gives.
+_ACTIVE_KEYS = {"/JS": "javascript", "/JavaScript": "javascript", "/XFA": "xfa",
+                "/EmbeddedFiles": "embedded_file", "/EF": "embedded_file"}
+_ACTIVE_NAMES = {"/JavaScript": "javascript", "/Launch": "launch", "/EmbeddedFile": "embedded_file",
+                 "/FileAttachment": "embedded_file", "/SubmitForm": "form_action",
+                 "/ImportData": "form_action", "/RichMedia": "rich_media", "/RichMediaExecute": "rich_media"}
+_ACTIVE_LABELS = {  # (Thai, English), in the order a message lists them
+    "javascript": ("สคริปต์ (JavaScript)", "scripts (JavaScript)"),
+    "xfa": ("แบบฟอร์ม XFA (ซึ่งมีสคริปต์ได้)", "an XFA form (which can carry scripts)"),
+    "launch": ("คำสั่งเปิดโปรแกรมหรือไฟล์อื่น", "actions that launch programs or other files"),
+    "embedded_file": ("ไฟล์อื่นที่ฝังหรือแนบอยู่ในเอกสาร", "embedded or attached files"),
+    "form_action": ("คำสั่งส่งหรือนำเข้าข้อมูลแบบฟอร์ม", "form actions that send or import data"),
+    "rich_media": ("สื่อแบบโต้ตอบ (เช่น Flash หรือวิดีโอ)", "interactive media (such as Flash or video)"),
+}
+# pypdf's per-stream output limits (pypdf.Configuration), all set to what is left of the budget.
+_PYPDF_OUTPUT_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length",
+                        "run_length_maximum_output_length", "brotli_maximum_output_length",
+                        "jbig2_maximum_output_length", "array_based_stream_maximum_output_length")
+
+
+def _pypdf_limits(output: int, size: int) -> dict[str, Any]:
+    """Overrides of pypdf's limits for checking a PDF of ``size`` bytes: no
+    stream decodes to more than ``output`` bytes (0 would mean no limit, so at
+    least 1), none may declare itself longer than the file, and no external
+    ``jbig2dec`` is run.  Only the fields this pypdf has."""
+    from pypdf import Configuration
+
+    limits: dict[str, Any] = dict.fromkeys(_PYPDF_OUTPUT_LIMITS, max(output, 1))
+    limits.update(maximum_declared_stream_length=max(size, 1), jbig2dec_binary=None)
+    known = {f.name for f in fields(Configuration)}
+    return {name: value for name, value in limits.items() if name in known}
+
+
+def _inspect_pdf(reader: Any, size: int, refuse: _Refusal) -> set[str]:
+    """Read the trailer and every object stored plainly in the file (every
+    stream is one, object streams included), decode each filtered stream with
+    pypdf's output limits set so that what the file's streams expand by, all
+    together, stays within :data:`MAX_PDF_INFLATED` (decoded data is measured,
+    then dropped), and return the kinds of active content found.  A stream
+    pypdf cannot decode (JBIG2 without jbig2dec, a damaged one) is skipped, as
+    a viewer would; one that reaches a limit refuses the file."""
+    from pypdf import apply_configuration
+    from pypdf.errors import LimitReachedError
+    from pypdf.filters import decode_stream_data
+    from pypdf.generic import StreamObject
+
+    found = _active_in(reader.trailer)
+    left = MAX_PDF_INFLATED
+    for num, gen in sorted((num, gen) for gen, table in reader.xref.items() for num in table):
+        obj = _read_object(reader, num, gen, refuse)
+        if isinstance(obj, StreamObject) and "/Filter" in obj:
+            raw = len(obj._data)  # the stored bytes, as decode_stream_data reads them
+            try:
+                with apply_configuration(**_pypdf_limits(left + raw, size)):
+                    left -= max(0, len(decode_stream_data(obj)) - raw)
+            except LimitReachedError:
+                refuse.pdf_bomb()
+            except Exception:  # noqa: S110 - not decodable here, so nothing inflated
+                pass
+            if left < 0:
+                refuse.pdf_bomb()
+        found |= _active_in(obj)
+    return found
+
+
+def _inspect_compressed(reader: Any, refuse: _Refusal) -> set[str]:
+    """The kinds of active content in the objects kept inside object streams
+    (read after :func:`_inspect_pdf` has measured those streams)."""
+    found: set[str] = set()
+    for num in sorted(reader.xref_objStm):
+        found |= _active_in(_read_object(reader, num, 0, refuse))
+    return found
+
+
+def _read_object(reader: Any, num: int, gen: int, refuse: _Refusal) -> Any:
+    """Object ``num gen``, a limit of pypdf's refusing the file as too large
+    and anything else as damaged.  (A reader treats references to objects the
+    cross-reference tables do not list as null, ISO 32000-1 §7.3.10, so only
+    listed objects are read.)"""
+    from pypdf.errors import LimitReachedError
+    from pypdf.generic import IndirectObject
+
+    try:
+        return reader.get_object(IndirectObject(num, gen, reader))
+    except LimitReachedError:
+        refuse.pdf_bomb()
+    except Exception as exc:
+        refuse.corrupt("pdf", f"object {num} {gen}: {exc!r}")
+
+
+def _active_in(obj: Any) -> set[str]:
+    """The kinds of active content one PDF object signals, looking into the
+    dictionaries and arrays it holds directly (not into other objects it references)."""
+    found: set[str] = set()
+    todo = [obj]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in _ACTIVE_KEYS:
+                    found.add(_ACTIVE_KEYS[key])
+                elif key in ("/S", "/Subtype", "/Type") and isinstance(value, str) and value in _ACTIVE_NAMES:
+                    found.add(_ACTIVE_NAMES[value])
+                elif key == "/URI" and isinstance(value, (str, bytes)) and _is_javascript_uri(value):
+                    found.add("javascript")
+                if isinstance(value, (dict, list)):
+                    todo.append(value)
+        elif isinstance(item, list):
+            todo.extend(item)
+    return found
+
+
+def _is_javascript_uri(value: str | bytes) -> bool:
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    return re.sub(r"[\x00-\x20]", "", text).lower().startswith("javascript:")
 
 
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "bmp": "BMP"}

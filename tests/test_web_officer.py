@@ -264,7 +264,8 @@ def test_application_page_shows_everything_and_is_audited(world):  # R: A-R2, A-
     html = response.text
     assert "ชื่อร้าน" in html and "ร้านป้าแดง" in html  # labels and answers
     assert "250" in html and "ใช่" in html and "ขนาดครัว" in html  # number, yes/no, conditional field shown
-    assert "แผนผัง ร้าน.pdf" in html and "<iframe" in html  # PDF preview in a frame
+    assert "แผนผัง ร้าน.pdf" in html and "<iframe" not in html  # a PDF is downloaded, never framed (#17)
+    assert "ไฟล์ PDF ไม่แสดงในหน้านี้" in html
     sha = record["documents"]["floor_plan"][0]["sha256"]
     assert f"/officer/applications/{record['id']}/files/{sha}?download=1" in html
     assert "ข้อมูลตรงกับที่ลงนามไว้" in html and record["signature"]["content_sha256"] in html  # A-F8
@@ -292,10 +293,10 @@ def test_documents_are_served_only_for_their_application(world):  # R: A-R2, CH-
     response = reviewer.get(f"/officer/applications/{record['id']}/files/{sha}")
     assert response.status_code == 200 and response.content == PDF
     assert response.headers["content-type"] == "application/pdf"
-    assert response.headers["content-disposition"].startswith("inline")
+    assert response.headers["content-disposition"].startswith("attachment")  # PDFs never inline (#17)
     assert "filename*=utf-8''" in response.headers["content-disposition"]  # the Thai file name
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    assert response.headers["content-security-policy"].startswith("sandbox")
     download = reviewer.get(f"/officer/applications/{record['id']}/files/{sha}?download=1")
     assert download.headers["content-disposition"].startswith("attachment")
     other_sha = other["documents"]["floor_plan"][0]["sha256"]

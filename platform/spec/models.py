@@ -185,6 +185,9 @@ class Document(Spec):
     sample_explanation: Text | None = None
     verifiers: tuple[str, ...] = Field((), description="names of document verifier plugins")
     multiple: bool = False
+    allow_active_content: bool = Field(False, description=(
+        "accept PDFs with JavaScript, launch actions, embedded files, form submit/import actions, "
+        "rich media or XFA forms (refused by default: a PDF reader may run them on an officer's computer)"))
 
 
 # --------------------------------------------------------------------------- fees

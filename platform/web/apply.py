@@ -592,7 +592,8 @@ async def application_file(request: Request) -> Response:
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "document"
     return Response(data, media_type=item.get("media_type") or "application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private, no-store"})
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'"})  # never a live document from our origin
 
 
 # ------------------------------------------------------------------ check answers, sign, submit

@@ -13,7 +13,9 @@ Routes (names for ``url()``):
 ``GET  /officer/{agency}/disposal``                ``officer_disposal``    applications proposed for disposal
 ``GET  /officer/applications/{app_id}``            ``officer_application`` everything about one application
 ``GET  /officer/applications/{app_id}/files/{sha256}``  ``officer_file``   one of its documents
-                                                                           (``?download=1``: as attachment)
+                                                                           (images and text inline unless
+                                                                           ``?download=1``; PDF and others
+                                                                           always as attachment)
 ``POST /officer/applications/{app_id}/claim``      ``officer_claim``       assign to me
 ``POST /officer/applications/{app_id}/assign``     ``officer_assign``      assign to a colleague
 ``POST /officer/applications/{app_id}/transitions/{transition_id}``  ``officer_take``  take a transition
@@ -68,10 +70,12 @@ STAFF_TTL = 60.0  # seconds the list of colleagues is kept
 _APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-# Shown in the browser: images inline, PDF and text in a frame; anything else is downloaded.
+# Shown in the browser: images inline, text in a frame; anything else, PDF included, is
+# downloaded, so no PDF (which may carry scripts) is ever rendered from our origin (#17).
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/bmp", "image/gif"})
-INLINE_FRAMES = frozenset({"application/pdf", "text/plain"})
-FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+INLINE_FRAMES = frozenset({"text/plain"})
+# Every served file: a sandboxed document that may load nothing (no script, no plugin).
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 EVENT_NAMES = {
     "draft_started": ("เริ่มกรอกคำขอ", "Draft started"),
@@ -325,7 +329,8 @@ def _documents(service: Any, record: Mapping[str, Any]) -> list[dict]:
         for item in items:
             media = item.get("media_type") or "application/octet-stream"
             files.append(dict(item, preview="image" if media in INLINE_IMAGES
-                              else "frame" if media in INLINE_FRAMES else None))
+                              else "frame" if media in INLINE_FRAMES else None,
+                              pdf=media == "application/pdf"))
         out.append({"id": doc_id, "title": doc.title if doc else {"th": doc_id, "en": doc_id}, "files": files})
     order = list(declared)
     out.sort(key=lambda d: order.index(d["id"]) if d["id"] in order else len(order))
@@ -555,9 +560,9 @@ async def application_file(request: Request) -> Response:
     _audit(request, actor, "view_document", record, {"document": doc_id, "sha256": sha,
                                                      "disposition": "inline" if inline else "attachment"})
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-               "Cross-Origin-Resource-Policy": "same-origin"}
+               "Cross-Origin-Resource-Policy": "same-origin", "Content-Security-Policy": FILE_CSP}
     if inline:  # may be framed by our own application page, nothing else
-        headers.update({"Content-Security-Policy": FILE_CSP, "X-Frame-Options": "SAMEORIGIN"})
+        headers["X-Frame-Options"] = "SAMEORIGIN"
     return FileResponse(files.path(sha), media_type=media, filename=item.get("filename") or sha,
                         headers=headers, content_disposition_type="inline" if inline else "attachment")
 
