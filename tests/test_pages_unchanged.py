@@ -67,6 +67,8 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("user-id", re.compile(r"\b(u-[0-9a-f]{20})\b")),
     ("api-token", re.compile(r'"token":"([A-Za-z0-9_-]{43})"')),
     ("session", re.compile(r"\beservice_session=([A-Za-z0-9_.=-]+)")),
+    # /static/x?v=<mtime>: the files' modification time, new in every clone.
+    ("static-version", re.compile(r"/static/[A-Za-z0-9_./-]+\?v=(\d+)")),
 )
 
 
