@@ -68,6 +68,7 @@ from typing import Any
 from .clock import BANGKOK, Clock, SystemClock, require_aware
 from .events import GENESIS, canonical_json, event_hash, sha256_hex
 from .policy import Actor
+from .settings import DEFAULT_DATA, env_data_folder
 from .store.atomic import atomic_write_bytes, fsync_dir, locked
 
 __all__ = ["AuditLog", "AuditProblem", "AuditCheck", "audit_command", "EVENT_FIELDS"]
@@ -653,7 +654,7 @@ class AuditLog:
 def audit_command(args: Any) -> int:
     """``eservice audit verify [--data DIR] [--json]``: 0 when intact, 1 on problems,
     2 when there is no audit trail in DIR."""
-    data = Path(getattr(args, "data", None) or os.environ.get("ESERVICE_DATA", "data"))
+    data = Path(getattr(args, "data", None) or env_data_folder() or DEFAULT_DATA)
     action = getattr(args, "audit_action", "verify")
     log = AuditLog(data)
     if action != "verify":

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -51,29 +50,27 @@ def demo_base_url(host: str, port: int) -> str:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .web.context import Settings, StartupError, check_public_address
+    from .settings import Settings, StartupError, check_public_address, export_env
 
-    os.environ["ESERVICE_DATA"] = str(Path(args.data).resolve())
-    os.environ["ESERVICE_DEFINITIONS"] = os.pathsep.join(str(Path(p).resolve()) for p in args.definitions)
-    if args.base_url:
-        os.environ["ESERVICE_BASE_URL"] = args.base_url
-    if args.allowed_hosts:
-        os.environ["ESERVICE_ALLOWED_HOSTS"] = args.allowed_hosts
-    if args.demo:
-        os.environ["ESERVICE_DEMO"] = "1"
-        # Links in mails point where the demo listens, and only that host is accepted (issue #17).
-        if not os.environ.get("ESERVICE_BASE_URL"):
-            os.environ["ESERVICE_BASE_URL"] = demo_base_url(args.host, args.port)
     try:  # the app checks again in every worker; here the operator sees it before anything starts
-        settings = Settings.from_env()
+        settings = Settings.from_env().with_(
+            data=Path(args.data).resolve(), definitions=tuple(Path(p).resolve() for p in args.definitions))
+        if args.base_url:
+            settings = settings.with_(base_url=args.base_url)
+        if args.allowed_hosts:
+            settings = settings.with_(allowed_hosts=args.allowed_hosts)
+        if args.demo:
+            # Links in mails point where the demo listens, and only that host is accepted (issue #17).
+            settings = settings.with_(demo=True, base_url=settings.base_url or demo_base_url(args.host, args.port))
         check_public_address(settings)
     except StartupError as exc:
         print(f"eservice: {exc}", file=sys.stderr, flush=True)
         return 1
+    export_env(settings)  # uvicorn's worker processes build the app from the environment
     if args.demo:
         from .web.demo import seed_demo
 
-        seed_demo()
+        seed_demo(settings)
     print(f"eservice: http://{args.host}:{args.port}/  (links: {settings.public_base_url}/, data: {args.data})",
           flush=True)
     uvicorn.run("eservice.web.app:create_app", factory=True, host=args.host, port=args.port,
@@ -136,6 +133,8 @@ def _intake_book(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .settings import DEFAULT_DATA, env_data_folder
+
     parser = argparse.ArgumentParser(prog="eservice", description="e-Service platform for Thai agencies")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -151,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit trail / บันทึกการตรวจสอบ")
     audit_sub = audit.add_subparsers(dest="audit_action", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain / ตรวจความครบถ้วนของบันทึก")
-    verify.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+    verify.add_argument("--data", default=env_data_folder() or DEFAULT_DATA)
     verify.add_argument("--json", action="store_true", help="print problems as JSON")
     verify.set_defaults(func=_audit)
 
@@ -163,13 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     store_verify.add_argument("--json", action="store_true")
     store_checkpoint = store_sub.add_parser("checkpoint", help="fold the journal into the files now")
     for command in (store_verify, store_checkpoint):
-        command.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+        command.add_argument("--data", default=env_data_folder() or DEFAULT_DATA)
     store.set_defaults(func=_store)
 
     book = sub.add_parser("intake-book", help="the book of intake numbers / ทะเบียนเลขรับ (RC-1)")
     book.add_argument("--agency", required=True)
     book.add_argument("--year", type=int, required=True, help="Buddhist-Era year, e.g. 2569")
-    book.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+    book.add_argument("--data", default=env_data_folder() or DEFAULT_DATA)
     book.add_argument("--json", action="store_true")
     book.set_defaults(func=_intake_book)
 
@@ -177,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+    serve.add_argument("--data", default=env_data_folder() or DEFAULT_DATA)
     serve.add_argument("--definitions", nargs="+", default=[DEFAULT_DEFINITIONS])
     serve.add_argument("--base-url", default=None,
                        help="public address for links in e-mails, e.g. https://eservice.go.th "

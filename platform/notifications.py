@@ -50,8 +50,8 @@ from typing import Any
 
 from .clock import BANGKOK, Clock, SystemClock
 from .notify import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, render_notification
+from .settings import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 from .spec.models import Notification
-from .web.context import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 
 __all__ = [
     "ACKNOWLEDGEMENT", "DEFAULT_BASE_URL", "Notifier", "build_context", "mailer_from_settings",

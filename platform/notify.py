@@ -3,7 +3,7 @@
 R: RC-3 (the acknowledgement with the intake number reaches the applicant),
 PR-2 (an address that bounces must be visible: "applicant cannot be reached").
 
-    settings = SmtpSettings.from_env()          # ESERVICE_SMTP_HOST, …
+    settings = SmtpSettings.from_env()          # ESERVICE_SMTP_HOST, … (eservice.settings)
     mailer = Mailer(settings, outbox=Outbox(store, clock))
     mail = render_notification(service.notifications["submitted"], context)
     try:
@@ -22,13 +22,11 @@ import itertools
 
 import logging
 import mimetypes
-import os
 import secrets
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
@@ -38,6 +36,7 @@ from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .clock import Clock, SystemClock
+from .settings import SECURITY_MODES, SmtpSettings  # re-exported: the mail layer's settings
 from .store.base import Record, Store
 
 __all__ = [
@@ -46,15 +45,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-SECURITY_MODES = ("none", "starttls", "ssl")
-_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-_TLS_ALIASES = {
-    "": "none", "none": "none", "0": "none", "false": "none", "no": "none", "off": "none", "plain": "none",
-    "starttls": "starttls", "1": "starttls", "true": "starttls", "yes": "starttls", "on": "starttls",
-    "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "implicit": "ssl",
-}
-
 
 # --------------------------------------------------------------------------- errors
 
@@ -97,75 +87,6 @@ class DeliveryError(NotifyError):
 
 class RenderError(NotifyError):
     """A notification template could not be rendered (syntax, or unsafe access)."""
-
-
-# --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to hand mail over.  ``security``: "none", "starttls" or "ssl"
-    (implicit TLS, port 465).  ``ca_file`` adds trusted roots (an agency's own
-    relay with a private CA); certificates and host names are always checked."""
-
-    host: str = "localhost"
-    port: int = 25
-    security: str = "none"
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    sender: str = "eservice@localhost"
-    timeout: float = 30.0
-    ca_file: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.security not in SECURITY_MODES:
-            raise ValueError(f"security ต้องเป็น none, starttls หรือ ssl / security must be one of "
-                             f"{', '.join(SECURITY_MODES)}, got {self.security!r}")
-        if not 0 < int(self.port) < 65536:
-            raise ValueError(f"พอร์ตไม่ถูกต้อง / invalid port {self.port!r}")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        """``ESERVICE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_TLS``
-        (none | starttls | ssl, and the aliases in ``_TLS_ALIASES``), ``_FROM``, ``_TIMEOUT``,
-        ``_CA_FILE``.  Default: localhost:25 without TLS; the port follows the TLS mode when
-        unset.  The only reading of these variables: the web app's ``Settings.smtp`` is this
-        (documented in :mod:`eservice.web.context`).  A bad value raises ValueError."""
-        env = os.environ if environ is None else environ
-        raw_tls = env.get("ESERVICE_SMTP_TLS", "none").strip().lower()
-        if raw_tls not in _TLS_ALIASES:
-            raise ValueError(f"ESERVICE_SMTP_TLS ต้องเป็น none, starttls หรือ ssl / "
-                             f"ESERVICE_SMTP_TLS must be none, starttls or ssl, got {raw_tls!r}")
-        security = _TLS_ALIASES[raw_tls]
-        port_text = env.get("ESERVICE_SMTP_PORT", "").strip()
-        timeout_text = env.get("ESERVICE_SMTP_TIMEOUT", "").strip()
-        try:
-            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
-        except ValueError:
-            raise ValueError(f"ESERVICE_SMTP_PORT ต้องเป็นตัวเลข / ESERVICE_SMTP_PORT must be a number, "
-                             f"got {port_text!r}") from None
-        try:
-            timeout = float(timeout_text) if timeout_text else 30.0
-        except ValueError:
-            raise ValueError(f"ESERVICE_SMTP_TIMEOUT ต้องเป็นตัวเลข (วินาที) / ESERVICE_SMTP_TIMEOUT must be "
-                             f"a number of seconds, got {timeout_text!r}") from None
-        host = env.get("ESERVICE_SMTP_HOST", "").strip() or "localhost"
-        return cls(
-            host=host,
-            port=port,
-            security=security,
-            username=env.get("ESERVICE_SMTP_USER") or None,
-            password=env.get("ESERVICE_SMTP_PASSWORD") or None,
-            sender=env.get("ESERVICE_SMTP_FROM", "").strip() or f"eservice@{socket.getfqdn() or 'localhost'}",
-            timeout=timeout,
-            ca_file=env.get("ESERVICE_SMTP_CA_FILE") or None,
-        )
-
-    def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.ca_file:
-            context.load_verify_locations(cafile=self.ca_file)
-        return context
 
 
 # --------------------------------------------------------------------------- sending

@@ -32,7 +32,7 @@ settings (``ESERVICE_SMTP_*``), recorded in the outbox; without SMTP settings
 alerts and digests wait (nothing is marked as sent).
 
 :func:`start_background` runs :func:`run_once` every ``ESERVICE_WORKER_INTERVAL``
-seconds (default 60; ``0`` turns it off) in an asyncio task started from the
+seconds (``Settings.worker_interval``, default 60; ``0`` turns it off) in an asyncio task started from the
 app's lifespan, the blocking work in a thread.  Several uvicorn workers share the
 data folder: each tries a non-blocking ``filelock`` on ``<data>/locks/worker.lock``
 every round and only the holder runs the jobs (if it dies, the kernel releases
@@ -54,6 +54,7 @@ from typing import Any
 from . import inbox
 from .engine import EngineContext
 from .policy import OFFICER_ROLES, Actor, Grant
+from .settings import DEFAULT_WORKER_INTERVAL, public_url
 
 __all__ = ["DIGEST_TIMES", "ALERTS", "DIGESTS", "JobReport", "run_once", "fire_timers", "sla_alerts",
            "digests", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
@@ -64,7 +65,7 @@ DIGEST_TIMES = (dt.time(8, 30), dt.time(16, 30))  # CH-3
 ALERTS = "sla_alerts"
 DIGESTS = "officer_digests"
 LOCK_FILE = Path("locks") / "worker.lock"
-DEFAULT_INTERVAL = 60.0
+DEFAULT_INTERVAL = DEFAULT_WORKER_INTERVAL
 DIGEST_LINES = 50
 
 
@@ -114,9 +115,7 @@ def mailer_of(ctx: Any):
 
 def _base_url(ctx: Any) -> str:
     """The public address for links in officers' mails: the one rule of
-    :func:`eservice.web.context.public_url` (no request here)."""
-    from .web.context import public_url
-
+    :func:`eservice.settings.public_url` (no request here)."""
     return public_url(getattr(ctx, "settings", None))
 
 
@@ -432,15 +431,6 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
 
 
 # ------------------------------------------------------------------ in the server
-def _interval() -> float:
-    raw = os.environ.get("ESERVICE_WORKER_INTERVAL", "").strip()
-    try:
-        return float(raw) if raw else DEFAULT_INTERVAL
-    except ValueError:
-        log.warning("ESERVICE_WORKER_INTERVAL=%r is not a number; using %s", raw, DEFAULT_INTERVAL)
-        return DEFAULT_INTERVAL
-
-
 def start_background(app: Any, interval: float | None = None, *, force: bool = False) -> asyncio.Task | None:
     """Run :func:`run_once` every ``interval`` seconds while the app runs (call
     from the lifespan, inside the event loop).  Returns the task, or None when
@@ -450,7 +440,7 @@ def start_background(app: Any, interval: float | None = None, *, force: bool = F
     from .clock import SystemClock
 
     ctx = app.state.ctx
-    interval = _interval() if interval is None else interval
+    interval = ctx.settings.worker_interval if interval is None else interval
     if interval <= 0 or ctx.store is None:
         return None
     if not force and not isinstance(ctx.clock, SystemClock):

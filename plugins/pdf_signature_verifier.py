@@ -12,8 +12,9 @@ Trusted roots, passed explicitly (never the operating system's list):
 * the curated bundle in ``plugins/data/trust_roots/*.pem`` (NRCA-accredited
   CAs and AATL members; see the README there - AATL has no package, so the
   bundle is maintained by hand);
-* the platform's own organisation CAs (``<ESERVICE_DATA>/keys/*/ca.pem``),
-  so documents the platform issued itself verify as well;
+* the platform's own organisation CAs (``<data>/keys/*/ca.pem``: the
+  ``data_dir`` or ``settings`` given, else ``ESERVICE_DATA``), so documents
+  the platform issued itself verify as well;
 * any extra roots an installation passes to :class:`PdfSignatureVerifier`.
 
 Registered through the ``eservice`` entry-point group::
@@ -25,12 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from eservice.plugin_api import Message, Verification, hookimpl
+from eservice.settings import Settings, env_data_folder
 
 # eservice.signing (pyHanko) and eservice.certificates are imported on first
 # use, not here: the plugin manager imports every plugin at start-up, and
@@ -102,12 +103,13 @@ class PdfSignatureVerifier:
         extra_trust_roots: Sequence[bytes] = (),
         *,
         data_dir: str | Path | None = None,
+        settings: Settings | None = None,
         bundle_dir: Path = BUNDLE_DIR,
         revocation: str = "hard-fail",
         allow_fetching: bool = True,
     ):
         self.extra_trust_roots = tuple(extra_trust_roots)
-        self.data_dir = data_dir
+        self.data_dir = data_dir if data_dir is not None or settings is None else settings.data
         self.bundle_dir = bundle_dir
         self.revocation = revocation
         self.allow_fetching = allow_fetching
@@ -117,7 +119,7 @@ class PdfSignatureVerifier:
         so a CA added to the bundle or a new agency counts at once)."""
         from eservice.certificates import platform_trust_roots
 
-        data_dir = self.data_dir if self.data_dir is not None else os.environ.get("ESERVICE_DATA")
+        data_dir = self.data_dir if self.data_dir is not None else env_data_folder()
         roots = bundled_trust_roots(self.bundle_dir)
         if data_dir:
             roots += platform_trust_roots(data_dir)

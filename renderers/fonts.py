@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eservice.settings import FONT_DIR_VARIABLE, env_font_folder
+
 __all__ = [
     "FAMILY",
     "FontFace",
@@ -42,7 +44,7 @@ __all__ = [
 #: The CSS family name under which the Thai font is declared in every PDF.
 FAMILY = "eservice-thai"
 
-ENV_FONT_DIR = "ESERVICE_THAI_FONT_DIR"
+ENV_FONT_DIR = FONT_DIR_VARIABLE  # "ESERVICE_THAI_FONT_DIR", read by eservice.settings
 
 # Weights and styles we declare in CSS (others are synthesised by the renderer).
 _WANTED = ((400, "normal"), (700, "normal"), (400, "italic"), (700, "italic"), (600, "normal"))
@@ -222,7 +224,7 @@ def find_thai_font(system_dirs: tuple[Path, ...] = SYSTEM_FONT_DIRS) -> ThaiFont
 
     Raises :class:`ThaiFontNotFound` when there is none.
     """
-    override = os.environ.get(ENV_FONT_DIR)
+    override = env_font_folder()
     if override:
         font = _from_folder(Path(override))
         if font is None:
