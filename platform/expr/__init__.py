@@ -416,6 +416,7 @@ def _compile(source: str) -> Expression:
             "the expression would need too much work or build too large a value "
             "(nested lists or repeatedly growing text)", source)
     if "size" in analysis.functions:
+        assert toks is not None  # a tree is only ever parsed from tokens
         rewritten = _rewrite_size(source, toks)
         if rewritten != source:
             program = cel.compile(rewritten)

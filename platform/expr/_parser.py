@@ -136,8 +136,15 @@ class _Node:
     """
 
     __slots__ = ("kind", "pos", "name", "kids", "target", "size", "depth")
+    kind: str
+    pos: int
+    name: str
+    kids: tuple[_Node, ...]
+    target: _Node | None
+    size: int
+    depth: int
 
-    def __init__(self, kind: str, pos: int, name: str = "", kids: tuple = (),
+    def __init__(self, kind: str, pos: int, name: str = "", kids: tuple[_Node, ...] = (),
                  target: _Node | None = None, size: int = 1):
         self.kind = kind
         self.pos = pos

@@ -50,7 +50,7 @@ class ExprEnv:
     clock: Any = None
     today: date | None = None
     calendar: Any = None
-    _functions: dict = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _functions: dict[str, Callable[..., Any]] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.today is not None and (isinstance(self.today, datetime) or not isinstance(self.today, date)):
@@ -85,7 +85,7 @@ def thai_id_valid(value: Any) -> bool:
     return is_valid_thai_id(value)
 
 
-def _as_date(value: Any, fn: str) -> date:
+def _as_date(value: object, fn: str) -> date:
     """A CEL argument (timestamp or ISO string) as a Bangkok calendar date."""
     if isinstance(value, datetime):
         if value.tzinfo is None:  # the engine always hands over aware values
