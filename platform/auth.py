@@ -51,8 +51,8 @@ from .clock import BANGKOK, Clock, SystemClock
 from .store.base import ConflictError, Record, Store
 from .throttle import Counters, Limit, Throttled
 
-# The national ID rules live in one place: the first-party plugin.
-from eservice.plugins.thai_validators import check_thai_id, normalize_thai_id
+# The national ID rules live in one place: the core's thai_ids (the plugin reuses them).
+from .thai_ids import check_thai_id, normalize_thai_id
 
 try:
     from eservice.plugins.thai_validators import check_thai_phone as _plugin_check_phone

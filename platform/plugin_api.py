@@ -232,36 +232,46 @@ class IdentityProvider(Protocol):
 
 
 class HookSpecs:
-    """The hooks a plugin may implement.  Each returns a list (possibly empty)."""
+    """The hooks a plugin may implement.  Each returns a list (possibly empty).
+
+    The bodies are never run: pluggy calls the plugins' implementations.
+    """
 
     @hookspec
     def eservice_field_types(self) -> list[FieldType]:
         """Field types with their validators and normalizers."""
+        raise NotImplementedError
 
     @hookspec
     def eservice_document_verifiers(self) -> list[DocumentVerifier]:
         """Verifiers for uploaded documents."""
+        raise NotImplementedError
 
     @hookspec
     def eservice_prefill_sources(self) -> list[PrefillSource]:
         """Sources that pre-fill answers."""
+        raise NotImplementedError
 
     @hookspec
     def eservice_payment_providers(self) -> list[PaymentProvider]:
         """Ways to pay fees."""
+        raise NotImplementedError
 
     @hookspec
     def eservice_notification_channels(self) -> list[NotificationChannel]:
         """Ways to notify people."""
+        raise NotImplementedError
 
     @hookspec
     def eservice_identity_providers(self) -> list[IdentityProvider]:
         """Ways to sign in."""
+        raise NotImplementedError
 
     @hookspec
     def eservice_routes(self) -> list[Any]:
         """Extra Starlette routes (``starlette.routing.BaseRoute`` objects)
         mounted into the web application."""
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------- #

@@ -25,10 +25,10 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb.storages import Storage
 from tinydb.table import Table
@@ -175,7 +175,10 @@ class KeyedTable(Table):
     ``tinydb.TinyDB(path)`` can open it for inspection.
     """
 
-    document_id_class = str
+    document_id_class: type[Any] = str
+
+    if TYPE_CHECKING:  # TinyDB declares its tables keyed by int; these are keyed by str
+        def _update_table(self, updater: Callable[[dict[Any, Mapping[str, Any]]], object]) -> None: ...
 
     def __init__(self, path: str | os.PathLike, name: str, *, durable: bool = True):
         super().__init__(AtomicJSONStorage(path, durable=durable), name)
@@ -203,7 +206,11 @@ class KeyedTable(Table):
 
     def replace_all(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
         """Write the table from scratch (index rebuilds and bulk loads)."""
-        self._update_table(lambda table: (table.clear(), table.update(documents)))
+        def refill(table: dict[Any, Mapping[str, Any]]) -> None:
+            table.clear()
+            table.update(documents)
+
+        self._update_table(refill)
 
 
 class _ProcessLock:

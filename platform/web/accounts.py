@@ -259,7 +259,8 @@ def _redirect(path: str) -> RedirectResponse:
 
 def _check_optional(errors: Errors, values: Mapping[str, str]) -> None:
     """National ID and phone: optional, but checked when given (the same checks as the profile)."""
-    from ..plugins.thai_validators import check_thai_id, check_thai_phone
+    from ..plugins.thai_validators import check_thai_phone
+    from ..thai_ids import check_thai_id
 
     if values.get("national_id"):
         for m in check_thai_id(values["national_id"]):
