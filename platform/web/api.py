@@ -63,13 +63,14 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from dataclasses import replace
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -89,9 +90,11 @@ from .catalogue import FORMAT_NAMES, PAYMENT_METHODS, fee_amount, fee_summary, o
 from .context import get_context, public_url
 from .deps import accounts, actor_for, applications, client_ip, workflow
 
-__all__ = ["routes", "ApiError", "JSON_LIMIT"]
+__all__ = ["routes", "ApiError", "JSON_LIMIT", "read_json"]
 
 JSON_LIMIT = 2 * 1024 * 1024  # a JSON body larger than this is refused (413)
+MAX_JSON_DEPTH = 32  # arrays and objects nested deeper are refused (400); answers need about 5
+MAX_NUMBER_CHARS = 40  # a longer number literal is refused (400): 5,000 digits used to 500
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _SERVICE_ID = re.compile(r"^[a-z][a-z0-9-]{0,99}$")
@@ -156,7 +159,7 @@ def _engine_problems(items: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]
 
 # Engine codes that are about the request's content rather than the request itself.
 _UNPROCESSABLE = {"invalid", "unknown_fields", "intent", "unknown_input", "missing_input", "input_date",
-                  "input_past", "input_number", "input_choice"}
+                  "input_past", "input_number", "input_choice", "input_too_long", "input_control_characters"}
 
 
 def _from_engine(exc: EngineError) -> ApiError:
@@ -265,23 +268,103 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "too_large", f"ข้อมูลที่ส่งมีขนาดเกิน {mb} MB", f"the request body is over {mb} MB")
 
 
+class _Refused(ValueError):
+    """A JSON value the API does not take (raised from the parser's hooks)."""
+
+    def __init__(self, code: str, th: str, en: str):
+        super().__init__(en)
+        self.code, self.th, self.en = code, th, en
+
+
+def _non_finite(name: str) -> Any:
+    raise _Refused("invalid_json", f"ข้อมูลมี {name} ซึ่งไม่ใช่ตัวเลขใน JSON กรุณาส่งตัวเลขจริง",
+                   f"{name} is not a JSON number; send a real number")
+
+
+def _number_too_large() -> _Refused:
+    return _Refused("number_too_large",
+                    f"ตัวเลขในข้อมูลใหญ่หรือยาวเกินไป (ไม่เกิน {MAX_NUMBER_CHARS} ตัวอักษร)",
+                    f"a number in the body is too large or too long (at most {MAX_NUMBER_CHARS} characters)")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:  # int() of 5,000 digits raises ValueError (and is slow)
+        raise _number_too_large()
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _number_too_large()
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise _number_too_large()
+    return value
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest (brackets inside strings do not count)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                break
+    return deepest
+
+
+def read_json(body: bytes) -> Any:
+    """The one reader of JSON request bodies: strict UTF-8 JSON (RFC 8259) with
+    nesting at most MAX_JSON_DEPTH deep, numbers at most MAX_NUMBER_CHARS long
+    and no NaN or Infinity, none of which the store or the responses can hold
+    (issue #17 items 3 and 4).  An empty body reads as ``{}``; anything else
+    refused is an ApiError 400."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ UTF-8", "the body is not valid UTF-8") from None
+    if not text.strip():
+        return {}
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise ApiError(400, "too_deep", f"ข้อมูลซ้อนกันลึกเกิน {MAX_JSON_DEPTH} ชั้น",
+                       f"the body nests arrays and objects more than {MAX_JSON_DEPTH} deep")
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_non_finite)
+    except _Refused as exc:
+        raise ApiError(400, exc.code, exc.th, exc.en) from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง",
+                       f"the body is not valid JSON: {exc}") from None
+    if _SURROGATE.search(text):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "invalid_json", "ข้อความในข้อมูลมีรหัส \\u ที่ไม่ครบคู่ (surrogate)",
+                           "a string holds an unpaired \\u surrogate escape") from None
+    return data
+
+
 Check = tuple[Callable[[Any], bool], str, str, str]  # (predicate, code, th, en)
 
 
 def json_body(request: Request, body: bytes, allowed: Iterable[str], required: Iterable[str] = (),
               checks: Mapping[str, Check] | None = None) -> dict:
-    """The body as a JSON object with only ``allowed`` members, the ``required``
-    ones present and each member in ``checks`` passing its predicate; every
-    problem at once (422)."""
+    """The body (:func:`read_json`) as a JSON object with only ``allowed``
+    members, the ``required`` ones present and each member in ``checks``
+    passing its predicate; every problem at once (422)."""
     kind = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
     if kind and kind != "application/json" and not kind.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "กรุณาส่งข้อมูลเป็น JSON (Content-Type: application/json)",
                        "send JSON (Content-Type: application/json)")
-    try:
-        data = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง (UTF-8)",
-                       f"the body is not valid UTF-8 JSON: {exc}") from None
+    data = read_json(body)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งต้องเป็นออบเจกต์ JSON", "the body must be a JSON object",
                        [problem("", "type", "ต้องเป็นออบเจกต์ JSON", "must be a JSON object")])
@@ -519,9 +602,21 @@ def _validator(request: Request, svc: Any) -> Draft202012Validator:
         schema = dict(forms.submission_schema(svc))
         schema.pop("$id", None)
         schema.pop("required", None)
-        found = cache[svc.key] = Draft202012Validator(
-            schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        found = cache[svc.key] = _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return found
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterable[Any]:
+    """``pattern`` as JSON Schema means it (ECMA-262): a final ``$`` is the very
+    end, whereas Python's ``$`` also matches before a final newline."""
+    if not validator.is_type(instance, "string"):
+        return
+    python = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    if not re.search(python, instance, re.ASCII):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 def _render_path(parts: Iterable[Any]) -> str:
@@ -576,7 +671,14 @@ def schema_problems(svc: Any, validator: Draft202012Validator, answers: Any) -> 
                                f"“{en_label}” must be one of: {shown}"))
         elif kind == "pattern":
             field = svc.fields.get(parts[-1]) if parts and isinstance(parts[-1], str) else None
-            if field is not None and field.type is FieldType.money:
+            if value in (forms.LINE_PATTERN, forms.MULTILINE_PATTERN):
+                out.append(problem(path, "control_characters", *forms.control_texts(
+                    th_label, en_label, value == forms.MULTILINE_PATTERN)))
+            elif value == forms.DATE_PATTERN:
+                year = error.instance[:4]
+                out.append(problem(path, "date_range", *forms.date_range_texts(
+                    th_label, en_label, int(year) if year.isdigit() else None)))
+            elif field is not None and field.type is FieldType.money:
                 out.append(problem(path, "money", f"“{th_label}” ต้องเป็นจำนวนเงินทศนิยมไม่เกิน 2 ตำแหน่ง เช่น \"1250.00\"",
                                    f"“{en_label}” must be an amount with at most 2 decimals, e.g. \"1250.00\""))
             else:
@@ -615,7 +717,10 @@ def schema_problems(svc: Any, validator: Draft202012Validator, answers: Any) -> 
             out.append(problem(path, "duplicate", f"“{th_label}” มีรายการซ้ำ", f"“{en_label}” has duplicates"))
         else:
             out.append(problem(path, kind, f"“{th_label}” ไม่ถูกต้อง", f"“{en_label}”: {error.message}"))
-    return sorted(out, key=lambda p: p["path"])
+    first = {}  # one problem per path: the first found (e.g. "not a date" before "year out of range")
+    for item in out:
+        first.setdefault(item["path"], item)
+    return sorted(first.values(), key=lambda p: p["path"])
 
 
 def _normalise_money(svc: Any, answers: dict[str, Any]) -> dict[str, Any]:
@@ -639,6 +744,7 @@ def checked_answers(request: Request, svc: Any, answers: Any) -> dict[str, Any]:
     """Answers that pass the submission schema (nulls mean "no answer"), or 422."""
     if isinstance(answers, dict):
         answers = {k: v for k, v in answers.items() if v is not None}
+    answers = forms.normalise_newlines(answers)  # CRLF → LF, as the e-Form reads a textarea
     errors = schema_problems(svc, _validator(request, svc), answers)
     if errors:
         raise ApiError(422, "invalid_answers", "ข้อมูลในคำขอไม่ถูกต้อง ไม่ได้บันทึก กรุณาแก้ไขรายการที่แจ้ง",
