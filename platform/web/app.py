@@ -64,7 +64,7 @@ from ..engine import EngineError
 from ..store.base import ConflictError
 from .context import AppContext, Settings, StartupError
 from .i18n import LanguageMiddleware
-from .security import CSRFMiddleware, SecurityHeadersMiddleware, security_headers
+from .security import CSRFMiddleware, SecurityHeadersMiddleware, refusal_status, security_headers
 
 __all__ = ["ROUTE_MODULES", "SESSION_COOKIE", "create_app", "collect_routes", "error_response"]
 
@@ -197,7 +197,9 @@ def _server_error_handler(https: bool):
 
 
 def _csrf_refused(conn: HTTPConnection, reason: str) -> Response:
-    return error_response(Request(conn.scope), 403, reason=f"csrf:{reason}")
+    """A refusal of CSRFMiddleware: 403, or 400/413 when the form's body is at fault."""
+    status = refusal_status(reason)
+    return error_response(Request(conn.scope), status, reason=f"{'csrf' if status == 403 else 'form'}:{reason}")
 
 
 # ------------------------------------------------------------------ factory
