@@ -94,7 +94,7 @@ __all__ = ["routes", "ApiError", "JSON_LIMIT", "read_json"]
 
 JSON_LIMIT = 2 * 1024 * 1024  # a JSON body larger than this is refused (413)
 MAX_JSON_DEPTH = 32  # arrays and objects nested deeper are refused (400); answers need about 5
-MAX_NUMBER_CHARS = 40  # a longer number literal is refused (400): 5,000 digits used to 500
+MAX_NUMBER_CHARS = 100  # a longer number literal is refused (400): 5,000 digits used to 500
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _SERVICE_ID = re.compile(r"^[a-z][a-z0-9-]{0,99}$")
@@ -158,7 +158,7 @@ def _engine_problems(items: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]
 
 
 # Engine codes that are about the request's content rather than the request itself.
-_UNPROCESSABLE = {"invalid", "unknown_fields", "intent", "unknown_input", "missing_input", "input_date",
+_UNPROCESSABLE = {"unknown_fields", "intent", "unknown_input", "missing_input", "input_date",
                   "input_past", "input_number", "input_choice", "input_too_long", "input_control_characters"}
 
 
@@ -168,6 +168,8 @@ def _from_engine(exc: EngineError) -> ApiError:
     status = exc.status
     if exc.code in _UNPROCESSABLE and status == 400:
         status = 422
+    if exc.code == "invalid":  # the application is incomplete, not the request: fix it, then send again
+        status = 409
     if exc.code == "unknown_fields":
         fields = details.pop("fields", [])
         errors += [problem(f"answers.{f}", "unknown_field", f"ไม่มีช่อง “{f}” ในแบบฟอร์มนี้",
@@ -1013,6 +1015,8 @@ def _expected_version(request: Request, data: Mapping[str, Any], required: bool)
     """``If-Match`` or ``version`` in the body; 428 when required and absent."""
     header = request.headers.get("if-match")
     body_version = data.get("version")
+    if isinstance(body_version, float) and body_version.is_integer():  # 3.0 is an integer in JSON Schema
+        body_version = int(body_version)
     if body_version is not None and (not isinstance(body_version, int) or isinstance(body_version, bool)):
         raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งไม่ถูกต้อง", "the request body is not valid",
                        [problem("version", "type", "“version” ต้องเป็นจำนวนเต็ม", "“version” must be an integer")])
@@ -1023,8 +1027,11 @@ def _expected_version(request: Request, data: Mapping[str, Any], required: bool)
                            'If-Match must be a version number such as "3"')
         header_version = int(match.group(1))
         if body_version is not None and body_version != header_version:
-            raise ApiError(400, "invalid_if_match", "If-Match และ version ไม่ตรงกัน",
-                           "If-Match and version disagree")
+            # at most one of the two is the current version: a stale request, like any other
+            raise ApiError(409, "version_conflict", "If-Match และ version ไม่ตรงกัน อย่างน้อยหนึ่งค่าไม่ใช่ฉบับล่าสุด",
+                           "If-Match and version disagree, so at least one of them is not the current version",
+                           [problem("version", "version_conflict", "If-Match และ version ไม่ตรงกัน",
+                                    "If-Match and version disagree")])
         return header_version
     if body_version is None and required:
         raise ApiError(428, "version_required",
@@ -1097,8 +1104,8 @@ def put_answers(request: Request, body: bytes) -> Response:
     """Replace a draft's answers ``{answers, version?}`` (``If-Match`` or ``version``)."""
     actor = _actor(request)
     data = json_body(request, body, ("answers", "version"), ("answers",))
+    record = _own(request, request.path_params["app_id"], actor)  # 404 before any precondition
     expected = _expected_version(request, data, required=True)
-    record = _own(request, request.path_params["app_id"], actor)
     _check_version(record, expected)
     svc = applications(request).ctx.service_of(record)
     answers = checked_answers(request, svc, data["answers"])
@@ -1124,8 +1131,8 @@ def submit_application(request: Request, body: bytes) -> Response:
                    "confirm the intent to sign electronically (intent: true)"),
     })
     declaration = data["declaration"]
-    expected = _expected_version(request, data, required=False)
     record = _own(request, request.path_params["app_id"], actor)
+    expected = _expected_version(request, data, required=False)
     _check_version(record, expected)
     apps = applications(request)
     saved = apps.submit(record["id"], actor, declaration_shown=declaration, intent_confirmed=True,
@@ -1161,13 +1168,13 @@ def take_action(request: Request, body: bytes) -> Response:
         "inputs": (lambda v: isinstance(v, dict), "type", "“inputs” ต้องเป็นออบเจกต์ {รหัสข้อมูล: ค่า}",
                    "“inputs” must be an object {input id: value}"),
     })
-    expected = _expected_version(request, data, required=False)
     record = _own(request, request.path_params["app_id"], actor)
     transition_id = request.path_params["transition_id"]
     svc = applications(request).ctx.service_of(record)
     tr = svc.transitions.get(transition_id) if _TRANSITION_ID.match(transition_id) else None
     if tr is None:
         raise ApiError(404, "no_transition", "ไม่มีการดำเนินการนี้ในบริการ", "no such action for this service")
+    expected = _expected_version(request, data, required=False)
     _check_version(record, expected)
     inputs = data.get("inputs") or {}
     declared = {i.id for i in tr.inputs}
