@@ -3,6 +3,7 @@ temporary data folder, with the API test service of tests/test_api.py."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import yaml
@@ -11,9 +12,9 @@ from starlette.testclient import TestClient
 from eservice.clock import FixedClock
 from eservice.web.app import create_app
 from eservice.web.context import Settings
-from test_api import SUNDAY_EVENING, make_definitions, register, token_for
+from test_api import PASSWORD, SUNDAY_EVENING, make_definitions, register, token_for
 
-__all__ = ["api_app", "bearer"]
+__all__ = ["api_app", "bearer", "csrf_of", "signed_in", "web_draft"]
 
 
 def api_definitions(root: Path, *, only_api_permit: bool = False) -> Path:
@@ -47,3 +48,28 @@ def bearer(app, clock, email: str = "somchai@example.com") -> tuple[dict, dict]:
     with TestClient(app) as client:
         token = token_for(client, email)
     return user, {"Authorization": f"Bearer {token}"}
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page (every POST form carries it)."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def signed_in(app, email: str) -> TestClient:
+    """A browser signed in through the real /login page (the account must exist)."""
+    client = TestClient(app)
+    page = client.get("/login")
+    response = client.post("/login", data={"csrf_token": csrf_of(page.text), "email": email, "password": PASSWORD},
+                           follow_redirects=False)
+    assert response.status_code in (302, 303), response.text[:500]
+    return client
+
+
+def web_draft(client: TestClient, service: str = "api-permit") -> str:
+    """Start a draft through the e-Form's start page; its id."""
+    page = client.get(f"/apply/{service}")
+    response = client.post(f"/apply/{service}", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    return re.match(r"^/applications/(app-[0-9a-f]+)", response.headers["location"]).group(1)
