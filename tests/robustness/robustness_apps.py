@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import yaml
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
+from eservice.auth import Accounts
 from eservice.clock import FixedClock
 from eservice.web.app import create_app
 from eservice.web.context import Settings
-from test_api import PASSWORD, SUNDAY_EVENING, make_definitions, register, token_for
+from test_api import PASSWORD, SUNDAY_EVENING, make_definitions, token_for
 
 __all__ = ["api_app", "bearer", "csrf_of", "signed_in", "web_draft"]
 
@@ -35,16 +37,23 @@ def api_definitions(root: Path, *, only_api_permit: bool = False) -> Path:
 
 
 def api_app(tmp_path: Path, *, only_api_permit: bool = False):
-    """``(app, clock)`` with the API service loaded."""
+    """``(app, clock)`` with the API service loaded, and cheap password hashing
+    (the sign-in page and ``POST /api/tokens`` use ``ctx.extra["accounts"]``)."""
     clock = FixedClock(SUNDAY_EVENING.astimezone(dt.timezone.utc))
     defs = api_definitions(tmp_path, only_api_permit=only_api_permit)
-    return create_app(Settings(data=tmp_path / "data", definitions=(defs,)), clock=clock), clock
+    app = create_app(Settings(data=tmp_path / "data", definitions=(defs,)), clock=clock)
+    ctx = app.state.ctx
+    ctx.extra["accounts"] = Accounts(ctx.store, clock, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
+                                                                             parallelism=1))
+    return app, clock
 
 
 def bearer(app, clock, email: str = "somchai@example.com") -> tuple[dict, dict]:
     """A seeded, verified account and its token, got as tests/test_api.py does
     (``POST /api/tokens``): ``(user, {"Authorization": "Bearer …"})``."""
-    user = register(app, clock, email)
+    accounts = app.state.ctx.extra["accounts"]
+    user, token = accounts.register(email, PASSWORD, {"first_name": "สมชาย", "last_name": "ใจดี"})
+    user = accounts.verify_email(token)
     with TestClient(app) as client:
         token = token_for(client, email)
     return user, {"Authorization": f"Bearer {token}"}
