@@ -304,23 +304,19 @@ def _float(text: str) -> float:
     return value
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_BRACKET = re.compile(r"[\[\]{}]")
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _nesting(text: str) -> int:
-    """How deep arrays and objects nest (brackets inside strings do not count)."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return 0
-    depth = deepest = 0
-    for match in _BRACKET.finditer(_JSON_STRING.sub("", text)):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_JSON_DEPTH:
-                break
-    return deepest
+def _depth(data: Any) -> int:
+    """How deep arrays and objects nest in parsed JSON (level by level, stopping past the limit)."""
+    depth, level = 0, [data]
+    while depth <= MAX_JSON_DEPTH:
+        containers = [v for v in level if isinstance(v, (list, dict))]
+        if not containers:
+            break
+        depth += 1
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return depth
 
 
 def read_json(body: bytes) -> Any:
@@ -335,16 +331,19 @@ def read_json(body: bytes) -> Any:
         raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ UTF-8", "the body is not valid UTF-8") from None
     if not text.strip():
         return {}
-    if _nesting(text) > MAX_JSON_DEPTH:
-        raise ApiError(400, "too_deep", f"ข้อมูลซ้อนกันลึกเกิน {MAX_JSON_DEPTH} ชั้น",
-                       f"the body nests arrays and objects more than {MAX_JSON_DEPTH} deep")
+    too_deep = ApiError(400, "too_deep", f"ข้อมูลซ้อนกันลึกเกิน {MAX_JSON_DEPTH} ชั้น",
+                        f"the body nests arrays and objects more than {MAX_JSON_DEPTH} deep")
     try:
         data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_non_finite)
     except _Refused as exc:
         raise ApiError(400, exc.code, exc.th, exc.en) from None
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except RecursionError:  # the C parser's own limit (about 1,000 deep)
+        raise too_deep from None
+    except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง",
                        f"the body is not valid JSON: {exc}") from None
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
     if _SURROGATE.search(text):
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -82,6 +82,9 @@ def test_deep_nesting_is_400_even_without_authentication(world):  # R: A-X2 (ite
     error_of(_send(client, "POST", "/api/tokens", '{"email": %s, "password": "x"}' % within, {}), 422, "invalid_body")
     quoted = '{"email": "%s@example.com", "password": "x"}' % ("[" * 10_000)
     assert _send(client, "POST", "/api/tokens", quoted, {}).status_code == 401
+    # an unterminated string of escaped quotes after many brackets is plainly not JSON
+    # (a scan for strings by regular expression would take quadratic time on it)
+    error_of(_send(client, "POST", "/api/tokens", "[" * 40 + '"' + '\\"' * 100_000, {}), 400, "invalid_json")
 
 
 def test_a_5000_digit_integer_is_400(world):  # R: A-X2 (item 4)
