@@ -33,6 +33,19 @@ from .spec.models import FieldType, FormField, Page, Section
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_TEXT = 2_000
 MAX_LONG_TEXT = 20_000
+MAX_INPUT_TEXT = 5_000  # a text input of a workflow action (an officer's reason, a note)
+MIN_YEAR, MAX_YEAR = 1900, 2200  # dates outside are refused: 2569 is a Buddhist-Era year
+BE_OFFSET = 543  # Buddhist Era (พ.ศ.) = Gregorian (ค.ศ.) + 543
+# Text may hold TAB, and LF in multi-line text; every other C0 control character and DEL
+# is refused (NUL, ESC, a bare CR).  CRLF, as browsers send textarea lines, is read as LF.
+# The same rules go into the JSON Schema (ECMA-262 syntax, which Python's re also reads).
+LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
+MULTILINE_PATTERN = r"^(?:[^\x00-\x08\x0b-\x1f\x7f]|\r\n)*$"
+DATE_PATTERN = r"^(?:19[0-9][0-9]|2[01][0-9][0-9]|2200)-"  # with format: date (MIN_YEAR..MAX_YEAR)
+_LINE = re.compile(LINE_PATTERN)
+_MULTILINE = re.compile(MULTILINE_PATTERN)
+_FORBIDDEN_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_FORBIDDEN_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 ADDRESS_PARTS = ("line", "subdistrict", "district", "province", "postcode")
 
 
@@ -55,6 +68,57 @@ class FieldError:
 
 def _error(path: str, f: FormField, code: str, th: str, en: str) -> FieldError:
     return FieldError(path, f.id, code, th, en)
+
+
+# ------------------------------------------------- text and dates (issue #17)
+def normalise_newlines(value: Any) -> Any:
+    """CRLF → LF in every string of an answer (lists and dicts too)."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    if isinstance(value, list):
+        return [normalise_newlines(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise_newlines(v) for k, v in value.items()}
+    return value
+
+
+def is_multiline(f: FormField) -> bool:
+    return f.type is FieldType.long_text
+
+
+def has_control_characters(value: Any, multiline: bool = False) -> bool:
+    """Whether a string (or any string inside a list or dict) holds a refused
+    control character; LF and CRLF pass only in multi-line text."""
+    if isinstance(value, str):
+        return not (_MULTILINE if multiline else _LINE).fullmatch(value)
+    if isinstance(value, list):
+        return any(has_control_characters(v, multiline) for v in value)
+    if isinstance(value, dict):
+        return any(has_control_characters(v, multiline) for v in value.values())
+    return False
+
+
+def control_texts(label_th: str, label_en: str, multiline: bool, removed: bool = False) -> tuple[str, str]:
+    """The message for text with refused control characters."""
+    what_th = "เช่น NUL, ESC หรือ CR ที่ไม่ตามด้วย LF" if multiline else "เช่น NUL, ESC หรือการขึ้นบรรทัดใหม่"
+    what_en = "such as NUL, ESC or a CR without LF" if multiline else "such as NUL, ESC or a line break"
+    if removed:
+        return (f"“{label_th}” มีอักขระควบคุม ({what_th}) ซึ่งรับไม่ได้ ระบบลบออกแล้ว กรุณาตรวจสอบข้อความแล้วบันทึกอีกครั้ง",
+                f"“{label_en}” contained control characters ({what_en}), which are not accepted; they were "
+                f"removed: check the text and save again")
+    return (f"“{label_th}” มีอักขระควบคุม ({what_th}) ซึ่งรับไม่ได้ กรุณาลบออก",
+            f"“{label_en}” contains control characters ({what_en}), which are not accepted; remove them")
+
+
+def date_range_texts(label_th: str, label_en: str, year: int | None) -> tuple[str, str]:
+    """The message for a date whose year is outside MIN_YEAR..MAX_YEAR, naming a
+    Buddhist-Era year when that is what it looks like."""
+    th = f"“{label_th}” ต้องเป็นปี ค.ศ. {MIN_YEAR}–{MAX_YEAR} (ระบบรับวันที่เป็นปี ค.ศ.)"
+    en = f"“{label_en}” must be in the years {MIN_YEAR}–{MAX_YEAR}: dates are in Gregorian years"
+    if year is not None and MIN_YEAR <= year - BE_OFFSET <= MAX_YEAR:
+        th += f" ปี {year} น่าจะเป็นปี พ.ศ. กรุณาลบ {BE_OFFSET} (เป็น {year - BE_OFFSET})"
+        en += f"; {year} looks like a Buddhist-Era year: subtract {BE_OFFSET} ({year - BE_OFFSET})"
+    return th, en
 
 
 # ----------------------------------------------------------------- bindings
@@ -287,6 +351,8 @@ def check_value(f: FormField, value: Any, path: str | None = None,
         if len(value) > limit:
             return err("too_long", f"“{label_th}” ยาวเกิน {limit:,} ตัวอักษร",
                        f"“{label_en}” must be {limit:,} characters or fewer")
+        if has_control_characters(value, is_multiline(f)):
+            return err("control_characters", *control_texts(label_th, label_en, is_multiline(f)))
         if t is FieldType.email and not EMAIL.match(value):
             return err("email", f"“{label_th}” ไม่ใช่อีเมลที่ถูกต้อง เช่น name@example.com",
                        f"“{label_en}” must be an e-mail address like name@example.com")
@@ -315,6 +381,8 @@ def check_value(f: FormField, value: Any, path: str | None = None,
             day = None
         if day is None:
             return err("date", f"“{label_th}” ต้องเป็นวันที่ที่มีอยู่จริง", f"“{label_en}” must be a real date")
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            return err("date_range", *date_range_texts(label_th, label_en, day.year))
         for bound, code, cmp in ((f.min_date, "min_date", lambda a, b: a < b),
                                  (f.max_date, "max_date", lambda a, b: a > b)):
             if bound:
@@ -352,6 +420,8 @@ def check_value(f: FormField, value: Any, path: str | None = None,
                        f"“{label_en}” can have at most {f.max_items} item(s)")
         return []
     plugin = _plugin_field_types().get(t.value)
+    if plugin is not None and has_control_characters(value):
+        return err("control_characters", *control_texts(label_th, label_en, False))
     if plugin is not None:
         return [_error(path + (f".{'.'.join(map(str, m.path))}" if m.path else ""), f,
                        m.code, f"“{label_th}”: {m.th}", f"“{label_en}”: {m.en}")
@@ -394,8 +464,11 @@ def _parse(f: FormField, name: str, form: Any) -> tuple[Any, list[FieldError]]:
         values = [v for v in _getlist(form, name) if v]
         return (values or None), []
     if t is FieldType.thai_address:
-        parts = {p: (_getlist(form, f"{name}.{p}") or [""])[0].strip() for p in ADDRESS_PARTS}
-        return (parts if any(parts.values()) else None), []
+        parts, errors = {}, []
+        for p in ADDRESS_PARTS:
+            parts[p], problems = _plain_text(f, name, (_getlist(form, f"{name}.{p}") or [""])[0], False)
+            errors = errors or problems
+        return (parts if any(parts.values()) else None), errors
     if t is FieldType.group:
         indices = sorted({int(k.split(".")[1]) for k in _keys(form)
                           if k.startswith(f"{name}.") and k.split(".")[1].isdigit()})
@@ -411,7 +484,24 @@ def _parse(f: FormField, name: str, form: Any) -> tuple[Any, list[FieldError]]:
             if item:
                 items.append(item)
         return (items or None), errors
-    raw = (_getlist(form, name) or [""])[0].strip()
+    raw, problems = _plain_text(f, name, (_getlist(form, name) or [""])[0], is_multiline(f))
+    value, more = _parse_text(f, name, raw)
+    return value, problems + more
+
+
+def _plain_text(f: FormField, name: str, raw: str, multiline: bool) -> tuple[str, list[FieldError]]:
+    """What was typed, stripped, CRLF read as LF and without refused control
+    characters; an error says they were removed (so they are never stored)."""
+    raw = normalise_newlines(raw).strip()
+    if not has_control_characters(raw, multiline):
+        return raw, []
+    cleaned = (_FORBIDDEN_MULTILINE if multiline else _FORBIDDEN_LINE).sub("", raw).strip()
+    return cleaned, [_error(name, f, "control_characters",
+                            *control_texts(f.label.th, f.label.get("en"), multiline, removed=True))]
+
+
+def _parse_text(f: FormField, name: str, raw: str) -> tuple[Any, list[FieldError]]:
+    t = f.type
     if raw == "":
         return None, []
     if t in (FieldType.yes_no, FieldType.consent):
@@ -462,6 +552,18 @@ def _parse_date(raw: str) -> str:
 
 
 # ------------------------------------------------------------ JSON Schema
+def _single_lines(schema: Any) -> Any:
+    """A copy of a plugin's schema whose free strings refuse control characters."""
+    if isinstance(schema, list):
+        return [_single_lines(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _single_lines(v) for k, v in schema.items()}
+    if out.get("type") == "string" and not {"pattern", "enum", "const", "format"} & out.keys():
+        out["pattern"] = LINE_PATTERN
+    return out
+
+
 def submission_schema(service) -> dict[str, Any]:
     """JSON Schema 2020-12 of a service's answers, for API clients (CH-5).
     Conditions are not expressible in JSON Schema; the server applies them."""
@@ -472,9 +574,10 @@ def submission_schema(service) -> dict[str, Any]:
         base: dict[str, Any]
         if t in (FieldType.text, FieldType.long_text):
             base = {"type": "string", "maxLength": f.max_length or (
-                MAX_LONG_TEXT if t is FieldType.long_text else MAX_TEXT)}
+                MAX_LONG_TEXT if t is FieldType.long_text else MAX_TEXT),
+                "pattern": MULTILINE_PATTERN if t is FieldType.long_text else LINE_PATTERN}
         elif t is FieldType.email:
-            base = {"type": "string", "format": "email"}
+            base = {"type": "string", "format": "email", "pattern": LINE_PATTERN}
         elif t is FieldType.number:
             base = {"type": "number"}
             if f.min is not None:
@@ -484,7 +587,7 @@ def submission_schema(service) -> dict[str, Any]:
         elif t is FieldType.money:
             base = {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}
         elif t is FieldType.date:
-            base = {"type": "string", "format": "date"}
+            base = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
         elif t is FieldType.choice:
             base = {"type": "string", "enum": [o.value for o in f.options]}
         elif t is FieldType.checklist:
@@ -500,7 +603,7 @@ def submission_schema(service) -> dict[str, Any]:
             if f.max_items is not None:
                 base["maxItems"] = f.max_items
         elif t.value in plugins:
-            base = dict(plugins[t.value].schema)
+            base = _single_lines(plugins[t.value].schema)
         else:
             base = {"type": "string"}
         base["title"] = f.label.th

@@ -147,11 +147,13 @@ class Workflow:
         for spec in tr.inputs:
             value = inputs.get(spec.id)
             if isinstance(value, str):
-                value = value.strip()
+                value = forms.normalise_newlines(value).strip()
             if value in (None, "", []):
                 if spec.required:
                     missing.append(spec)
                 continue
+            if isinstance(value, str) and spec.type in ("text", "long_text"):
+                self._check_text(spec, value)
             if spec.type == "date":
                 try:
                     day = dt.date.fromisoformat(str(value))
@@ -183,6 +185,20 @@ class Workflow:
             raise EngineError("missing_input", f"กรุณากรอก {names_th}", f"enter {names_en}",
                               inputs=[s.id for s in missing])
         return clean
+
+    @staticmethod
+    def _check_text(spec, value: str) -> None:
+        """A text input: at most forms.MAX_INPUT_TEXT characters, no control characters."""
+        label_th, label_en = spec.label.th, spec.label.get("en")
+        if len(value) > forms.MAX_INPUT_TEXT:
+            raise EngineError("input_too_long",
+                              f"“{label_th}” ยาวเกิน {forms.MAX_INPUT_TEXT:,} ตัวอักษร (พิมพ์มา {len(value):,}) "
+                              f"กรุณาย่อข้อความแล้วส่งอีกครั้ง",
+                              f"“{label_en}” must be {forms.MAX_INPUT_TEXT:,} characters or fewer "
+                              f"({len(value):,} given); shorten it and send again", input=spec.id)
+        if forms.has_control_characters(value, spec.type == "long_text"):
+            raise EngineError("input_control_characters",
+                              *forms.control_texts(label_th, label_en, spec.type == "long_text"), input=spec.id)
 
     def _apply(self, record: dict, service, tr, actor: Actor, inputs: dict, ev,
                signed: str | None = None) -> dict:

@@ -58,6 +58,8 @@ _BOOL = {"type": "boolean"}
 _DATETIME = {"type": "string", "format": "date-time"}
 _DATE = {"type": "string", "format": "date"}
 _URL = {"type": "string", "format": "uri"}
+_VERSION = {"type": "integer", "minimum": 1, "maximum": 999_999_999_999,
+            "description": "the version read (the ETag without quotes)"}
 _MONEY = {"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "baht with two decimals, e.g. \"1250.00\""}
 
 
@@ -221,16 +223,18 @@ def _schemas() -> dict[str, Any]:
                                                          "null means no answer"},
         }, ["service"], additional=False),
         "ReplaceAnswers": _obj({
-            "answers": {"type": "object", "description": "every answer of the draft; absent ones are cleared"},
-            "version": {"type": "integer", "description": "the version read (or send If-Match)"},
-        }, ["answers"], additional=False),
+            "answers": {"type": "object", "description": "every answer of the draft (DraftAnswers.<service id>); "
+                                                         "absent ones are cleared"},
+            "version": {**_VERSION, "description": "the version read; required, unless the If-Match header "
+                                                   "carries it (neither: 428 `version_required`)"},
+        }, ["answers", "version"], additional=False),
         "SubmitRequest": _obj({
             "declaration": _ref("Declaration"), "intent": {"const": True},
-            "version": _INT,
+            "version": _VERSION,
         }, ["declaration", "intent"], additional=False),
         "ActionRequest": _obj({
             "inputs": {"type": "object", "description": "the action's inputs by id (see Action.inputs)"},
-            "version": {"type": "integer", "description": "the version read (or send If-Match)"},
+            "version": {**_VERSION, "description": "the version read (or send If-Match)"},
         }, additional=False),
         "Action": action, "ActionInput": action_input,
         "State": state, "HistoryEvent": history, "StoredFile": stored_file,
@@ -246,19 +250,26 @@ def _schemas() -> dict[str, Any]:
 
 
 _ERRORS = {
-    "400": ("BadRequest", "malformed JSON, multipart or If-Match"),
+    "400": ("BadRequest", "the body or a header cannot be read: `invalid_json` (not UTF-8 JSON, or NaN/Infinity), "
+                          "`too_deep` (arrays and objects nested more than 32 deep), `number_too_large` (a "
+                          "number literal over 100 characters), `invalid_multipart`, `invalid_if_match` (If-Match "
+                          "is not a version number such as \"3\")"),
     "401": ("Unauthorized", "no token, an unknown, revoked or expired token, or wrong credentials"),
     "403": ("Forbidden", "the account is disabled or its e-mail is not verified, or the action is not "
                          "the applicant's to take"),
     "404": ("NotFound", "no such service, document or application (another person's application "
                         "is not found either)"),
-    "409": ("Conflict", "stale version (`current_version`), already submitted, the declaration differs from "
+    "409": ("Conflict", "stale version (`version_conflict`, with `current_version`; also when If-Match and "
+                        "`version` disagree), the application is not complete (`invalid`: `errors` lists each "
+                        "problem by path), already submitted (`not_editable`), the declaration differs from "
                         "the one required, or the action is not possible now (`wrong_state`, `guard`, "
                         "`deadline_passed`)"),
     "413": ("TooLarge", "the body or file is over the limit"),
     "415": ("UnsupportedMediaType", "the body is not JSON (or not a file)"),
-    "422": ("Unprocessable", "invalid or unknown members or answers; `errors` lists each with its path"),
-    "428": ("VersionRequired", "send If-Match or `version`"),
+    "422": ("Unprocessable", "invalid or unknown members or answers (`invalid_body`, `invalid_answers`: "
+                             "`errors` lists each with its path and code, e.g. `control_characters`, "
+                             "`date_range`), or `no_service` (the `service` is not one of /api/services)"),
+    "428": ("VersionRequired", "`version_required`: send If-Match or `version`"),
     "429": ("Locked", "too many failed sign-ins; try again later"),
 }
 
@@ -297,7 +308,9 @@ def _param(name: str, where: str, description: str, *, required: bool = True,
 
 _APP_ID = _param("app_id", "path", "the application id (`app-…`)")
 _SERVICE_ID = _param("service_id", "path", "the service id")
-_IF_MATCH = _param("If-Match", "header", "the version read, e.g. \"3\"", required=False)
+_IF_MATCH = _param("If-Match", "header", "the version read, e.g. \"3\" (the ETag); anything else is 400 "
+                   "`invalid_if_match`", required=False,
+                   schema={"type": "string", "pattern": r'^[ \t]*(?:W/)?"?[0-9]{1,12}"?[ \t]*$'})
 
 
 def _paths(media_types: list[str]) -> dict[str, Any]:
@@ -310,7 +323,7 @@ def _paths(media_types: list[str]) -> dict[str, Any]:
                            "is shown once; send it as `Authorization: Bearer <token>`. Valid 30 days.",
             "requestBody": _body("TokenRequest"),
             "responses": {"201": _json_response("the token", _ref("Token")),
-                          **_errors("400", "401", "403", "415", "422", "429")},
+                          **_errors("400", "401", "403", "413", "415", "422", "429")},
         }},
         "/api/tokens/current": {
             "get": {"operationId": "tokenInfo", "tags": ["tokens"], "security": _BEARER,
@@ -396,17 +409,18 @@ def _paths(media_types: list[str]) -> dict[str, Any]:
             "operationId": "submitApplication", "tags": ["applications"], "security": _BEARER,
             "summary": "ลงนามและยื่นคำขอ / Sign and submit",
             "description": "Echo the `declaration` of the draft exactly as shown to the applicant, with "
-                           "`intent: true` (ETDA type-1 e-signature, A-F8). Returns the receipt (RC-3, A-F10).",
+                           "`intent: true` (ETDA type-1 e-signature, A-F8). Returns the receipt (RC-3, A-F10). "
+                           "A draft that is not complete yet is 409 `invalid`, with each problem by path.",
             "parameters": [_APP_ID, _IF_MATCH], "requestBody": _body("SubmitRequest"),
             "responses": {"201": _json_response("submitted", _ref("SubmitResult"), _ETAG),
-                          **_errors("400", "401", "404", "409", "415", "422")},
+                          **_errors("400", "401", "404", "409", "413", "415", "422")},
         }},
         "/api/applications/{app_id}/actions/{transition_id}": {"post": {
             "operationId": "takeAction", "tags": ["applications"], "security": _BEARER,
             "summary": "ดำเนินการตามขั้นตอน / Take a workflow action",
             "description": "One of the application's `actions`, e.g. sending the changes or documents the "
                            "agency asked for. Sending from a state where the applicant may edit checks the "
-                           "whole application again: `invalid` (422) lists each problem by path "
+                           "whole application again: `invalid` (409) lists each problem by path "
                            "(`answers.<field>`, `documents.<document id>`); an input's problem has the path "
                            "`inputs.<input id>`. `wrong_state`, `guard` and `deadline_passed` are 409, an "
                            "officer's action 403.",
@@ -432,15 +446,45 @@ def _answer_schema(service: Any) -> dict[str, Any]:
     return schema
 
 
+def _draft_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """What a draft takes (``POST /api/applications``, ``PUT …/answers``): any of
+    the answers, each may be null ("no answer"); the rest is checked on submission."""
+    out = {k: v for k, v in answers.items() if k != "required"}
+    out["properties"] = {k: _nullable_schema(v) for k, v in answers["properties"].items()}
+    out["description"] = ("answers of a draft: any subset; null means no answer. Submission needs the "
+                          "required ones (Answers.<service id>)")
+    return out
+
+
+def _nullable_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _create_application(services: list[Any]) -> dict[str, Any]:
+    """One shape per service, so each `service` goes with the answers of its own form."""
+    return {"oneOf": [_obj({
+        "service": {"const": service.id, "description": "a service id from /api/services"},
+        "answers": _ref(f"DraftAnswers.{service.id}"),
+    }, ["service"], additional=False) for service in services]}
+
+
 def build_openapi(services: Iterable[Any] = (), *, server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document; ``services`` adds each one's answer schema."""
     from ..documents import MEDIA_TYPES
 
     schemas = _schemas()
     listed = []
+    services = list(services)
     for service in services:
         schemas[f"Answers.{service.id}"] = _answer_schema(service)
+        schemas[f"DraftAnswers.{service.id}"] = _draft_answers(schemas[f"Answers.{service.id}"])
         listed.append(f"`{service.id}` ({service.definition.title.get('en')})")
+    if services:
+        schemas["CreateApplication"] = _create_application(services)
+        replace = schemas["ReplaceAnswers"]["properties"]
+        replace["answers"] = {"anyOf": [_ref(f"DraftAnswers.{s.id}") for s in services],
+                              "description": "every answer of the draft, of its own service's form "
+                                            "(DraftAnswers.<service id>); absent ones are cleared"}
     media_types = sorted(set(MEDIA_TYPES.values())) + ["application/octet-stream"]
     description = (
         "บริการภาครัฐอิเล็กทรอนิกส์: รายการบริการและการยื่นคำขอสำหรับพอร์ทัลกลาง (CH-5)\n\n"

@@ -472,12 +472,12 @@ def test_engine_rules_run_after_the_schema(client, somchai):  # R: A-F6
                     "en": "The area must be above zero"}
 
 
-def test_missing_required_at_submit_is_422_with_paths(client, somchai):  # R: A-F6
+def test_missing_required_at_submit_is_409_with_paths(client, somchai):  # R: A-F6 (409 since #17: the draft, not the request)
     draft = create(client, somchai)
     put(client, somchai, draft, {"shop_area": 150})
     current = client.get(f"/api/applications/{draft['id']}", headers=somchai).json()
     error = error_of(client.post(f"/api/applications/{draft['id']}/submit", headers=somchai,
-                                 json={"declaration": current["declaration"], "intent": True}), 422, "invalid")
+                                 json={"declaration": current["declaration"], "intent": True}), 409, "invalid")
     assert paths(error) == {"answers.shop_name": "required", "answers.fire_exits": "required",
                             "documents.floor_plan": "required"}
     assert client.get(f"/api/applications/{draft['id']}", headers=somchai).json()["state"]["id"] == "draft"
@@ -649,7 +649,7 @@ def test_applicant_sends_the_changes_asked_for(stall_app, clock, stall_client): 
     assert "ชื่อแผง" in changed["history"][-1]["th"]
     # … but sending it is refused with each problem's path
     error = error_of(client.post(f"{url}/actions/send_changes", headers=somchai,
-                                 json={"version": changed["version"]}), 422, "invalid")
+                                 json={"version": changed["version"]}), 409, "invalid")
     assert paths(error) == {"answers.stall_name": "required", "documents.food_permit": "required"}
     # a stale version, another person's token, inputs the action does not take
     error = error_of(client.post(f"{url}/actions/send_changes", headers=somchai, json={"version": 1}),

@@ -63,13 +63,14 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from dataclasses import replace
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -90,9 +91,11 @@ from .catalogue import FORMAT_NAMES, PAYMENT_METHODS, fee_amount, fee_summary, o
 from .context import get_context, public_url
 from .deps import accounts, actor_for, applications, client_ip, workflow
 
-__all__ = ["routes", "ApiError", "JSON_LIMIT"]
+__all__ = ["routes", "ApiError", "JSON_LIMIT", "read_json"]
 
 JSON_LIMIT = 2 * 1024 * 1024  # a JSON body larger than this is refused (413)
+MAX_JSON_DEPTH = 32  # arrays and objects nested deeper are refused (400); answers need about 5
+MAX_NUMBER_CHARS = 100  # a longer number literal is refused (400): 5,000 digits used to 500
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _SERVICE_ID = re.compile(r"^[a-z][a-z0-9-]{0,99}$")
@@ -156,8 +159,8 @@ def _engine_problems(items: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]
 
 
 # Engine codes that are about the request's content rather than the request itself.
-_UNPROCESSABLE = {"invalid", "unknown_fields", "intent", "unknown_input", "missing_input", "input_date",
-                  "input_past", "input_number", "input_choice"}
+_UNPROCESSABLE = {"unknown_fields", "intent", "unknown_input", "missing_input", "input_date",
+                  "input_past", "input_number", "input_choice", "input_too_long", "input_control_characters"}
 
 
 def _from_engine(exc: EngineError) -> ApiError:
@@ -166,6 +169,8 @@ def _from_engine(exc: EngineError) -> ApiError:
     status = exc.status
     if exc.code in _UNPROCESSABLE and status == 400:
         status = 422
+    if exc.code == "invalid":  # the application is incomplete, not the request: fix it, then send again
+        status = 409
     if exc.code == "unknown_fields":
         fields = details.pop("fields", [])
         errors += [problem(f"answers.{f}", "unknown_field", f"ไม่มีช่อง “{f}” ในแบบฟอร์มนี้",
@@ -278,23 +283,102 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "too_large", f"ข้อมูลที่ส่งมีขนาดเกิน {mb} MB", f"the request body is over {mb} MB")
 
 
+class _Refused(ValueError):
+    """A JSON value the API does not take (raised from the parser's hooks)."""
+
+    def __init__(self, code: str, th: str, en: str):
+        super().__init__(en)
+        self.code, self.th, self.en = code, th, en
+
+
+def _non_finite(name: str) -> Any:
+    raise _Refused("invalid_json", f"ข้อมูลมี {name} ซึ่งไม่ใช่ตัวเลขใน JSON กรุณาส่งตัวเลขจริง",
+                   f"{name} is not a JSON number; send a real number")
+
+
+def _number_too_large() -> _Refused:
+    return _Refused("number_too_large",
+                    f"ตัวเลขในข้อมูลใหญ่หรือยาวเกินไป (ไม่เกิน {MAX_NUMBER_CHARS} ตัวอักษร)",
+                    f"a number in the body is too large or too long (at most {MAX_NUMBER_CHARS} characters)")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:  # int() of 5,000 digits raises ValueError (and is slow)
+        raise _number_too_large()
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _number_too_large()
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise _number_too_large()
+    return value
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _depth(data: Any) -> int:
+    """How deep arrays and objects nest in parsed JSON (level by level, stopping past the limit)."""
+    depth, level = 0, [data]
+    while depth <= MAX_JSON_DEPTH:
+        containers = [v for v in level if isinstance(v, (list, dict))]
+        if not containers:
+            break
+        depth += 1
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return depth
+
+
+def read_json(body: bytes) -> Any:
+    """The one reader of JSON request bodies: strict UTF-8 JSON (RFC 8259) with
+    nesting at most MAX_JSON_DEPTH deep, numbers at most MAX_NUMBER_CHARS long
+    and no NaN or Infinity, none of which the store or the responses can hold
+    (issue #17 items 3 and 4).  An empty body reads as ``{}``; anything else
+    refused is an ApiError 400."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ UTF-8", "the body is not valid UTF-8") from None
+    if not text.strip():
+        return {}
+    too_deep = ApiError(400, "too_deep", f"ข้อมูลซ้อนกันลึกเกิน {MAX_JSON_DEPTH} ชั้น",
+                        f"the body nests arrays and objects more than {MAX_JSON_DEPTH} deep")
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_non_finite)
+    except _Refused as exc:
+        raise ApiError(400, exc.code, exc.th, exc.en) from None
+    except RecursionError:  # the C parser's own limit (about 1,000 deep)
+        raise too_deep from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง",
+                       f"the body is not valid JSON: {exc}") from None
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
+    if _SURROGATE.search(text):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "invalid_json", "ข้อความในข้อมูลมีรหัส \\u ที่ไม่ครบคู่ (surrogate)",
+                           "a string holds an unpaired \\u surrogate escape") from None
+    return data
+
+
 Check = tuple[Callable[[Any], bool], str, str, str]  # (predicate, code, th, en)
 
 
 def json_body(request: Request, body: bytes, allowed: Iterable[str], required: Iterable[str] = (),
               checks: Mapping[str, Check] | None = None) -> dict:
-    """The body as a JSON object with only ``allowed`` members, the ``required``
-    ones present and each member in ``checks`` passing its predicate; every
-    problem at once (422)."""
+    """The body (:func:`read_json`) as a JSON object with only ``allowed``
+    members, the ``required`` ones present and each member in ``checks``
+    passing its predicate; every problem at once (422)."""
     kind = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
     if kind and kind != "application/json" and not kind.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "กรุณาส่งข้อมูลเป็น JSON (Content-Type: application/json)",
                        "send JSON (Content-Type: application/json)")
-    try:
-        data = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง (UTF-8)",
-                       f"the body is not valid UTF-8 JSON: {exc}") from None
+    data = read_json(body)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งต้องเป็นออบเจกต์ JSON", "the body must be a JSON object",
                        [problem("", "type", "ต้องเป็นออบเจกต์ JSON", "must be a JSON object")])
@@ -539,9 +623,21 @@ def _validator(request: Request, svc: Any) -> Draft202012Validator:
         schema = dict(forms.submission_schema(svc))
         schema.pop("$id", None)
         schema.pop("required", None)
-        found = cache[svc.key] = Draft202012Validator(
-            schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        found = cache[svc.key] = _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return found
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterable[Any]:
+    """``pattern`` as JSON Schema means it (ECMA-262): a final ``$`` is the very
+    end, whereas Python's ``$`` also matches before a final newline."""
+    if not validator.is_type(instance, "string"):
+        return
+    python = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    if not re.search(python, instance, re.ASCII):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 def _render_path(parts: Iterable[Any]) -> str:
@@ -596,7 +692,14 @@ def schema_problems(svc: Any, validator: Draft202012Validator, answers: Any) -> 
                                f"“{en_label}” must be one of: {shown}"))
         elif kind == "pattern":
             field = svc.fields.get(parts[-1]) if parts and isinstance(parts[-1], str) else None
-            if field is not None and field.type is FieldType.money:
+            if value in (forms.LINE_PATTERN, forms.MULTILINE_PATTERN):
+                out.append(problem(path, "control_characters", *forms.control_texts(
+                    th_label, en_label, value == forms.MULTILINE_PATTERN)))
+            elif value == forms.DATE_PATTERN:
+                year = error.instance[:4]
+                out.append(problem(path, "date_range", *forms.date_range_texts(
+                    th_label, en_label, int(year) if year.isdigit() else None)))
+            elif field is not None and field.type is FieldType.money:
                 out.append(problem(path, "money", f"“{th_label}” ต้องเป็นจำนวนเงินทศนิยมไม่เกิน 2 ตำแหน่ง เช่น \"1250.00\"",
                                    f"“{en_label}” must be an amount with at most 2 decimals, e.g. \"1250.00\""))
             else:
@@ -635,7 +738,10 @@ def schema_problems(svc: Any, validator: Draft202012Validator, answers: Any) -> 
             out.append(problem(path, "duplicate", f"“{th_label}” มีรายการซ้ำ", f"“{en_label}” has duplicates"))
         else:
             out.append(problem(path, kind, f"“{th_label}” ไม่ถูกต้อง", f"“{en_label}”: {error.message}"))
-    return sorted(out, key=lambda p: p["path"])
+    first = {}  # one problem per path: the first found (e.g. "not a date" before "year out of range")
+    for item in out:
+        first.setdefault(item["path"], item)
+    return sorted(first.values(), key=lambda p: p["path"])
 
 
 def _normalise_money(svc: Any, answers: dict[str, Any]) -> dict[str, Any]:
@@ -659,6 +765,7 @@ def checked_answers(request: Request, svc: Any, answers: Any) -> dict[str, Any]:
     """Answers that pass the submission schema (nulls mean "no answer"), or 422."""
     if isinstance(answers, dict):
         answers = {k: v for k, v in answers.items() if v is not None}
+    answers = forms.normalise_newlines(answers)  # CRLF → LF, as the e-Form reads a textarea
     errors = schema_problems(svc, _validator(request, svc), answers)
     if errors:
         raise ApiError(422, "invalid_answers", "ข้อมูลในคำขอไม่ถูกต้อง ไม่ได้บันทึก กรุณาแก้ไขรายการที่แจ้ง",
@@ -927,6 +1034,8 @@ def _expected_version(request: Request, data: Mapping[str, Any], required: bool)
     """``If-Match`` or ``version`` in the body; 428 when required and absent."""
     header = request.headers.get("if-match")
     body_version = data.get("version")
+    if isinstance(body_version, float) and body_version.is_integer():  # 3.0 is an integer in JSON Schema
+        body_version = int(body_version)
     if body_version is not None and (not isinstance(body_version, int) or isinstance(body_version, bool)):
         raise ApiError(422, "invalid_body", "ข้อมูลที่ส่งไม่ถูกต้อง", "the request body is not valid",
                        [problem("version", "type", "“version” ต้องเป็นจำนวนเต็ม", "“version” must be an integer")])
@@ -937,8 +1046,11 @@ def _expected_version(request: Request, data: Mapping[str, Any], required: bool)
                            'If-Match must be a version number such as "3"')
         header_version = int(match.group(1))
         if body_version is not None and body_version != header_version:
-            raise ApiError(400, "invalid_if_match", "If-Match และ version ไม่ตรงกัน",
-                           "If-Match and version disagree")
+            # at most one of the two is the current version: a stale request, like any other
+            raise ApiError(409, "version_conflict", "If-Match และ version ไม่ตรงกัน อย่างน้อยหนึ่งค่าไม่ใช่ฉบับล่าสุด",
+                           "If-Match and version disagree, so at least one of them is not the current version",
+                           [problem("version", "version_conflict", "If-Match และ version ไม่ตรงกัน",
+                                    "If-Match and version disagree")])
         return header_version
     if body_version is None and required:
         raise ApiError(428, "version_required",
@@ -1011,8 +1123,8 @@ def put_answers(request: Request, body: bytes) -> Response:
     """Replace a draft's answers ``{answers, version?}`` (``If-Match`` or ``version``)."""
     actor = _actor(request)
     data = json_body(request, body, ("answers", "version"), ("answers",))
+    record = _own(request, request.path_params["app_id"], actor)  # 404 before any precondition
     expected = _expected_version(request, data, required=True)
-    record = _own(request, request.path_params["app_id"], actor)
     _check_version(record, expected)
     svc = applications(request).ctx.service_of(record)
     answers = checked_answers(request, svc, data["answers"])
@@ -1038,8 +1150,8 @@ def submit_application(request: Request, body: bytes) -> Response:
                    "confirm the intent to sign electronically (intent: true)"),
     })
     declaration = data["declaration"]
-    expected = _expected_version(request, data, required=False)
     record = _own(request, request.path_params["app_id"], actor)
+    expected = _expected_version(request, data, required=False)
     _check_version(record, expected)
     apps = applications(request)
     saved = apps.submit(record["id"], actor, declaration_shown=declaration, intent_confirmed=True,
@@ -1075,13 +1187,13 @@ def take_action(request: Request, body: bytes) -> Response:
         "inputs": (lambda v: isinstance(v, dict), "type", "“inputs” ต้องเป็นออบเจกต์ {รหัสข้อมูล: ค่า}",
                    "“inputs” must be an object {input id: value}"),
     })
-    expected = _expected_version(request, data, required=False)
     record = _own(request, request.path_params["app_id"], actor)
     transition_id = request.path_params["transition_id"]
     svc = applications(request).ctx.service_of(record)
     tr = svc.transitions.get(transition_id) if _TRANSITION_ID.match(transition_id) else None
     if tr is None:
         raise ApiError(404, "no_transition", "ไม่มีการดำเนินการนี้ในบริการ", "no such action for this service")
+    expected = _expected_version(request, data, required=False)
     _check_version(record, expected)
     inputs = data.get("inputs") or {}
     declared = {i.id for i in tr.inputs}

@@ -64,7 +64,8 @@ from ..store.base import ConflictError
 from ..throttle import Throttled
 from .context import AppContext, Settings, StartupError, check_public_address
 from .i18n import LanguageMiddleware
-from .security import CSRFMiddleware, SecurityHeadersMiddleware, security_headers
+from .security import REFUSAL_TEXTS, CSRFMiddleware, SecurityHeadersMiddleware, refusal_status, \
+    security_headers
 
 __all__ = ["ROUTE_MODULES", "SESSION_COOKIE", "create_app", "collect_routes", "error_response"]
 
@@ -208,7 +209,13 @@ def _server_error_handler(https: bool):
 
 
 def _csrf_refused(conn: HTTPConnection, reason: str) -> Response:
-    return error_response(Request(conn.scope), 403, reason=f"csrf:{reason}")
+    """A refusal of CSRFMiddleware: 403, or 400/413 when the form's body is at fault."""
+    status = refusal_status(reason)
+    request = Request(conn.scope)
+    detail = None
+    if status == 413:  # say the limit, in the page's language (the other one is below it)
+        detail = REFUSAL_TEXTS[413][1 if getattr(request.state, "lang", None) == "en" else 0]
+    return error_response(request, status, reason=f"{'csrf' if status == 403 else 'form'}:{reason}", detail=detail)
 
 
 # ------------------------------------------------------------------ factory

@@ -508,6 +508,10 @@ async def application_documents(request: Request) -> Response:
     try:
         return_to = _return_to(form.get("return"))
         action = form.get("action") or "upload"
+        if "document" not in form:  # every form of the page names its document: a cut or broken body
+            raise HTTPException(400, detail=pick(lang, "ข้อมูลแบบฟอร์มไม่ครบหรือไม่ถูกต้อง กรุณาโหลดหน้าใหม่แล้วส่งอีกครั้ง",
+                                                 "The form data is incomplete or malformed; reload the page and "
+                                                 "send it again"))
         doc_id = form.get("document") or ""
         applicable = {d.id: d for d in applications(request).applicable_documents(record)}
         doc = applicable.get(doc_id) if isinstance(doc_id, str) else None

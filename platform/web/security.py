@@ -19,6 +19,15 @@ Two pure-ASGI middlewares and the CSRF helpers:
   cross-site`` are refused as well.  The JSON API is exempt and must therefore
   never accept the session cookie as authentication (it uses tokens).
 
+  It also guards the form boundary (issue #17): an urlencoded form over
+  FORM_LIMIT answers 413, one that is not UTF-8 answers 400 (it used to be read
+  as Latin-1), and a multipart body whose start is not multipart answers 400
+  (not 403).  :func:`refusal_status` gives the status of each refusal.
+
+* Every response without its own ``Cache-Control`` gets ``private, no-store``
+  (pages show personal data: officer pages, applications, tracking, accounts),
+  except the static files.
+
 In Python: ``csrf_token(request)`` gives the token (creating it in the session
 on first use), ``rotate_csrf_token(request)`` gives a new one (call it at
 sign-in and sign-out).
@@ -29,7 +38,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from markupsafe import Markup, escape
 from starlette.datastructures import MutableHeaders
@@ -39,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CSRF_FIELD", "CSRF_HEADER", "CSRF_SESSION_KEY", "UNSAFE_METHODS", "EXEMPT_PREFIXES",
-    "csrf_token", "rotate_csrf_token", "csrf_field", "security_headers",
+    "csrf_token", "rotate_csrf_token", "csrf_field", "security_headers", "refusal_status", "FORM_LIMIT",
     "CSRFMiddleware", "SecurityHeadersMiddleware",
 ]
 
@@ -49,7 +58,22 @@ CSRF_SESSION_KEY = "_csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXEMPT_PREFIXES: tuple[str, ...] = ("/api/",)
 MULTIPART_PEEK_LIMIT = 64 * 1024  # bytes read to find the token in a multipart body
-FORM_LIMIT = 8 * 1024 * 1024  # an urlencoded form larger than this is refused
+FORM_LIMIT = 8 * 1024 * 1024  # an urlencoded form larger than this is refused (413)
+NO_STORE = "private, no-store"
+CACHEABLE_PREFIXES: tuple[str, ...] = ("/static/",)  # no personal data: the browser may keep these
+# Refusals that are about the body, not the CSRF token; every other reason is a 403.
+REFUSAL_STATUS = {"too-large": 413, "bad-encoding": 400, "bad-multipart": 400}
+REFUSAL_TEXTS = {
+    403: ("คำขอนี้ไม่ผ่านการตรวจสอบความปลอดภัย (CSRF) กรุณากลับไปโหลดหน้าแบบฟอร์มใหม่แล้วส่งอีกครั้ง",
+          "This request failed the security check (CSRF). Go back, reload the form and send it again."),
+    413: (f"ข้อมูลในแบบฟอร์มมีขนาดเกิน {FORM_LIMIT // (1024 * 1024)} MB ไม่ได้บันทึก กรุณาย่อข้อความแล้วส่งอีกครั้ง",
+          f"The form is larger than {FORM_LIMIT // (1024 * 1024)} MB and was not saved; shorten it and send "
+          f"it again."),
+    400: ("ข้อมูลในแบบฟอร์มไม่ถูกต้อง (ไม่ใช่ UTF-8 หรือ multipart ที่สมบูรณ์) ไม่ได้บันทึก "
+          "กรุณากลับไปโหลดหน้าแบบฟอร์มใหม่แล้วส่งอีกครั้ง",
+          "The form data is malformed (not UTF-8, or broken multipart) and was not saved. Go back, reload "
+          "the form and send it again."),
+}
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -123,10 +147,22 @@ def _first_multipart_field(body: bytes, boundary: bytes) -> tuple[bool, str | No
         return False, None, None
     name = _NAME.search(headers)
     value = body[value_start:value_end]
+    return True, name.group(1).decode("utf-8") if name else None, value.decode("utf-8")
+
+
+def refusal_status(reason: str) -> int:
+    """The HTTP status of a refusal by :class:`CSRFMiddleware` (403 unless the body is at fault)."""
+    return REFUSAL_STATUS.get(reason, 403)
+
+
+def _utf8_form(body: bytes) -> bool:
+    """Whether every name and value of an urlencoded body is UTF-8 once %-decoded."""
     try:
-        return True, name.group(1).decode("utf-8") if name else None, value.decode("utf-8")
+        for pair in body.split(b"&"):
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
-        return True, None, None
+        return False
+    return True
 
 
 class CSRFMiddleware:
@@ -156,7 +192,9 @@ class CSRFMiddleware:
         if conn.headers.get("sec-fetch-site") == "cross-site":
             reason = "cross-site"
         elif CSRF_HEADER in conn.headers:
-            if not _same(expected, conn.headers[CSRF_HEADER]):
+            if _kind(conn) == "application/x-www-form-urlencoded":  # its size and encoding, all the same
+                _given, reason = await self._token_from_body(conn, receive, buffered)
+            if reason is None and not _same(expected, conn.headers[CSRF_HEADER]):
                 reason = "bad-token"
         else:
             given, reason = await self._token_from_body(conn, receive, buffered)
@@ -176,7 +214,7 @@ class CSRFMiddleware:
     async def _token_from_body(self, conn: HTTPConnection, receive: Receive,
                                buffered: list[Message]) -> tuple[str | None, str | None]:
         content_type = conn.headers.get("content-type", "")
-        kind = content_type.split(";", 1)[0].strip().lower()
+        kind = _kind(conn)
         body = b""
         more = True
 
@@ -197,21 +235,27 @@ class CSRFMiddleware:
                     return None, "disconnect"
                 if len(body) > FORM_LIMIT:
                     return None, "too-large"
-            values = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).get(CSRF_FIELD)
+            if not _utf8_form(body):
+                return None, "bad-encoding"
+            values = parse_qs(body.decode("utf-8"), keep_blank_values=True).get(CSRF_FIELD)
             return (values[0] if values else None), None
         if kind == "multipart/form-data":
             found = _BOUNDARY.search(content_type)
             if not found:
-                return None, "missing-token"
+                return None, "bad-multipart"
             boundary = found.group(1).encode("latin-1")
             while True:
-                complete, name, value = _first_multipart_field(body, boundary)
+                try:
+                    complete, name, value = _first_multipart_field(body, boundary)
+                except UnicodeDecodeError:
+                    return None, "bad-encoding"
                 if complete:
                     if name != CSRF_FIELD:
                         return None, "token-not-first"
                     return value, None
                 if not more or len(body) > MULTIPART_PEEK_LIMIT:
-                    return None, "token-not-first" if body else "missing-token"
+                    # a start that is not multipart at all is malformed; a long first part is not the token
+                    return None, "token-not-first" if _opens(body, boundary) else "bad-multipart"
                 if not await read_more():
                     return None, "disconnect"
         return None, "missing-token"
@@ -219,10 +263,19 @@ class CSRFMiddleware:
     def _refuse(self, conn: HTTPConnection, reason: str) -> Response:
         if self.on_refuse is not None:
             return self.on_refuse(conn, reason)
-        return PlainTextResponse(
-            "คำขอนี้ไม่ผ่านการตรวจสอบความปลอดภัย (CSRF) กรุณากลับไปโหลดหน้าแบบฟอร์มใหม่แล้วส่งอีกครั้ง\n"
-            "This request failed the security check (CSRF). Go back, reload the form and send it again.\n",
-            status_code=403)
+        status = refusal_status(reason)
+        th, en = REFUSAL_TEXTS[status]
+        return PlainTextResponse(f"{th}\n{en}\n", status_code=status)
+
+
+def _kind(conn: HTTPConnection) -> str:
+    return conn.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _opens(body: bytes, boundary: bytes) -> bool:
+    """Whether a multipart body starts its first part with complete part headers."""
+    start = body.find(b"--" + boundary + b"\r\n")
+    return start >= 0 and body.find(b"\r\n\r\n", start) >= 0
 
 
 # ------------------------------------------------------------------ headers
@@ -251,6 +304,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cacheable = scope["path"].startswith(CACHEABLE_PREFIXES)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -258,6 +312,8 @@ class SecurityHeadersMiddleware:
                 for name, value in self.headers.items():
                     if name not in headers:
                         headers[name] = value
+                if not cacheable and "cache-control" not in headers:
+                    headers["Cache-Control"] = NO_STORE
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
