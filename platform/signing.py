@@ -102,6 +102,7 @@ log = logging.getLogger(__name__)
 DEFAULT_REASON = "หน่วยงานรับรองว่าเอกสารอิเล็กทรอนิกส์นี้ออกโดยระบบของหน่วยงาน"
 DEFAULT_LOCATION = "ประเทศไทย"
 REVOCATION_MODES = ("hard-fail", "soft-fail", "require")
+TIMESTAMP_RESERVE = 2 * 12_000  # hex digits kept for an RFC 3161 token (TSA certificate chain included)
 
 
 class SigningError(Exception):
@@ -325,11 +326,14 @@ class PdfSigner:
         field_name: str | None = None,
         stamp: VisibleStamp | None = None,
         certify: bool | None = None,
+        timestamper: Any = None,
     ) -> bytes:
         """Sign *pdf* (bytes) and return the signed PDF (an incremental update).
 
         ``certify=None`` certifies an unsigned document and adds an approval
-        signature to one that is already signed.
+        signature to one that is already signed.  ``timestamper`` (a pyHanko
+        ``TimeStamper``, e.g. ``HTTPTimeStamper(url)``) adds an RFC 3161 time
+        stamp on the signature: PAdES B-T instead of B-B.
         """
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
@@ -375,12 +379,13 @@ class PdfSigner:
                 box=tuple(int(round(v)) for v in stamp.box),
             )
             text_params = {"stamp_text": "\n".join(self._stamp_lines(stamp, reason))}
-        pdf_signer = signers.PdfSigner(meta, signer=self._signer, **kwargs)
+        pdf_signer = signers.PdfSigner(meta, signer=self._signer, timestamper=timestamper, **kwargs)
         out = io.BytesIO()
         try:
             pdf_signer.sign_pdf(
                 writer,
-                bytes_reserved=self.bytes_reserved,
+                # a time-stamp token carries the TSA's certificates: room for them too
+                bytes_reserved=self.bytes_reserved + (TIMESTAMP_RESERVE if timestamper is not None else 0),
                 appearance_text_params=text_params,
                 output=out,
             )
@@ -430,6 +435,10 @@ MODIFIED: Problem = (
 PARTIAL: Problem = (
     "ลายมือชื่อไม่ได้ครอบคลุมเนื้อหาทั้งหมดของเอกสาร",
     "the signature does not cover the whole document",
+)
+UNTRUSTED_TIMESTAMP: Problem = (
+    "ตราประทับเวลา (time stamp) บนลายมือชื่อไม่ถูกต้องหรือออกโดยผู้ให้บริการที่ไม่เชื่อถือ",
+    "the time stamp on the signature is not valid or comes from an untrusted time-stamp authority",
 )
 UNREADABLE_SIGNATURE: Problem = (
     "อ่านลายมือชื่อดิจิทัลในเอกสารไม่ได้", "a digital signature in the document cannot be read"
@@ -610,6 +619,8 @@ async def _check_one(embedded, vc, signature_fields: set[str], lenient_vc=None) 
 
     ts = status.timestamp_validity
     timestamped = ts is not None and ts.valid and ts.intact and ts.trusted
+    if ts is not None and not timestamped:
+        problems.append(UNTRUSTED_TIMESTAMP)  # pyHanko's bottom line is false then; say why
     signed_at = ts.timestamp if timestamped else status.signer_reported_dt
     valid = bool(status.bottom_line) and not modified
     return SignatureReport(

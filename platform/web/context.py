@@ -28,6 +28,8 @@ built directly in tests (``Settings(data=tmp_path, definitions=(defs,))``):
 ``ESERVICE_SMTP_FROM``            the From: address (default ``eservice@<host name>``)
 ``ESERVICE_SMTP_TIMEOUT``         seconds (default 30)
 ``ESERVICE_SMTP_CA_FILE``         extra trusted roots for the server's certificate
+``ESERVICE_TSA_URL``              RFC 3161 time-stamp service for signed documents (PAdES B-T);
+                                  unset: signatures are B-B, without a time stamp
 ``ESERVICE_DEMO``                 ``1`` marks a demo installation (a banner says so)
 ``ESERVICE_DEBUG``                ``1`` reloads templates and shows tracebacks
 ================================  ===============================================
@@ -112,6 +114,7 @@ class Settings:
     templates: tuple[Path, ...] = ()
     site_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SITE_NAME))
     smtp: "SmtpSettings | None" = None  # None: mail is not configured
+    tsa_url: str | None = None  # time-stamp service for issued documents (eservice.outputs)
     demo: bool = False
     debug: bool = False
 
@@ -145,7 +148,7 @@ class Settings:
             base_url=env.get("ESERVICE_BASE_URL") or None,
             allowed_hosts=env.get("ESERVICE_ALLOWED_HOSTS") or (),
             templates=_paths(env.get("ESERVICE_TEMPLATES")),
-            site_name=site, smtp=smtp,
+            site_name=site, smtp=smtp, tsa_url=env.get("ESERVICE_TSA_URL") or None,
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
         )
 
