@@ -77,9 +77,10 @@ class AgencySigners:
         from ..signing import SigningError
 
         with self._lock:
-            found = self._signers.get(agency)
-            if found is not None:
-                return found
+            version = self._files_version(agency)
+            cached = self._signers.get(agency)
+            if cached is not None and cached[0] == version:
+                return cached[1]
             try:
                 found = load_agency_keys(self.data_dir, agency).signer()
             except (CertificateError, SigningError) as exc:
@@ -91,16 +92,26 @@ class AgencySigners:
                     f"documents cannot be signed for agency {agency} yet: {exc.en}. An administrator must install "
                     f"the agency's certificate (eservice keys import FILE.p12 --agency {agency}, or for a trial "
                     f"eservice keys create --agency {agency}); nothing was recorded") from exc
-            self._signers[agency] = found
+            self._signers[agency] = (version, found)
             return found
 
-    def forget(self, agency: str | None = None) -> None:
-        """Read the keys again next time (after ``eservice keys import``)."""
-        with self._lock:
-            if agency is None:
-                self._signers.clear()
-            else:
-                self._signers.pop(agency, None)
+    def _files_version(self, agency: str) -> tuple:
+        """When the key files last changed: new keys (``eservice keys import``)
+        are used from the next document on, without a restart."""
+        from ..certificates import CERT_FILE, CHAIN_FILE, KEY_FILE, agency_keys_dir
+
+        try:
+            folder = agency_keys_dir(self.data_dir, agency)
+        except Exception:
+            return ()
+        out = []
+        for name in (KEY_FILE, CERT_FILE, CHAIN_FILE):
+            try:
+                stat = (folder / name).stat()
+                out.append((name, stat.st_mtime_ns, stat.st_size))
+            except OSError:
+                out.append((name, None, None))
+        return tuple(out)
 
     def timestamper(self):
         if not self.tsa_url:

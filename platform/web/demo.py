@@ -21,7 +21,9 @@ that holds accounts but was never seeded as a demo (real data), and prints the
 list of accounts.  ``docs/demo.md`` is the same list with what each can do
 (:func:`demo_markdown` writes it).
 
-Not done here: sample applications in different states.
+It also installs a demo CA and signing certificate for every agency that has
+none (:func:`install_demo_keys`), so licences and letters are signed in the
+demo.  Not done here: sample applications in different states.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-__all__ = ["DEMO_PASSWORD", "DemoAccount", "ROLE_INFO", "demo_accounts", "demo_markdown", "seed_demo"]
+__all__ = ["DEMO_PASSWORD", "DemoAccount", "ROLE_INFO", "demo_accounts", "demo_markdown", "install_demo_keys",
+           "seed_demo"]
 
 DEMO_PASSWORD = "demo-password-2569"
 MARKER_COLLECTION = "demo"
@@ -211,7 +214,26 @@ def seed_demo(settings: Any = None, *, clock: Any = None, store: Any = None, cat
             if callable(close):
                 close()
     _print(result, catalogue, out)
+    install_demo_keys(settings.data, catalogue, out=out)
     return result
+
+
+def install_demo_keys(data: Any, catalogue: Any, *, out: TextIO | None = None) -> list[str]:
+    """A demo CA and signing certificate for every agency that has none yet, so
+    that licences and letters can be signed in the demo (IS-2).  Returns the
+    agencies that got new keys."""
+    from ..certificates import CERT_FILE, agency_keys_dir, create_agency_keys
+
+    made = []
+    for code, agency in sorted(catalogue.agencies.items()):
+        if (agency_keys_dir(data, code) / CERT_FILE).exists():
+            continue
+        th, en = _text(agency.name)
+        create_agency_keys(data, code, org_name_th=th, org_name_en=en)
+        made.append(code)
+    if out is not None and made:
+        print(f"eservice: ใบรับรองสาธิตสำหรับลงนามเอกสาร / demo signing certificates: {', '.join(made)}", file=out)
+    return made
 
 
 def _seed(store: Any, clock: Any, catalogue: Any, accounts: Any) -> list[tuple[DemoAccount, bool]]:
