@@ -68,6 +68,7 @@ signed range makes it not ``intact`` (and not ``valid``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -167,6 +168,38 @@ class VisibleStamp:
     lines: Sequence[str] | None = None
     font_size: int = 8
     line_spacing: float = 1.6  # × font size; less clips Thai tone marks
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp_font(path: str) -> str:
+    """The font for stamps cut down once to Thai, Latin and common punctuation:
+    pyHanko parses the font's layout tables for every stamp, and a smaller font
+    halves that time.  Kept in a temporary file for the life of the process
+    (the original is used if cutting fails)."""
+    import atexit
+    import os
+    import tempfile
+
+    try:
+        from fontTools import subset, ttLib
+
+        options = subset.Options()
+        options.layout_features = ["*"]  # keep Thai shaping (marks, ligatures)
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = ttLib.TTFont(path)
+        subsetter = subset.Subsetter(options=options)
+        subsetter.populate(unicodes=[*range(0x20, 0x7F), *range(0xA0, 0x100), *range(0x0E00, 0x0E80),
+                                     *range(0x2010, 0x2027)])
+        subsetter.subset(font)
+        fd, out = tempfile.mkstemp(prefix="eservice-stamp-", suffix=".ttf")
+        with os.fdopen(fd, "wb") as fh:
+            font.save(fh)
+        atexit.register(lambda: os.path.exists(out) and os.unlink(out))
+        return out
+    except Exception:  # a font fontTools cannot cut: use it whole
+        log.warning("could not prepare the stamp font from %s; using it whole", path, exc_info=True)
+        return path
 
 
 def _load_key(key_pem: bytes, password: bytes | None):
@@ -292,7 +325,7 @@ class PdfSigner:
 
         size = max(1, round(stamp.font_size))  # pyHanko's layout works in whole points
         font = GlyphAccumulatorFactory(
-            str(find_thai_font().regular), font_size=size, bcp47_lang_code="th"
+            _stamp_font(str(find_thai_font().regular)), font_size=size, bcp47_lang_code="th"
         )
         return TextStampStyle(
             stamp_text="%(stamp_text)s",
