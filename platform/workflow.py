@@ -375,6 +375,9 @@ class Workflow:
             except (ConflictError, NotFoundError):
                 pass  # someone acted first, or the application is gone
             except EngineError as exc:
+                if exc.status == 503:  # a document could not be signed yet (keys, time stamps): next round
+                    log.warning("timer %s waits: %s", key, exc.en)
+                    continue
                 if exc.code not in ("not_found", "no_transition", "wrong_state", "guard", "forbidden"):
                     log.error("timer %s refused: %s", key, exc.en)
                     self._record_timer_failure(timer, key, exc.en)

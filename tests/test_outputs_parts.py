@@ -242,3 +242,59 @@ def test_settings_read_the_time_stamp_service():  # R: IS-2
 
     assert Settings.from_env({"ESERVICE_TSA_URL": "http://tsa.example/"}).tsa_url == "http://tsa.example/"
     assert Settings.from_env({}).tsa_url is None
+
+
+# --------------------------------------------------------------------------- timers
+def test_a_timer_whose_letter_cannot_be_signed_waits_for_the_next_round(tmp_path):  # R: IS-2, PR-2
+    import yaml
+
+    from eservice.applications import Applications, declaration_of
+    from eservice.certificates import create_agency_keys
+    from eservice.clock import FixedClock
+    from eservice.engine import EngineContext
+    from eservice.files import FileStore
+    from eservice.outputs import Outputs
+    from eservice.policy import Actor, Grant
+    from eservice.spec.loader import load_or_raise
+    from eservice.store import open_store
+    from eservice.workflow import TIMERS, Workflow
+    from smtp_server import closed_port
+
+    defs = tmp_path / "defs"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "defs", defs)
+    path = defs / "test-agency" / "minimal.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["outputs"]["letters"] = [{"id": "notice", "title": {"th": "หนังสือแจ้ง", "en": "Notice"},
+                                   "template": "templates/permit.html"}]
+    dispose = next(t for t in data["workflow"]["transitions"] if t["id"] == "dispose")
+    dispose["effects"] = [{"issue_letter": "notice"}]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (defs / "test-agency" / "templates" / "permit.html").write_text(
+        '{% extends "eservice/issued.html" %}{% block content %}<h1>{{ document.title.th }}'
+        '{% if licence is defined %} {{ licence.number }}{% endif %}</h1>{% endblock %}', encoding="utf-8")
+    catalogue = load_or_raise([defs])
+    clock = FixedClock(dt.datetime(2026, 6, 15, 3, 0, tzinfo=dt.timezone.utc))
+    store, files = open_store(tmp_path / "store"), FileStore(tmp_path / "files")
+    create_agency_keys(tmp_path, "test-agency", org_name_th="หน่วยงานทดสอบ")
+
+    def engine(tsa_url):
+        return EngineContext(catalogue=catalogue, store=store, files=files, clock=clock, outputs=Outputs(
+            files, tmp_path, base_url="https://eservice.example", clock=clock, tsa_url=tsa_url))
+
+    down = engine(f"http://127.0.0.1:{closed_port()}/tsa")  # the time-stamp service does not answer
+    apps = Applications(down)
+    citizen = Actor(user_id="u-citizen", name="สมชาย")
+    record = apps.start("minimal-permit", citizen)
+    apps.save_page(record["id"], citizen, "shop", {"shop_name": "ร้าน", "shop_area": 20})
+    record = apps.submit(record["id"], citizen, declaration_shown=declaration_of(catalogue.latest("minimal-permit")),
+                         intent_confirmed=True)
+    reviewer = Actor(user_id="u-rev", grants=(Grant("test-agency", "reviewer"),))
+    Workflow(down).take(record["id"], "request_documents", reviewer, {"missing": "แผนผัง"})
+    clock.set(clock.now() + dt.timedelta(days=31))
+    assert Workflow(down).fire_due_timers() == []
+    assert store.get_application(record["id"])["state"] == "awaiting_documents"
+    assert len(list(store.collection(TIMERS).all())) == 1  # kept: tried again next round
+    fired = Workflow(engine(None)).fire_due_timers()  # B-B: no time-stamp service configured
+    assert len(fired) == 1
+    after = store.get_application(record["id"])
+    assert after["state"] == "disposed" and after["letters"][0]["signature_level"] == "PAdES-B-B"
