@@ -903,6 +903,8 @@ def application_json(request: Request, record: Mapping[str, Any], *, full: bool 
     if editable:
         field_errors, missing = apps.problems(record)
         errors = _engine_problems([e.as_dict() for e in field_errors] + missing)
+    from .api_documents import issued_json  # issued licences and letters (#7); that module builds on this one
+
     out.update({
         "answers": record.get("answers", {}),
         "documents": documents,
@@ -911,19 +913,13 @@ def application_json(request: Request, record: Mapping[str, Any], *, full: bool 
                   "status": f.get("status"), "due_on": f.get("due_on"), "methods": f.get("methods", [])}
                  for f in record.get("fees", [])],
         "history": _history(svc, record),
-        "issued": _issued_json(request, svc, record),  # licences and letters the agency signed (#7)
+        "issued": issued_json(request, svc, record),
         "declaration": declaration_of(svc) if record["state"] == "draft" else None,
         "actions": _actions_json(request, record, actor if actor is not None else _actor(request)),
     })
     if record["state"] == "draft":
         out["estimated_fees"] = _estimated_fees(apps, svc, record)
     return out
-
-
-def _issued_json(request: Request, svc: Any, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from .api_documents import issued_json  # that module builds on this one
-
-    return issued_json(request, svc, record)
 
 
 def _etag(record: Mapping[str, Any]) -> dict[str, str]:
