@@ -14,9 +14,10 @@ folder::
                            made by :func:`create_agency_keys`
 
 **Production.**  A real agency gets its organisation certificate from a CA
-accredited by the NRCA (or an Adobe AATL member, PR-8) and places its key and
-certificate (and the CA chain as ``chain.pem``) in that folder; nothing here
-creates those.  There is no ``ca-key.pem`` then.
+accredited by the NRCA (or an Adobe AATL member, PR-8), usually as a PKCS#12
+file, and installs it with ``eservice keys import FILE.p12 --agency CODE``
+(:func:`import_pkcs12`: key, certificate and CA chain, checked first).  There
+is no ``ca-key.pem`` then.
 
 **Demo/dev/tests.**  :func:`create_agency_keys` makes a small organisation CA
 and a signing certificate with ``cryptography`` (RSA 2048 by default, or EC
@@ -36,6 +37,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
@@ -51,6 +53,7 @@ __all__ = [
     "certificate_validity",
     "create_agency_keys",
     "ensure_agency_keys",
+    "import_pkcs12",
     "load_agency_keys",
     "load_pem_certificates",
     "platform_trust_roots",
@@ -291,6 +294,101 @@ def load_agency_keys(data_dir: str | Path, agency: str) -> AgencyKeys:
     elif (folder / CA_FILE).is_file():
         chain = _split_pems((folder / CA_FILE).read_bytes())
     return AgencyKeys(agency, folder, key_path.read_bytes(), _split_pems(cert_pem)[0], chain)
+
+
+def _issuer_chain(cert: x509.Certificate, pool: list[x509.Certificate]) -> list[x509.Certificate]:
+    """The certificates above *cert* in *pool*, issuer first, each checked to
+    have signed the one below it."""
+    chain: list[x509.Certificate] = []
+    current = cert
+    while current.issuer != current.subject:
+        issuer = next((c for c in pool if c.subject == current.issuer and c not in chain), None)
+        if issuer is None:
+            break
+        try:
+            current.verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise CertificateError(
+                f"ใบรับรอง {issuer.subject.rfc4514_string()} ไม่ได้ออกใบรับรอง {current.subject.rfc4514_string()}",
+                f"{issuer.subject.rfc4514_string()} did not issue {current.subject.rfc4514_string()}: {exc}",
+            ) from exc
+        chain.append(issuer)
+        current = issuer
+    return chain
+
+
+def import_pkcs12(
+    data_dir: str | Path,
+    agency: str,
+    p12: bytes,
+    password: bytes | None,
+    *,
+    extra_chain: bytes = b"",
+    overwrite: bool = False,
+    clock: Clock | None = None,
+) -> AgencyKeys:
+    """Install the agency's organisation certificate from a PKCS#12 file (IS-2).
+
+    The file holds the private key, the signing certificate and (usually) the
+    CA certificates above it; ``extra_chain`` (PEM) adds CA certificates the
+    file lacks.  Checked before anything is written: the key matches the
+    certificate, the certificate is valid now and meant for signing documents
+    (digitalSignature or nonRepudiation), and a chain up to an issuing CA is
+    present, each certificate signed by the next.  Writes ``signing-key.pem``
+    (0600, unencrypted: the folder is the service account's alone),
+    ``signing-cert.pem`` and ``chain.pem``, and removes a demo CA left in the
+    folder.  Refuses to replace existing keys unless ``overwrite=True``.
+    """
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    folder = agency_keys_dir(data_dir, agency)
+    if (folder / KEY_FILE).exists() and not overwrite:
+        raise CertificateError(
+            f"หน่วยงาน {agency} มีกุญแจสำหรับลงนามอยู่แล้วที่ {folder} (ใช้ --overwrite เพื่อแทนที่)",
+            f"agency {agency} already has a signing key in {folder} (use --overwrite to replace it)",
+        )
+    try:
+        key, cert, others = pkcs12.load_key_and_certificates(p12, password)
+    except (ValueError, TypeError) as exc:
+        raise CertificateError(
+            f"อ่านไฟล์ PKCS#12 ไม่ได้ (รหัสผ่านผิดหรือไฟล์เสียหาย): {exc}",
+            f"cannot read the PKCS#12 file (wrong password or damaged file): {exc}",
+        ) from exc
+    if key is None or cert is None:
+        raise CertificateError("ไฟล์ PKCS#12 ต้องมีทั้งกุญแจส่วนตัวและใบรับรอง",
+                               "the PKCS#12 file must hold both the private key and its certificate")
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
+            cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise CertificateError("กุญแจส่วนตัวไม่ตรงกับใบรับรอง", "the private key does not match the certificate")
+    now = (clock or SystemClock()).now()
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise CertificateError(
+            f"ใบรับรองใช้ได้ระหว่าง {cert.not_valid_before_utc:%Y-%m-%d} ถึง {cert.not_valid_after_utc:%Y-%m-%d} "
+            "จึงใช้ลงนามตอนนี้ไม่ได้",
+            f"the certificate is valid from {cert.not_valid_before_utc:%Y-%m-%d} to "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}, so it cannot sign now")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        for_signing = usage.digital_signature or usage.content_commitment
+    except x509.ExtensionNotFound:
+        for_signing = True
+    if not for_signing:
+        raise CertificateError("ใบรับรองนี้ไม่ได้มีไว้สำหรับลงนามเอกสาร (keyUsage)",
+                               "this certificate is not meant for signing documents (keyUsage)")
+    chain = _issuer_chain(cert, [*(others or []), *load_pem_certificates(extra_chain or b"")])
+    if not chain:
+        raise CertificateError(
+            "ไม่พบใบรับรองของผู้ออกใบรับรอง (CA) ในไฟล์ ให้ระบุไฟล์ chain ด้วย --chain ไฟล์.pem",
+            "the file holds no certificate of the issuing CA; give the chain with --chain FILE.pem")
+    pem = serialization.Encoding.PEM
+    atomic_write_bytes(folder / KEY_FILE, _key_pem(key, None), mode=0o600)
+    atomic_write_bytes(folder / CERT_FILE, cert.public_bytes(pem), mode=0o644)
+    atomic_write_bytes(folder / CHAIN_FILE, b"".join(c.public_bytes(pem) for c in chain), mode=0o644)
+    for stale in (CA_FILE, CA_KEY_FILE):  # a demo CA must not stay trusted for this agency
+        if (folder / stale).exists():
+            (folder / stale).unlink()
+    return load_agency_keys(data_dir, agency)
 
 
 def ensure_agency_keys(data_dir: str | Path, agency: str, **create_kwargs) -> AgencyKeys:

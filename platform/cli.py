@@ -1,4 +1,4 @@
-"""The `eservice` command: check definitions, print the schema, serve the platform."""
+"""The `eservice` command: check definitions, print the schema, manage signing keys, serve the platform."""
 from __future__ import annotations
 
 import argparse
@@ -132,6 +132,57 @@ def _intake_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    """``eservice keys create`` (demo CA + agency certificate) and ``eservice keys import FILE.p12`` (IS-2)."""
+    from .certificates import CertificateError, certificate_validity, create_agency_keys, import_pkcs12
+
+    try:
+        if args.keys_action == "create":
+            from .spec.loader import load
+
+            catalogue, problems = load(args.definitions)
+            agencies = args.agency or sorted(catalogue.agencies)
+            if not agencies:
+                print("ไม่พบหน่วยงานในนิยามบริการ / no agency found in the definitions", file=sys.stderr)
+                return 1
+            for code in agencies:
+                agency = catalogue.agencies.get(code)
+                if agency is None:
+                    print(f"ไม่พบหน่วยงาน {code} ในนิยามบริการ / agency {code} is not in the definitions",
+                          file=sys.stderr)
+                    return 1
+                keys = create_agency_keys(args.data, code, org_name_th=agency.name.th,
+                                          org_name_en=agency.name.get("en"), key_type=args.key_type,
+                                          overwrite=args.overwrite)
+                _print_keys(keys, certificate_validity, demo=True)
+            return 0
+        password_text = os.environ.get(args.password_env) if args.password_env else None
+        if password_text is None and sys.stdin.isatty():
+            import getpass
+
+            password_text = getpass.getpass("รหัสผ่านของไฟล์ PKCS#12 / PKCS#12 password: ")
+        password = password_text.encode("utf-8") if password_text else None
+        chain = Path(args.chain).read_bytes() if args.chain else b""
+        keys = import_pkcs12(args.data, args.agency, Path(args.file).read_bytes(), password, extra_chain=chain,
+                             overwrite=args.overwrite)
+        _print_keys(keys, certificate_validity, demo=False)
+        return 0
+    except CertificateError as exc:
+        print(f"eservice: {exc.th}\neservice: {exc.en}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"eservice: อ่านไฟล์ไม่ได้ / cannot read the file: {exc}", file=sys.stderr)
+        return 1
+
+
+def _print_keys(keys, validity, *, demo: bool) -> None:
+    start, end = validity(keys.cert_pem)
+    kind = "CA สาธิตและใบรับรองของหน่วยงาน / demo CA and agency certificate" if demo else \
+        "ใบรับรองของหน่วยงาน / the agency's certificate"
+    print(f"{keys.agency}: {kind}\n  {keys.folder}\n  {keys.subject}\n"
+          f"  ใช้ได้ / valid {start:%Y-%m-%d} – {end:%Y-%m-%d}; CA: {len(keys.chain_pems)} ใบ / certificate(s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .settings import DEFAULT_DATA, env_data_folder
 
@@ -172,6 +223,25 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--json", action="store_true")
     book.set_defaults(func=_intake_book)
 
+    keys = sub.add_parser("keys", help="the agencies' signing keys and certificates / กุญแจและใบรับรองของหน่วยงาน")
+    keys_sub = keys.add_subparsers(dest="keys_action", required=True)
+    create = keys_sub.add_parser(
+        "create", help="a demo CA and agency certificate (demo, tests; not for production) / สร้างใบรับรองสาธิต")
+    create.add_argument("--agency", action="append", help="agency code (repeatable; default: every agency)")
+    create.add_argument("--definitions", nargs="+", default=[DEFAULT_DEFINITIONS])
+    create.add_argument("--key-type", choices=("rsa", "ec"), default="rsa")
+    imp = keys_sub.add_parser(
+        "import", help="install an agency certificate from a PKCS#12 file with its chain / ติดตั้งใบรับรองจากไฟล์ .p12")
+    imp.add_argument("file", help="FILE.p12 (key, certificate, CA chain)")
+    imp.add_argument("--agency", required=True, help="agency code")
+    imp.add_argument("--chain", help="PEM file with CA certificates the .p12 lacks")
+    imp.add_argument("--password-env", default="ESERVICE_P12_PASSWORD",
+                     help="environment variable holding the file's password (else it is asked for)")
+    for command in (create, imp):
+        command.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+        command.add_argument("--overwrite", action="store_true", help="replace existing keys / แทนที่กุญแจเดิม")
+    keys.set_defaults(func=_keys)
+
     serve = sub.add_parser("serve", help="start the web platform / เปิดระบบ")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -185,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated host names to accept (default: ESERVICE_ALLOWED_HOSTS); "
                             "needed when no base URL is set / ชื่อโฮสต์ที่ยอมรับ")
     serve.add_argument("--demo", action="store_true",
-                       help="create demo accounts; links use http://<host>:<port> / โหมดสาธิต")
+                       help="create demo accounts and demo signing keys for every agency; links use "
+                            "http://<host>:<port> / โหมดสาธิต")
     serve.set_defaults(func=_serve)
     return parser
 

@@ -38,6 +38,7 @@ class EngineContext:
     files: Any = None  # files.FileStore
     clock: Clock = field(default_factory=SystemClock)
     notifier: Callable[..., None] | None = None  # (application, notification_id, service, extra) -> None
+    outputs: Any = None  # eservice.outputs.Outputs: renders and signs what effects issue (None: cannot issue)
 
     def __post_init__(self) -> None:
         self._calendars: dict[str, WorkingCalendar] = {}

@@ -32,6 +32,9 @@ with this context:
 ``transition``      the transition id (``""`` for the acknowledgement)
 ==================  ============================================================
 
+``extra["attachments"]`` (``(filename, bytes, media type)``, set by the
+workflow for the documents a step issued) are attached to the mail.
+
 ``"submitted"`` falls back to a built-in acknowledgement when the definition
 declares none.  The officer's inputs, the tracking link and the agency's phone
 are appended when the template did not show them, so every mail carries them.
@@ -345,7 +348,9 @@ class Notifier:
         if self.mailer is None:
             return self._failed([address], mail.subject, app_id, notification_id, not_configured_error())
         try:
-            message_id = self.mailer.send(address, mail.subject, text, application=app_id, kind=notification_id)
+            # the documents the step issued go with its mail (IS-3; eservice.outputs)
+            message_id = self.mailer.send(address, mail.subject, text, attachments=extra.get("attachments") or (),
+                                          application=app_id, kind=notification_id)
         except DeliveryError as err:  # recorded by the Mailer (PR-2); the caller carries on
             return self.outbox.items.get(err.outbox_id) if err.outbox_id else None
         found = [r for r in self.outbox.for_application(app_id) if r.get("message_id") == message_id]

@@ -196,6 +196,7 @@ class Settings:
     templates: tuple[Path, ...] = ()
     site_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SITE_NAME))
     smtp: SmtpSettings | None = None  # None: mail is not configured
+    tsa_url: str | None = None  # time-stamp service for issued documents (eservice.outputs)
     demo: bool = False
     debug: bool = False
     worker_interval: float = DEFAULT_WORKER_INTERVAL  # 0: no background jobs in this server
@@ -230,7 +231,7 @@ class Settings:
             base_url=env.get("ESERVICE_BASE_URL") or None,
             allowed_hosts=env.get("ESERVICE_ALLOWED_HOSTS") or (),
             templates=_paths(env.get("ESERVICE_TEMPLATES")),
-            site_name=site, smtp=smtp,
+            site_name=site, smtp=smtp, tsa_url=env.get("ESERVICE_TSA_URL") or None,
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
             worker_interval=_worker_interval(env.get("ESERVICE_WORKER_INTERVAL")),
         )
@@ -254,6 +255,8 @@ class Settings:
                 env[f"ESERVICE_SITE_NAME_{lang.upper()}"] = name
         if self.smtp is not None:
             env.update(self.smtp.to_env())
+        if self.tsa_url:
+            env["ESERVICE_TSA_URL"] = self.tsa_url
         if self.demo:
             env["ESERVICE_DEMO"] = "1"
         if self.debug:

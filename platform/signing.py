@@ -68,6 +68,7 @@ signed range makes it not ``intact`` (and not ``valid``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -102,6 +103,7 @@ log = logging.getLogger(__name__)
 DEFAULT_REASON = "หน่วยงานรับรองว่าเอกสารอิเล็กทรอนิกส์นี้ออกโดยระบบของหน่วยงาน"
 DEFAULT_LOCATION = "ประเทศไทย"
 REVOCATION_MODES = ("hard-fail", "soft-fail", "require")
+TIMESTAMP_RESERVE = 2 * 12_000  # hex digits kept for an RFC 3161 token (TSA certificate chain included)
 
 
 class SigningError(Exception):
@@ -166,6 +168,38 @@ class VisibleStamp:
     lines: Sequence[str] | None = None
     font_size: int = 8
     line_spacing: float = 1.6  # × font size; less clips Thai tone marks
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp_font(path: str) -> str:
+    """The font for stamps cut down once to Thai, Latin and common punctuation:
+    pyHanko parses the font's layout tables for every stamp, and a smaller font
+    halves that time.  Kept in a temporary file for the life of the process
+    (the original is used if cutting fails)."""
+    import atexit
+    import os
+    import tempfile
+
+    try:
+        from fontTools import subset, ttLib
+
+        options = subset.Options()
+        options.layout_features = ["*"]  # keep Thai shaping (marks, ligatures)
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = ttLib.TTFont(path)
+        subsetter = subset.Subsetter(options=options)
+        subsetter.populate(unicodes=[*range(0x20, 0x7F), *range(0xA0, 0x100), *range(0x0E00, 0x0E80),
+                                     *range(0x2010, 0x2027)])
+        subsetter.subset(font)
+        fd, out = tempfile.mkstemp(prefix="eservice-stamp-", suffix=".ttf")
+        with os.fdopen(fd, "wb") as fh:
+            font.save(fh)
+        atexit.register(lambda: os.path.exists(out) and os.unlink(out))
+        return out
+    except Exception:  # a font fontTools cannot cut: use it whole
+        log.warning("could not prepare the stamp font from %s; using it whole", path, exc_info=True)
+        return path
 
 
 def _load_key(key_pem: bytes, password: bytes | None):
@@ -291,7 +325,7 @@ class PdfSigner:
 
         size = max(1, round(stamp.font_size))  # pyHanko's layout works in whole points
         font = GlyphAccumulatorFactory(
-            str(find_thai_font().regular), font_size=size, bcp47_lang_code="th"
+            _stamp_font(str(find_thai_font().regular)), font_size=size, bcp47_lang_code="th"
         )
         return TextStampStyle(
             stamp_text="%(stamp_text)s",
@@ -325,11 +359,14 @@ class PdfSigner:
         field_name: str | None = None,
         stamp: VisibleStamp | None = None,
         certify: bool | None = None,
+        timestamper: Any = None,
     ) -> bytes:
         """Sign *pdf* (bytes) and return the signed PDF (an incremental update).
 
         ``certify=None`` certifies an unsigned document and adds an approval
-        signature to one that is already signed.
+        signature to one that is already signed.  ``timestamper`` (a pyHanko
+        ``TimeStamper``, e.g. ``HTTPTimeStamper(url)``) adds an RFC 3161 time
+        stamp on the signature: PAdES B-T instead of B-B.
         """
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
@@ -375,12 +412,13 @@ class PdfSigner:
                 box=tuple(int(round(v)) for v in stamp.box),
             )
             text_params = {"stamp_text": "\n".join(self._stamp_lines(stamp, reason))}
-        pdf_signer = signers.PdfSigner(meta, signer=self._signer, **kwargs)
+        pdf_signer = signers.PdfSigner(meta, signer=self._signer, timestamper=timestamper, **kwargs)
         out = io.BytesIO()
         try:
             pdf_signer.sign_pdf(
                 writer,
-                bytes_reserved=self.bytes_reserved,
+                # a time-stamp token carries the TSA's certificates: room for them too
+                bytes_reserved=self.bytes_reserved + (TIMESTAMP_RESERVE if timestamper is not None else 0),
                 appearance_text_params=text_params,
                 output=out,
             )
@@ -430,6 +468,10 @@ MODIFIED: Problem = (
 PARTIAL: Problem = (
     "ลายมือชื่อไม่ได้ครอบคลุมเนื้อหาทั้งหมดของเอกสาร",
     "the signature does not cover the whole document",
+)
+UNTRUSTED_TIMESTAMP: Problem = (
+    "ตราประทับเวลา (time stamp) บนลายมือชื่อไม่ถูกต้องหรือออกโดยผู้ให้บริการที่ไม่เชื่อถือ",
+    "the time stamp on the signature is not valid or comes from an untrusted time-stamp authority",
 )
 UNREADABLE_SIGNATURE: Problem = (
     "อ่านลายมือชื่อดิจิทัลในเอกสารไม่ได้", "a digital signature in the document cannot be read"
@@ -610,6 +652,8 @@ async def _check_one(embedded, vc, signature_fields: set[str], lenient_vc=None) 
 
     ts = status.timestamp_validity
     timestamped = ts is not None and ts.valid and ts.intact and ts.trusted
+    if ts is not None and not timestamped:
+        problems.append(UNTRUSTED_TIMESTAMP)  # pyHanko's bottom line is false then; say why
     signed_at = ts.timestamp if timestamped else status.signer_reported_dt
     valid = bool(status.bottom_line) and not modified
     return SignatureReport(

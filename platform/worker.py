@@ -89,10 +89,10 @@ def engine_of(ctx: Any) -> EngineContext:
     found = ctx.extra.get("engine") if hasattr(ctx, "extra") else None
     if found is not None:
         return found
-    from .web.deps import _notifier
+    from .web.deps import _notifier, _outputs
 
     engine = EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock,
-                           notifier=_notifier(ctx))
+                           notifier=_notifier(ctx), outputs=_outputs(ctx))
     ctx.extra["engine"] = engine
     return engine
 

@@ -227,8 +227,9 @@ class Workflow:
             data.update(content_sha256=signed, user_agent=actor.user_agent)
         event = events.append(record["events"], "transition", actor.user_id, stamp, data)
         notifications = []
+        issued: list = []  # documents signed by this transition (eservice.outputs.Issued)
         for effect in tr.effects:
-            result = self._effect(record, service, effect, actor, stamp, ev)
+            result = self._effect(record, service, effect, actor, stamp, ev, inputs, issued)
             if effect.kind == "notify":
                 notifications.append(effect.target)
             if result:
@@ -236,8 +237,11 @@ class Workflow:
         saved = self.ctx.store.update_application(record, record["version"])
         self._schedule_timers(saved, service, after, now, event["seq"])
         if self.ctx.notifier is not None:
+            extra: dict[str, Any] = {"inputs": inputs, "transition": tr.id}
+            if issued:  # the documents go with the step's mail (IS-3, A-D2)
+                extra["attachments"] = [doc.attachment for doc in issued]
             for name in notifications:
-                self.ctx.notifier(saved, name, service, {"inputs": inputs, "transition": tr.id})
+                self.ctx.notifier(saved, name, service, extra)
         return saved
 
     # -- SLA ------------------------------------------------------------------------
@@ -277,7 +281,17 @@ class Workflow:
         return {"due": due, "state": "warning" if warn else "ok", "paused": paused, "left_days": left_days}
 
     # -- effects --------------------------------------------------------------------
-    def _effect(self, record: dict, service, effect, actor: Actor, stamp: str, ev) -> dict | None:
+    def _outputs(self):
+        """The document issuer (eservice.outputs); without one nothing can be issued."""
+        if self.ctx.outputs is None:
+            raise EngineError("outputs_unavailable",
+                              "ระบบนี้ยังไม่ได้ตั้งค่าการออกเอกสาร จึงยังไม่ได้บันทึกการดำเนินการนี้",
+                              "this installation cannot issue documents (no outputs configured); "
+                              "nothing was recorded", status=503)
+        return self.ctx.outputs
+
+    def _effect(self, record: dict, service, effect, actor: Actor, stamp: str, ev,
+                inputs: Mapping[str, Any], issued: list) -> dict | None:
         kind, target = effect.kind, effect.target
         if kind == "notify":
             return None
@@ -301,24 +315,32 @@ class Workflow:
         if kind in ("draft_licence", "sign_licence", "publish"):
             licences = record.setdefault("licences", {})
             item = licences.setdefault(target, {"id": target, "status": "none"})
-            if kind == "draft_licence":
-                item.update(status="draft", drafted_at=stamp)
-            elif kind == "sign_licence":
+            if kind == "draft_licence":  # A-L1, A-L2: the officer's data for the draft is kept with it
+                item.update(status="draft", drafted_at=stamp, inputs=dict(inputs))
+            elif kind == "sign_licence":  # A-L4, A-L5: numbered, rendered, signed, stored
+                outputs = self._outputs()
+                outputs.ready(record["agency"])  # no key, no number taken
                 calendar = self.ctx.calendar(record["agency"])
                 local = calendar.to_local(self.ctx.now())
                 licence = next(x for x in service.definition.outputs.licences if x.id == target)
                 seq = self.ctx.store.next_number(f"licence:{record['agency']}:{service.id}:{target}:{local.year}")
-                item["number"] = licence.number_pattern.format(
+                number = licence.number_pattern.format(
                     agency=record["agency"], service=service.id, be_year=be_year(local.year),
                     year=local.year, seq=seq)
-                item.update(status="signed", signed_at=stamp, signed_by=actor.user_id)
+                doc = outputs.issue_licence(record, service, licence, actor, inputs, ev.values, number,
+                                            item.get("inputs"))
+                issued.append(doc)
+                item.update(status="signed", number=number, signed_at=stamp, signed_by=actor.user_id, **doc.record())
+                return {"licence": target, "status": "signed", "number": number, **doc.event()}
             else:
                 item.update(published=True, published_at=stamp)
             return {"licence": target, "status": item["status"], "number": item.get("number")}
-        if kind == "issue_letter":
-            letters = record.setdefault("letters", [])
-            letters.append({"id": target, "issued_at": stamp})
-            return {"letter": target}
+        if kind == "issue_letter":  # IS-1: a signed letter or notice
+            letter = next(x for x in service.definition.outputs.letters if x.id == target)
+            doc = self._outputs().issue_letter(record, service, letter, actor, inputs, ev.values)
+            issued.append(doc)
+            record.setdefault("letters", []).append({"id": target, "issued_at": stamp, **doc.record()})
+            return {"letter": target, **doc.event()}
         return None
 
     # -- timers ---------------------------------------------------------------------
@@ -369,6 +391,9 @@ class Workflow:
             except (ConflictError, NotFoundError):
                 pass  # someone acted first, or the application is gone
             except EngineError as exc:
+                if exc.status == 503:  # a document could not be signed yet (keys, time stamps): next round
+                    log.warning("timer %s waits: %s", key, exc.en)
+                    continue
                 if exc.code not in ("not_found", "no_transition", "wrong_state", "guard", "forbidden"):
                     log.error("timer %s refused: %s", key, exc.en)
                     self._record_timer_failure(timer, key, exc.en)

@@ -54,6 +54,7 @@ _CODE_NAMES = {
     "MODIFIED": "pdf_signature.modified",
     "PARTIAL": "pdf_signature.partial",
     "UNREADABLE_SIGNATURE": "pdf_signature.unreadable",
+    "UNTRUSTED_TIMESTAMP": "pdf_signature.untrusted_timestamp",
 }
 
 

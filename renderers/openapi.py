@@ -517,6 +517,19 @@ def build_openapi(services: Iterable[Any] = (), *, server_url: str | None = None
                 "description": "a personal access token from POST /api/tokens"}},
         },
     }
+    # issued documents (#7): their download, and `issued` in an application
+    from ..web.api_documents import openapi_paths
+
+    document["paths"].update(openapi_paths())
+    schemas["Application"]["properties"]["issued"] = {
+        "type": "array", "description": "licences and letters the agency signed; download each from `href`",
+        "items": {"type": "object", "required": ["kind", "id", "title", "href", "sha256"], "properties": {
+            "kind": {"enum": ["licence", "letter"]}, "id": {"type": "string"}, "title": _ref("Text"),
+            "number": {"type": ["string", "null"]}, "issued_at": {"type": ["string", "null"]},
+            "valid_until": {"type": ["string", "null"], "format": "date"},
+            "signed_by": {"type": "object"}, "signature_level": {"type": ["string", "null"]},
+            "document_id": {"type": ["string", "null"]}, "filename": {"type": ["string", "null"]},
+            "size": {"type": ["integer", "null"]}, "sha256": {"type": "string"}, "href": _URL}}}
     if server_url:
         document["servers"] = [{"url": server_url}]
     return document

@@ -84,6 +84,8 @@ __all__ = [
     "normalize_extracted_thai",
     "pdf_environment",
     "render_pdf",
+    "render_pdf_with_boxes",
+    "render_template_file_html",
     "render_template_file_pdf",
     "render_template_pdf",
     "thai_date",
@@ -334,6 +336,32 @@ def _font_css() -> tuple[str, tuple[Path, ...]]:
     return _font_css_for(font), font.folders
 
 
+def _render_document(html: str, base_url, stylesheets, allowed_dirs, allow_network, options):
+    """WeasyPrint's laid-out document (with our fonts, CSS and safe fetcher)."""
+    if not isinstance(html, str):
+        raise TypeError("render_pdf expects the HTML as a str")
+    from weasyprint import CSS, DEFAULT_OPTIONS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_css, font_dirs = _font_css()
+    allowed = [*font_dirs, PDF_TEMPLATE_DIR, *map(Path, allowed_dirs)]
+    base_dir = _local_dir(base_url)
+    if base_dir is not None:
+        allowed.append(base_dir)
+    fetcher = _fetcher_class()(allowed, allow_network=allow_network)
+    font_config = FontConfiguration()
+    sheets = [CSS(string=font_css, font_config=font_config, url_fetcher=fetcher)]
+    sheets += [
+        CSS(string=s, base_url=str(base_url) if base_url else None,
+            font_config=font_config, url_fetcher=fetcher)
+        for s in stylesheets
+    ]
+    document = HTML(string=html, base_url=str(base_url) if base_url else None, url_fetcher=fetcher)
+    merged = {**DEFAULT_OPTIONS, **options, "stylesheets": sheets}
+    rendered = document.render(font_config, **merged)
+    return rendered, {key: merged[key] for key in DEFAULT_OPTIONS}
+
+
 def render_pdf(
     html: str,
     base_url: str | Path | None = None,
@@ -350,34 +378,52 @@ def render_pdf(
     files the document may use (images, CSS).  Other keyword arguments go to
     WeasyPrint's ``write_pdf`` (e.g. ``pdf_variant="pdf/a-3b"``).
     """
+    return render_pdf_with_boxes(html, (), base_url, stylesheets=stylesheets, allowed_dirs=allowed_dirs,
+                                 allow_network=allow_network, **options)[0]
+
+
+def render_pdf_with_boxes(
+    html: str,
+    element_ids: Iterable[str],
+    base_url: str | Path | None = None,
+    *,
+    stylesheets: Sequence[str] = (),
+    allowed_dirs: Iterable[str | Path] = (),
+    allow_network: bool = False,
+    **options: Any,
+) -> tuple[bytes, dict[str, tuple[int, tuple[float, float, float, float]]]]:
+    """:func:`render_pdf`, and where the elements with the given ``id`` landed:
+    ``{id: (page index, (x1, y1, x2, y2))}`` in PDF points from the page's
+    bottom-left corner (the first fragment of each element).  An issued
+    document uses this to put the signature stamp where its template left room."""
     if not isinstance(html, str):
         raise TypeError("render_pdf expects the HTML as a str")
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-
-    font_css, font_dirs = _font_css()
-    allowed = [*font_dirs, PDF_TEMPLATE_DIR, *map(Path, allowed_dirs)]
-    base_dir = _local_dir(base_url)
-    if base_dir is not None:
-        allowed.append(base_dir)
-    fetcher = _fetcher_class()(allowed, allow_network=allow_network)
-    font_config = FontConfiguration()
-    sheets = [CSS(string=font_css, font_config=font_config, url_fetcher=fetcher)]
-    sheets += [
-        CSS(string=s, base_url=str(base_url) if base_url else None,
-            font_config=font_config, url_fetcher=fetcher)
-        for s in stylesheets
-    ]
+    wanted = set(element_ids)
     try:
-        document = HTML(string=html, base_url=str(base_url) if base_url else None,
-                        url_fetcher=fetcher)
-        return document.write_pdf(
-            stylesheets=sheets, font_config=font_config, finisher=_repair_text_layer, **options
-        )
+        document, options = _render_document(html, base_url, stylesheets, allowed_dirs, allow_network, options)
+        found: dict[str, tuple[int, tuple[float, float, float, float]]] = {}
+        if wanted:
+            for index, page in enumerate(document.pages):
+                for box in _descendants(page._page_box):
+                    element = getattr(box, "element", None)
+                    name = element.get("id") if element is not None else None
+                    if name in wanted and name not in found:
+                        x, y = box.border_box_x(), box.border_box_y()
+                        w, h = box.border_width(), box.border_height()
+                        pt = 0.75  # CSS px → PDF points
+                        found[name] = (index, (x * pt, (page.height - y - h) * pt,
+                                               (x + w) * pt, (page.height - y) * pt))
+        return document.write_pdf(finisher=_repair_text_layer, **options), found
     except Exception as exc:  # WeasyPrint raises many kinds; name the problem once
         raise PdfRenderError(
             f"สร้าง PDF ไม่สำเร็จ: {exc}", f"could not render the PDF: {exc}"
         ) from exc
+
+
+def _descendants(box):
+    yield box
+    for child in getattr(box, "children", None) or ():
+        yield from _descendants(child)
 
 
 def _install_filters(env: jinja2.Environment) -> jinja2.Environment:
@@ -466,6 +512,19 @@ def render_template_file_pdf(
     from and read images/CSS from; it may also extend ``eservice/base.html``.
     An undefined variable is an error, never a blank on a licence.
     """
+    root_dir = Path(root).resolve() if root is not None else Path(path).resolve().parent
+    return render_pdf(render_template_file_html(path, context, root=root_dir), base_url=root_dir)
+
+
+def render_template_file_html(
+    path: str | Path,
+    context: Mapping[str, Any] | None = None,
+    *,
+    root: str | Path | None = None,
+) -> str:
+    """The HTML of :func:`render_template_file_pdf` (same sandbox, same checks),
+    before it is laid out: for checking templates and for callers that lay
+    out the page themselves."""
     path = Path(path).resolve()
     root_dir = Path(root).resolve() if root is not None else path.parent
     if not path.is_file():
@@ -477,8 +536,7 @@ def render_template_file_pdf(
         )
     name = path.relative_to(root_dir).as_posix()
     try:
-        html = _sandbox_environment(root_dir).get_template(name).render(**(context or {}))
+        return _sandbox_environment(root_dir).get_template(name).render(**(context or {}))
     except (jinja2.TemplateError, ValueError, TypeError) as exc:
         raise _template_error(exc, str(path)) from exc
-    return render_pdf(html, base_url=root_dir)
 

@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: Chromium for the browser tests, poppler for looking at PDFs.
+# Debian packages: Chromium for the browser tests, poppler for looking at PDFs (pdfsig, pdftotext),
+# NSS tools (certutil) for the trust database pdfsig checks signed documents against.
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+  command -v certutil >/dev/null 2>&1 || missing="$missing libnss3-tools"
   fc-list 2>/dev/null | grep -qi "loma\|garuda" || missing="$missing fonts-thai-tlwg"
   if [ -n "$missing" ]; then
     echo "installing:$missing"

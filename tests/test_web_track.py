@@ -26,8 +26,11 @@ APPROVER = Actor(user_id="u-approver", grants=(Grant(AGENCY, "approver"),), name
 
 
 def workflow_of(app) -> Workflow:
+    from eservice.outputs import Outputs
+
     ctx = app.state.ctx
-    return Workflow(EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock))
+    return Workflow(EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock,
+                                  outputs=Outputs.from_settings(ctx.settings, ctx.files, ctx.clock)))
 
 
 @pytest.fixture
@@ -138,13 +141,18 @@ def test_an_action_not_allowed_now_changes_nothing(app, client, submitted):  # R
 
 
 def test_refusal_letter_and_final_state(app, client, submitted):  # R: IS-3, A-A5
+    from eservice.certificates import create_agency_keys
+
+    create_agency_keys(app.state.ctx.settings.data, AGENCY, org_name_th="เทศบาลนครนนทบุรี")  # signs the letter
     flow = workflow_of(app)
     flow.take(submitted, "accept", CLERK)
     flow.take(submitted, "reject", APPROVER, {"reason": "สถานที่ไม่ถูกสุขลักษณะตามกฎกระทรวง"})
     status = client.get(f"/applications/{submitted}/status")
     text = status.text
     assert "tag--red" in text and "ไม่อนุญาต" in text
-    assert "หนังสือแจ้งคำสั่งไม่อนุญาต" in text  # the letter the agency issued
+    assert "หนังสือแจ้งคำสั่งไม่อนุญาต" in text  # the letter the agency issued, to download
+    link = re.search(rf'href="(/applications/{submitted}/issued/[0-9a-f]{{64}})"', text)
+    assert link and client.get(link.group(1)).content.startswith(b"%PDF-")
     assert "สถานที่ไม่ถูกสุขลักษณะตามกฎกระทรวง" in text  # the reason, in the history
     assert "ถอนคำขอ" not in text.split("ความเป็นมา")[0]  # no actions left on a closed application
     assert "คาดว่าจะแล้วเสร็จภายใน" not in text

@@ -117,7 +117,25 @@ class ServiceChecker:
         self.check_outputs()
         self.check_notifications()
         self.check_texts()
+        if not self.problems and self.check_files:
+            self.check_templates()
         return self.problems
+
+    def check_templates(self) -> None:
+        """Render every licence and letter template against sample answers and
+        inputs (strict names: a typo is a problem here, not a blank on a licence)."""
+        from types import SimpleNamespace
+
+        from ..outputs.check import template_problems
+
+        compiled = self.compiled
+        stand_in = SimpleNamespace(
+            definition=self.s, agency=self.agencies[self.s.agency], file=self.file, id=self.s.id,
+            version=self.s.version,
+            expr=lambda source: compiled.get(source) or expressions.compile_expression(source))
+        for path, th, en in template_problems(stand_in):
+            self.report(path, th, en, ("แก้ชื่อที่ใช้ในแม่แบบให้ตรงกับข้อมูลที่มี (ดู docs/service-definition.md)",
+                                       "use only the names a template is given (see docs/service-definition.md)"))
 
     def check_notifications(self) -> None:
         from ..notify import template_problem

@@ -354,6 +354,9 @@ class Licence(Spec):
         "{agency}-{be_year}-{seq:05d}",
         description="placeholders: {agency} {service} {be_year} {year} {seq}")
     validity: Validity | None = None
+    signed_as: Text | None = Field(
+        None, description="the position it is signed under, shown under the signature and in the stamp "
+                          "(e.g. นายกเทศมนตรีนครนนทบุรี); default: the signing authority")
     register_fields: tuple[Identifier, ...] = Field(
         (), alias="register", description="fields shown in the public register (PL-1)")
 
@@ -371,7 +374,9 @@ class Licence(Spec):
 class Letter(Spec):
     id: Identifier
     title: Text
-    template: str
+    template: str = Field(..., description="HTML template path, relative to the definition")
+    signed_as: Text | None = Field(
+        None, description="the position it is signed under (see `licences`); default: the signing authority")
 
 
 class Outputs(Spec):

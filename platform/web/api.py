@@ -1010,6 +1010,8 @@ def application_json(request: Request, record: Mapping[str, Any], *, full: bool 
     if editable:
         field_errors, missing = apps.problems(record)
         errors = _engine_problems([e.as_dict() for e in field_errors] + missing)
+    from .api_documents import issued_json  # issued licences and letters (#7); that module builds on this one
+
     out.update({
         "answers": record.get("answers", {}),
         "documents": documents,
@@ -1018,6 +1020,7 @@ def application_json(request: Request, record: Mapping[str, Any], *, full: bool 
                   "status": f.get("status"), "due_on": f.get("due_on"), "methods": f.get("methods", [])}
                  for f in record.get("fees", [])],
         "history": _history(svc, record),
+        "issued": issued_json(request, svc, record),
         "declaration": declaration_of(svc) if record["state"] == "draft" else None,
         "actions": _actions_json(request, record, actor if actor is not None else _actor(request)),
     })

@@ -73,7 +73,8 @@ log = logging.getLogger("eservice.web")
 
 # Optional parts of the web layer, imported when present (see the docstring).
 ROUTE_MODULES: tuple[str, ...] = (
-    "catalogue", "accounts", "large_upload", "apply", "track", "api", "officer_reports", "officer", "register",
+    "catalogue", "accounts", "large_upload", "apply", "track", "api", "api_documents", "issued", "officer_reports",
+    "officer", "register",
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer

@@ -46,7 +46,7 @@ from ..events import canonical_json
 from ..renderers.html import render
 from ..spec.models import FieldType
 from .context import get_context, public_url
-from .deps import accounts, actor_for, applications, current_user, login_redirect
+from .deps import accounts, actor_for, applications, current_user, engine, login_redirect
 from .i18n import get_lang, pick
 from .widgets import (answer_rows, build_page, combine_dates, dedupe_errors, html_id, prefill_values,
                       remove_item)
@@ -771,26 +771,28 @@ def summary_context(request: Request, record: Mapping[str, Any], service: Any) -
     }
 
 
-def _sign_summary(request: Request, record: Mapping[str, Any], pdf: bytes) -> bytes:
-    """Sign the summary with the agency's organisation certificate when one is
-    installed (IS-2); without keys the summary is given unsigned."""
-    ctx = get_context(request)
-    agency = record["agency"]
-    signers = ctx.extra.setdefault("summary_signers", {})
-    signer = signers.get(agency)
-    if signer is None:
-        try:
-            from ..certificates import load_agency_keys
+def _summary_pdf(request: Request, record: Mapping[str, Any], renderer: Any, context: dict[str, Any]) -> bytes:
+    """The summary, signed with the agency's organisation certificate (IS-2;
+    PAdES, time-stamped when ESERVICE_TSA_URL is set).  When it cannot be
+    signed (no keys installed, the time-stamp service down) it is still given,
+    but it says so on every page and the log says why: never unsigned in silence."""
+    from ..outputs import OutputError
 
-            signer = signers[agency] = load_agency_keys(ctx.settings.data, agency).signer()
-        except Exception:  # no keys installed (or unreadable): unsigned
-            return pdf
+    outputs = engine(request).outputs
+    agency = record["agency"]
     try:
-        return signer.sign(pdf, reason=f"สรุปคำขอ เลขรับ {record.get('intake_number')}",
-                           location=ctx.catalogue.agencies[agency].name.th if agency in ctx.catalogue.agencies else None)
-    except Exception:
-        log.exception("signing the submission summary of %s failed", record["id"])
-        return pdf
+        if outputs is None:
+            raise OutputError("outputs_unavailable", "ระบบนี้ยังไม่ได้ตั้งค่าการลงนามเอกสาร",
+                              "this installation is not set up to sign documents")
+        outputs.ready(agency)
+        pdf = renderer("submission_summary.html", **context)
+        agencies = get_context(request).catalogue.agencies
+        return outputs.signers.sign(
+            agency, pdf, reason=f"สรุปคำขอ เลขรับ {record.get('intake_number')}",
+            location=agencies[agency].name.th if agency in agencies else None, stamp_lines=(), stamp_box=None)
+    except OutputError as exc:
+        log.warning("the submission summary of %s is given UNSIGNED: %s", record["id"], exc.en)
+        return renderer("submission_summary.html", **context, unsigned={"th": exc.th, "en": exc.en})
 
 
 async def application_summary_pdf(request: Request) -> Response:
@@ -808,7 +810,7 @@ async def application_summary_pdf(request: Request) -> Response:
     context = summary_context(request, record, service)
 
     def make() -> bytes:
-        return _sign_summary(request, record, renderer("submission_summary.html", **context))
+        return _summary_pdf(request, record, renderer, context)
 
     data = await anyio.to_thread.run_sync(make)
     name = f"summary-{record.get('reference') or record['id']}.pdf"

@@ -21,7 +21,9 @@ that holds accounts but was never seeded as a demo (real data), and prints the
 list of accounts.  ``docs/demo.md`` is the same list with what each can do
 (:func:`demo_markdown` writes it).
 
-Not done here: sample applications in different states.
+It also installs a demo CA and signing certificate for every agency that has
+none (:func:`install_demo_keys`), so licences and letters are signed in the
+demo.  Not done here: sample applications in different states.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-__all__ = ["DEMO_PASSWORD", "DemoAccount", "ROLE_INFO", "demo_accounts", "demo_markdown", "seed_demo"]
+__all__ = ["DEMO_PASSWORD", "DemoAccount", "ROLE_INFO", "demo_accounts", "demo_markdown", "install_demo_keys",
+           "seed_demo"]
 
 DEMO_PASSWORD = "demo-password-2569"
 MARKER_COLLECTION = "demo"
@@ -211,7 +214,26 @@ def seed_demo(settings: Any = None, *, clock: Any = None, store: Any = None, cat
             if callable(close):
                 close()
     _print(result, catalogue, out)
+    install_demo_keys(settings.data, catalogue, out=out)
     return result
+
+
+def install_demo_keys(data: Any, catalogue: Any, *, out: TextIO | None = None) -> list[str]:
+    """A demo CA and signing certificate for every agency that has none yet, so
+    that licences and letters can be signed in the demo (IS-2).  Returns the
+    agencies that got new keys."""
+    from ..certificates import CERT_FILE, agency_keys_dir, create_agency_keys
+
+    made = []
+    for code, agency in sorted(catalogue.agencies.items()):
+        if (agency_keys_dir(data, code) / CERT_FILE).exists():
+            continue
+        th, en = _text(agency.name)
+        create_agency_keys(data, code, org_name_th=th, org_name_en=en)
+        made.append(code)
+    if out is not None and made:
+        print(f"eservice: ใบรับรองสาธิตสำหรับลงนามเอกสาร / demo signing certificates: {', '.join(made)}", file=out)
+    return made
 
 
 def _seed(store: Any, clock: Any, catalogue: Any, accounts: Any) -> list[tuple[DemoAccount, bool]]:
@@ -287,6 +309,29 @@ def demo_markdown(catalogue: Any) -> str:
         "",
         "Try it: sign in as `somchai@demo.example` and apply for a service; sign out, then sign in as an "
         "officer of that agency (for example its `registry_clerk`) to handle the application.",
+        "",
+        "## เอกสารที่ออก / Issued documents",
+        "",
+        "`eservice serve --demo` ติดตั้ง CA สาธิตและใบรับรองสำหรับลงนามให้ทุกหน่วยงาน (`<data>/keys/<หน่วยงาน>/`) "
+        "ใบอนุญาต หนังสือไม่อนุญาต หนังสือแจ้งการจำหน่ายเรื่อง และหนังสือตอบข้อมูลที่ออกในระบบสาธิตจึงเป็น PDF "
+        "ที่ลงลายมือชื่อดิจิทัลของหน่วยงาน มีตราลายมือชื่อและ QR code ผู้ยื่นดาวน์โหลดได้จากหน้าสถานะคำขอ "
+        "และได้รับเป็นไฟล์แนบทางอีเมลเมื่อระบบตั้งค่าอีเมลไว้ เจ้าหน้าที่เปิดดูร่างใบอนุญาตได้ก่อนลงนาม "
+        "โปรแกรมอ่าน PDF จะแสดงว่าลายมือชื่อถูกต้องเมื่อนำเข้า `ca.pem` ของหน่วยงานเป็น CA ที่เชื่อถือ "
+        "ถ้าไม่ได้ตั้ง `ESERVICE_TSA_URL` ลายมือชื่อไม่มีตราประทับเวลา (PAdES B-B) "
+        "ยังไม่ได้สร้าง: การชำระเงินออนไลน์ (ในระบบสาธิตจึงยังไปไม่ถึงขั้นลงนามใบอนุญาตที่ต้องชำระค่าธรรมเนียมก่อน "
+        "แต่ออกหนังสือไม่อนุญาต หนังสือจำหน่ายเรื่อง และหนังสือตอบข้อมูลได้) หน้าตรวจสอบเอกสาร `/verify` "
+        "ที่ QR code ชี้ไป และทะเบียนใบอนุญาตสาธารณะ",
+        "",
+        "`eservice serve --demo` installs a demo CA and signing certificate for every agency "
+        "(`<data>/keys/<agency>/`), so the licences, refusal letters, disposal notices and information letters "
+        "issued in the demo are PDFs signed with the agency's certificate, with a visible stamp and a QR code. The "
+        "applicant downloads them from the application's status page and gets them attached to the e-mail of "
+        "that step when mail is configured; officers can open a draft licence before it is signed. A PDF reader "
+        "shows the signature as valid once the agency's `ca.pem` is imported as a trusted CA. Without "
+        "`ESERVICE_TSA_URL` the signatures carry no time stamp (PAdES B-B). Not built yet: online payment (so in "
+        "the demo a licence that needs a fee paid first cannot reach signing yet, while refusal letters, disposal "
+        "notices and information letters can be issued), the `/verify` page the QR code points to, and the "
+        "public licence register.",
         "",
         "ไฟล์นี้สร้างจากโค้ด / This file is generated: `python -m eservice.web.demo > docs/demo.md`.",
         "",

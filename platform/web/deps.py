@@ -48,10 +48,20 @@ def _notifier(ctx) -> Any:
     return module.Notifier.from_app_context(ctx)
 
 
+def _outputs(ctx) -> Any:
+    """What issues licences and letters (rendered, signed, stored), kept per process."""
+    found = ctx.extra.get("outputs")
+    if found is None:
+        from ..outputs import Outputs
+
+        found = ctx.extra["outputs"] = Outputs.from_settings(ctx.settings, ctx.files, ctx.clock)
+    return found
+
+
 def engine(request: HTTPConnection) -> EngineContext:
     return _cached(request, "engine", lambda ctx: EngineContext(
         catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock,
-        notifier=_notifier(ctx)))
+        notifier=_notifier(ctx), outputs=_outputs(ctx)))
 
 
 def accounts(request: HTTPConnection):

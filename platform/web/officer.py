@@ -45,6 +45,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -54,6 +55,7 @@ from .. import events as history
 from .. import inbox, referral
 from ..engine import EngineError
 from ..forms import ADDRESS_PARTS, pages as form_pages
+from ..outputs import issued_documents
 from ..policy import OFFICER_ROLES, Actor, allowed
 from ..renderers.html import format_money, format_number, render
 from ..renderers import dates
@@ -90,6 +92,11 @@ EVENT_NAMES = {
     "effect:sign_licence": ("ลงนามใบอนุญาต", "Licence signed"),
     "effect:publish": ("ลงทะเบียนใบอนุญาต", "Licence published"),
     "effect:issue_letter": ("ออกหนังสือ", "Letter issued"),
+}
+EFFECT_DETAILS = {  # what an effect event shows in the history: who signed what (IS-2)
+    "fee": ("ค่าธรรมเนียม", "Fee"), "amount": ("จำนวนเงิน", "Amount"), "licence": ("ใบอนุญาต", "Licence"),
+    "number": ("เลขที่", "Number"), "letter": ("หนังสือ", "Letter"), "signer": ("ลงนามโดย", "Signed by"),
+    "position": ("ตำแหน่ง", "Position"), "level": ("ลายมือชื่อดิจิทัล", "Digital signature"),
 }
 REASONS = {
     "proposed": ("ขั้นตอนของบริการเสนอให้จำหน่ายเรื่อง", "The service's workflow proposes disposal"),
@@ -454,9 +461,10 @@ def _history(request: Request, service: Any, record: Mapping[str, Any]) -> list[
         elif kind == "document_added":
             details.append((_pick(request, "ไฟล์", "File"), data.get("filename")))
         elif kind.startswith("effect:"):
-            for key in ("fee", "amount", "licence", "number", "letter"):
+            for key, (label_th, label_en) in EFFECT_DETAILS.items():
                 if data.get(key):
-                    details.append((key, format_money(data[key], lang) if key == "amount" else data[key]))
+                    details.append((label_en if lang == "en" else label_th,
+                                    format_money(data[key], lang) if key == "amount" else data[key]))
         moved = None
         if data.get("from") and data.get("to") and data["from"] != data["to"]:
             def title_of(state_id: str) -> str:
@@ -529,7 +537,15 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
         defines_referral=defines_referral, candidate=candidate,
         reasons=REASONS, other_agencies=[a for c, a in ctx.catalogue.agencies.items() if c != record["agency"]],
         may_report=allowed(actor, "view_reports", agency=record["agency"]),
+        issued=issued_documents(record, service), drafts=_drafts(service, record),
         me=actor.user_id, flash=request.session.pop(FLASH, None))
+
+
+def _drafts(service: Any, record: Mapping[str, Any]) -> list[dict]:
+    """Licences drafted and not yet signed: the officers may preview them (A-L3)."""
+    titles = {x.id: x.title for x in service.definition.outputs.licences}
+    return [{"id": lid, "title": titles.get(lid, lid), "at": item.get("drafted_at")}
+            for lid, item in (record.get("licences") or {}).items() if item.get("status") == "draft"]
 
 
 async def application_page(request: Request) -> Response:
@@ -614,8 +630,9 @@ async def take_transition(request: Request) -> Response:
     expected = _version(form)
     inputs, typed = _parse_inputs(tr, form)
     state = {"form": tr.id, "values": typed}
-    try:
-        saved = deps.workflow(request).take(record["id"], tr.id, actor, inputs, expected_version=expected)
+    try:  # in a worker thread: a transition may render and sign documents (eservice.outputs)
+        saved = await run_in_threadpool(deps.workflow(request).take, record["id"], tr.id, actor, inputs,
+                                        expected_version=expected)
     except ConflictError:
         current = get_context(request).store.get_application(record["id"])
         th, en = _conflict_texts()

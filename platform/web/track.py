@@ -137,10 +137,12 @@ def history(record: Mapping[str, Any], service: Any, lang: str, user_id: str) ->
             item["title"] = pick(lang, f"ออก{name}แล้ว", f"Issued: {name}")
             if data.get("number"):
                 item["details"] = [{"label": pick(lang, "เลขที่", "Number"), "value": data["number"]}]
+            item["details"] += _signed_by(data, lang)
         elif kind == "effect:issue_letter":
             letter = letters.get(data.get("letter"))
             name = text(letter.title, lang) if letter else str(data.get("letter"))
             item["title"] = pick(lang, f"ออก{name}", f"Letter sent: {name}")
+            item["details"] = _signed_by(data, lang)
         elif kind == "document_added":
             doc = docs.get(data.get("document"))
             name = text(doc.title, lang) if doc else str(data.get("document"))
@@ -151,6 +153,14 @@ def history(record: Mapping[str, Any], service: Any, lang: str, user_id: str) ->
         out.append(item)
     out.reverse()
     return out
+
+
+def _signed_by(data: Mapping[str, Any], lang: str) -> list[dict]:
+    """Who signed an issued document (its time is the event's), IS-2."""
+    if not data.get("signer"):
+        return []
+    who = data["signer"] + (f" ({data['position']})" if data.get("position") else "")
+    return [{"label": pick(lang, "ลงนามโดย", "Signed by"), "value": who}]
 
 
 def _request_in_force(record: Mapping[str, Any], service: Any, lang: str) -> dict | None:
@@ -188,22 +198,13 @@ def _fees(record: Mapping[str, Any], lang: str) -> list[dict]:
 
 
 def _issued(record: Mapping[str, Any], service: Any, lang: str) -> list[dict]:
-    """Licences and letters the agency has issued to the applicant."""
-    licences = {x.id: x for x in service.definition.outputs.licences}
-    letters = {x.id: x for x in service.definition.outputs.letters}
-    out = []
-    for lid, item in (record.get("licences") or {}).items():
-        if item.get("status") != "signed":
-            continue  # drafts are the agency's own work
-        licence = licences.get(lid)
-        out.append({"kind": "licence", "id": lid, "title": text(licence.title, lang) if licence else lid,
-                    "number": item.get("number"), "at": item.get("signed_at")})
-    for item in record.get("letters") or []:
-        letter = letters.get(item.get("id"))
-        out.append({"kind": "letter", "id": item.get("id"),
-                    "title": text(letter.title, lang) if letter else item.get("id"),
-                    "number": None, "at": item.get("issued_at")})
-    return out
+    """Licences and letters the agency has issued to the applicant, each with its PDF (IS-3)."""
+    from ..outputs import issued_documents
+
+    return [{"kind": d["kind"], "id": d["id"], "title": text(d["title"], lang), "number": d["number"],
+             "at": d["issued_at"], "valid_until": d["valid_until"], "signer": d["signer"],
+             "href": f"/applications/{record['id']}/issued/{d['sha256']}"}
+            for d in issued_documents(record, service)]
 
 
 def _action_forms(record: Mapping[str, Any], service: Any, actor: Any, request: Request) -> list:
