@@ -156,7 +156,9 @@ def _keys(args: argparse.Namespace) -> int:
                                           overwrite=args.overwrite)
                 _print_keys(keys, certificate_validity, demo=True)
             return 0
-        password_text = os.environ.get(args.password_env) if args.password_env else None
+        from .settings import env_secret
+
+        password_text = env_secret(args.password_env) if args.password_env else None
         if password_text is None and sys.stdin.isatty():
             import getpass
 
@@ -238,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--password-env", default="ESERVICE_P12_PASSWORD",
                      help="environment variable holding the file's password (else it is asked for)")
     for command in (create, imp):
-        command.add_argument("--data", default=os.environ.get("ESERVICE_DATA", "data"))
+        command.add_argument("--data", default=env_data_folder() or DEFAULT_DATA)
         command.add_argument("--overwrite", action="store_true", help="replace existing keys / แทนที่กุญแจเดิม")
     keys.set_defaults(func=_keys)
 

@@ -337,6 +337,12 @@ def env_data_folder(environ: Mapping[str, str] | None = None) -> str | None:
     return _environ(environ).get("ESERVICE_DATA") or None
 
 
+def env_secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The variable an operator names on the command line to pass a secret (such
+    as ``eservice keys import --password-env``), so it never shows in ``ps``."""
+    return _environ(environ).get(name)
+
+
 def env_font_folder(environ: Mapping[str, str] | None = None) -> str | None:
     """``ESERVICE_THAI_FONT_DIR`` (an agency's own Thai font) when it is set, else None."""
     return _environ(environ).get(FONT_DIR_VARIABLE) or None
