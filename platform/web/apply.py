@@ -17,7 +17,6 @@ Routes (names for ``url()``):
 ``/applications/{app_id}/submitted``             ``application_submitted``  acknowledgement (RC-3, A-F10)
 ``/applications/{app_id}/summary.pdf``           ``application_summary_pdf``  PDF of what was submitted
 ``/applications/{app_id}/files/{sha256}``        ``application_file``    an attached file (owner only)
-``/api/address/provinces`` …                     ``api_address_*``       Thai address lists (JSON)
 ===============================================  ======================  =============================
 
 Another person's application answers 404, never 403, so ids cannot be probed.
@@ -36,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import forms
@@ -816,55 +815,13 @@ async def application_summary_pdf(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
 
 
-# ------------------------------------------------------------------ Thai address lists (JSON)
+# ------------------------------------------------------------------ Thai address suggestions
 def _address():
     try:
         from eservice.plugins import thai_address
     except ImportError:  # the plugin is optional: the form still works with plain inputs
         return None
     return thai_address
-
-
-def _cached_json(data: Any) -> JSONResponse:
-    return JSONResponse(data, headers={"Cache-Control": "public, max-age=86400"})
-
-
-async def api_provinces(request: Request) -> Response:
-    ta = _address()
-    if ta is None:
-        raise HTTPException(404)
-    return _cached_json([{"code": p.code, "name": p.name_th, "name_en": p.name_en} for p in ta.provinces()])
-
-
-async def api_districts(request: Request) -> Response:
-    ta = _address()
-    if ta is None:
-        raise HTTPException(404)
-    province = (request.query_params.get("province") or "").strip()[:100]
-    return _cached_json([{"code": d.code, "name": d.name_th, "name_en": d.name_en}
-                         for d in ta.districts(province)] if province else [])
-
-
-async def api_subdistricts(request: Request) -> Response:
-    ta = _address()
-    if ta is None:
-        raise HTTPException(404)
-    province = (request.query_params.get("province") or "").strip()[:100]
-    district = (request.query_params.get("district") or "").strip()[:100]
-    if not (province and district):
-        return _cached_json([])
-    return _cached_json([{"code": s.code, "name": s.name_th, "name_en": s.name_en, "postcodes": list(s.postcodes)}
-                         for s in ta.subdistricts(province, district)])
-
-
-async def api_postcodes(request: Request) -> Response:
-    ta = _address()
-    if ta is None:
-        raise HTTPException(404)
-    q = {k: (request.query_params.get(k) or "").strip()[:100] for k in ("province", "district", "subdistrict")}
-    if not all(q.values()):
-        return _cached_json([])
-    return _cached_json(ta.postcodes(q["province"], q["district"], q["subdistrict"]))
 
 
 def _attach_address_lists(widgets: list[dict]) -> bool:
@@ -910,8 +867,4 @@ routes = [
     Route("/applications/{app_id}/submitted", application_submitted, name="application_submitted"),
     Route("/applications/{app_id}/summary.pdf", application_summary_pdf, name="application_summary_pdf"),
     Route("/applications/{app_id}/files/{sha256}", application_file, name="application_file"),
-    Route("/api/address/provinces", api_provinces, name="api_address_provinces"),
-    Route("/api/address/districts", api_districts, name="api_address_districts"),
-    Route("/api/address/subdistricts", api_subdistricts, name="api_address_subdistricts"),
-    Route("/api/address/postcodes", api_postcodes, name="api_address_postcodes"),
 ]
