@@ -11,9 +11,9 @@ Route modules — the convention
 ------------------------------
 Each part of the web layer is one module in ``platform/web/`` exposing a
 module-level list ``routes`` of Starlette routes (``Route``, ``Mount``, …), or a
-function ``routes()`` returning one.  The modules named in
-:data:`ROUTE_MODULES` are imported *if they exist*, in that order, so another
-part can be added by creating its module, without editing this file::
+function ``routes()`` returning one.  :data:`ROUTE_MODULES` imports them by
+name, in the order they are matched, so a missing module stops the start
+instead of leaving its pages out; a new part is one module and one name here::
 
     # platform/web/track.py
     from starlette.routing import Route
@@ -26,9 +26,8 @@ part can be added by creating its module, without editing this file::
 
     routes = [Route("/track", track, name="track", methods=["GET", "POST"])]
 
-An import error *inside* an existing module is not hidden.  Plugins add routes
-through the ``eservice_routes`` hook (:mod:`eservice.plugin_api`); they come
-after the platform's own, so they can never shadow them.  Give routes a
+Plugins add routes through the ``eservice_routes`` hook (:mod:`eservice.plugin_api`);
+they come after the platform's own, so they can never shadow them.  Give routes a
 ``name``: templates link with ``url("name", …)`` and show navigation items only
 when ``has_route("name")``.
 
@@ -47,6 +46,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -62,6 +62,7 @@ from ..renderers.html import STATIC, renderer_for
 from ..engine import EngineError
 from ..store.base import ConflictError
 from ..throttle import Throttled
+from . import accounts, api, apply, catalogue, large_upload, officer, officer_reports, track
 from .context import AppContext, Settings, StartupError, check_public_address
 from .i18n import LanguageMiddleware
 from .security import REFUSAL_TEXTS, CSRFMiddleware, SecurityHeadersMiddleware, refusal_status, \
@@ -71,9 +72,9 @@ __all__ = ["ROUTE_MODULES", "SESSION_COOKIE", "create_app", "collect_routes", "e
 
 log = logging.getLogger("eservice.web")
 
-# Optional parts of the web layer, imported when present (see the docstring).
-ROUTE_MODULES: tuple[str, ...] = (
-    "catalogue", "accounts", "large_upload", "apply", "track", "api", "officer_reports", "officer", "register",
+# The parts of the web layer, in the order their routes are matched (see the docstring).
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    catalogue, accounts, large_upload, apply, track, api, officer_reports, officer,
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer
@@ -93,14 +94,10 @@ ERRORS = {
 }
 
 
-def _module_routes(name: str) -> list[BaseRoute]:
-    full = f"{__package__}.{name}"
-    try:
-        module = importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return []
-        raise
+def _module_routes(module: ModuleType | str) -> list[BaseRoute]:
+    """A route module's routes; a name is imported here, so a missing one fails the start."""
+    if isinstance(module, str):
+        module = importlib.import_module(f"{__package__}.{module}")
     found = getattr(module, "routes", None)
     if callable(found):
         found = found()
@@ -115,8 +112,9 @@ def _plugin_routes() -> list[BaseRoute]:
     return list(plugin_routes())
 
 
-def collect_routes(modules: Sequence[str] = ROUTE_MODULES, *, plugins: bool = True) -> list[BaseRoute]:
-    """Static files, then the route modules that exist, then plugin routes."""
+def collect_routes(modules: Sequence[ModuleType | str] = ROUTE_MODULES, *,
+                   plugins: bool = True) -> list[BaseRoute]:
+    """Static files, then the route modules, then plugin routes."""
     out: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static")]
     for name in modules:
         out.extend(_module_routes(name))
@@ -221,7 +219,7 @@ def _csrf_refused(conn: HTTPConnection, reason: str) -> Response:
 # ------------------------------------------------------------------ factory
 def create_app(settings: Settings | None = None, *, clock: Any = None, store: Any = None,
                catalogue: Any = None, extra_routes: Iterable[BaseRoute] = (),
-               route_modules: Sequence[str] = ROUTE_MODULES, plugins: bool = True) -> Starlette:
+               route_modules: Sequence[ModuleType | str] = ROUTE_MODULES, plugins: bool = True) -> Starlette:
     """The platform as an ASGI app.  ``clock``, ``store`` and ``catalogue`` may be
     given (tests, demos); otherwise they are built from ``settings``
     (``Settings.from_env()`` when None).  ``extra_routes`` come first."""
