@@ -62,7 +62,8 @@ from ..renderers.html import STATIC, renderer_for
 from ..engine import EngineError
 from ..store.base import ConflictError
 from ..throttle import Throttled
-from . import accounts, api, apply, catalogue, large_upload, officer, officer_reports, track
+from . import accounts, api, apply, attachments, catalogue, large_upload, officer, officer_actions, \
+    officer_reports, track
 from .context import AppContext, Settings, StartupError, check_public_address
 from .i18n import LanguageMiddleware
 from .security import REFUSAL_TEXTS, CSRFMiddleware, SecurityHeadersMiddleware, refusal_status, \
@@ -74,7 +75,7 @@ log = logging.getLogger("eservice.web")
 
 # The parts of the web layer, in the order their routes are matched (see the docstring).
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    catalogue, accounts, large_upload, apply, track, api, officer_reports, officer,
+    catalogue, accounts, large_upload, apply, attachments, track, api, officer_reports, officer_actions, officer,
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer

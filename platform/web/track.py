@@ -226,7 +226,7 @@ def _status_view(request: Request, record: dict, service: Any, actor: Any, *, er
     rows = document_rows(request, record, service)
     requested_docs = [r for r in rows if asked and r["doc"].id in asked["documents"]] if editable else []
     if requested_docs:
-        from .apply import _documents_module
+        from .attachments import _documents_module
 
         documents = _documents_module()
         for row in requested_docs:
