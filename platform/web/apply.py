@@ -53,7 +53,6 @@ __all__ = ["routes", "declaration_digest", "section_status", "document_rows", "l
 log = logging.getLogger("eservice.web.apply")
 
 RETURN_TARGETS = ("check", "tasks", "status")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 # ------------------------------------------------------------------ helpers
@@ -652,11 +651,11 @@ def address_lists(value: Mapping[str, Any] | None) -> dict[str, list[str]]:
 
 
 routes = [
-    Route("/apply/{service_id}", apply_start, name="apply", methods=["GET", "POST"]),
-    Route("/applications/{app_id}", task_list, name="application"),
-    Route("/applications/{app_id}/pages/{page_id}", application_page, name="application_page",
+    Route("/apply/{service_id:slug}", apply_start, name="apply", methods=["GET", "POST"]),
+    Route("/applications/{app_id:app_id}", task_list, name="application"),
+    Route("/applications/{app_id:app_id}/pages/{page_id:ident}", application_page, name="application_page",
           methods=["GET", "POST"]),
-    Route("/applications/{app_id}/check", application_check, name="application_check", methods=["GET", "POST"]),
-    Route("/applications/{app_id}/submitted", application_submitted, name="application_submitted"),
-    Route("/applications/{app_id}/summary.pdf", application_summary_pdf, name="application_summary_pdf"),
+    Route("/applications/{app_id:app_id}/check", application_check, name="application_check", methods=["GET", "POST"]),
+    Route("/applications/{app_id:app_id}/submitted", application_submitted, name="application_submitted"),
+    Route("/applications/{app_id:app_id}/summary.pdf", application_summary_pdf, name="application_summary_pdf"),
 ]

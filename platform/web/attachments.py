@@ -29,12 +29,12 @@ from ..renderers.html import render
 from .apply import _multi, _q, _return_to, _return_url, _visible, app_url, document_rows, is_editable, load_own, \
     page_url, see_other
 from .context import get_context
+from .convertors import matches
 from .deps import applications, current_user, login_redirect
 from .i18n import get_lang, pick
 
 __all__ = ["routes", "reusable_files"]
 
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 MAX_FILES = 20
 
 
@@ -163,7 +163,7 @@ async def application_documents(request: Request) -> Response:
         try:
             if action == "remove":
                 sha = form.get("sha256") or ""
-                if not isinstance(sha, str) or not _SHA.match(sha):
+                if not matches("sha256", sha):
                     raise HTTPException(400)
                 apps.detach(app_id, actor, doc.id, sha)
                 return see_other(app_url(app_id, "/documents") + _q(**extra) + f"#doc-{doc.id}")
@@ -227,7 +227,7 @@ async def application_file(request: Request) -> Response:
     record, _, _ = load_own(request, request.path_params["app_id"])
     sha = request.path_params["sha256"]
     item = next((x for items in record.get("documents", {}).values() for x in items if x["sha256"] == sha), None)
-    if item is None or not _SHA.match(sha):
+    if item is None:
         raise HTTPException(404)
     data = get_context(request).files.get(sha)
     name = item.get("filename") or "document"
@@ -239,7 +239,7 @@ async def application_file(request: Request) -> Response:
 
 
 routes = [
-    Route("/applications/{app_id}/documents", application_documents, name="application_documents",
+    Route("/applications/{app_id:app_id}/documents", application_documents, name="application_documents",
           methods=["GET", "POST"]),
-    Route("/applications/{app_id}/files/{sha256}", application_file, name="application_file"),
+    Route("/applications/{app_id:app_id}/files/{sha256:sha256}", application_file, name="application_file"),
 ]

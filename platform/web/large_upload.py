@@ -531,7 +531,7 @@ async def upload_link(request: Request) -> Response:
 
 
 routes = [
-    Route("/applications/{app_id}/documents/{doc_id}/large", large_upload_page, name="application_large_upload",
+    Route("/applications/{app_id:app_id}/documents/{doc_id:ident}/large", large_upload_page, name="application_large_upload",
           methods=["GET", "POST"]),
     Route("/upload/{token}", upload_link, name="large_upload", methods=["GET", "POST", "PUT"]),
 ]

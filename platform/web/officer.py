@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -64,9 +63,6 @@ log = logging.getLogger("eservice.web.officer")
 
 FLASH = "officer_flash"
 STAFF_TTL = 60.0  # seconds the list of colleagues is kept
-_APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Shown in the browser: images inline, text in a frame; anything else, PDF included, is
 # downloaded, so no PDF (which may carry scripts) is ever rendered from our origin (#17).
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/bmp", "image/gif"})
@@ -170,8 +166,6 @@ def _load(request: Request, actor: Actor) -> dict[str, Any]:
     from ..store import NotFoundError
 
     app_id = request.path_params["app_id"]
-    if not _APP_ID.match(app_id or ""):
-        raise HTTPException(404)
     try:
         record = get_context(request).store.get_application(app_id)
     except (NotFoundError, ValueError):
@@ -544,8 +538,6 @@ async def application_file(request: Request) -> Response:
         return actor
     record = _load(request, actor)
     sha = request.path_params["sha256"]
-    if not _SHA256.match(sha or ""):
-        raise HTTPException(404)
     found = next(((doc_id, item) for doc_id, items in (record.get("documents") or {}).items()
                   for item in items if item.get("sha256") == sha), None)
     files = get_context(request).files
@@ -588,8 +580,8 @@ def _disposal(request: Request, actor: Actor, agency: str, *, status_code: int =
 
 routes = [
     Route("/officer", home, name="officer_home"),
-    Route("/officer/applications/{app_id}", application_page, name="officer_application"),
-    Route("/officer/applications/{app_id}/files/{sha256}", application_file, name="officer_file"),
-    Route("/officer/{agency}/disposal", disposal_page, name="officer_disposal"),
-    Route("/officer/{agency}", agency_inbox, name="officer_inbox"),
+    Route("/officer/applications/{app_id:app_id}", application_page, name="officer_application"),
+    Route("/officer/applications/{app_id:app_id}/files/{sha256:sha256}", application_file, name="officer_file"),
+    Route("/officer/{agency:slug}/disposal", disposal_page, name="officer_disposal"),
+    Route("/officer/{agency:slug}", agency_inbox, name="officer_inbox"),
 ]

@@ -32,7 +32,7 @@ from ..store import ConflictError
 from . import deps
 from .context import get_context
 from .i18n import get_lang
-from .officer import _ID, _app_url, _audit, _conflict_texts, _disposal, _inbox_url, _load, _names, \
+from .officer import _app_url, _audit, _conflict_texts, _disposal, _inbox_url, _load, _names, \
     _render_application, _signed_in, _version, flash, staff
 
 __all__ = ["routes"]
@@ -75,7 +75,7 @@ async def take_transition(request: Request) -> Response:
         service = deps.engine(request).service_of(record)
     except EngineError as exc:
         raise HTTPException(exc.status, exc.text(lang)) from None
-    tr = service.transitions.get(transition_id) if _ID.match(transition_id or "") else None
+    tr = service.transitions.get(transition_id)
     if tr is None:
         raise HTTPException(404)
     form = await request.form()
@@ -260,10 +260,10 @@ async def dispose(request: Request) -> Response:
 
 
 routes = [
-    Route("/officer/applications/{app_id}/claim", claim, name="officer_claim", methods=["POST"]),
-    Route("/officer/applications/{app_id}/assign", assign, name="officer_assign", methods=["POST"]),
-    Route("/officer/applications/{app_id}/transitions/{transition_id}", take_transition, name="officer_take",
+    Route("/officer/applications/{app_id:app_id}/claim", claim, name="officer_claim", methods=["POST"]),
+    Route("/officer/applications/{app_id:app_id}/assign", assign, name="officer_assign", methods=["POST"]),
+    Route("/officer/applications/{app_id:app_id}/transitions/{transition_id:ident}", take_transition, name="officer_take",
           methods=["POST"]),
-    Route("/officer/applications/{app_id}/refer", refer, name="officer_refer", methods=["POST"]),
-    Route("/officer/applications/{app_id}/dispose", dispose, name="officer_dispose", methods=["POST"]),
+    Route("/officer/applications/{app_id:app_id}/refer", refer, name="officer_refer", methods=["POST"]),
+    Route("/officer/applications/{app_id:app_id}/dispose", dispose, name="officer_dispose", methods=["POST"]),
 ]

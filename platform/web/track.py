@@ -352,7 +352,7 @@ async def application_action(request: Request) -> Response:
 routes = [
     Route("/applications", my_applications, name="my_applications"),
     Route("/track", track, name="track"),
-    Route("/applications/{app_id}/status", application_status, name="application_status"),
-    Route("/applications/{app_id}/actions/{transition_id}", application_action, name="application_action",
+    Route("/applications/{app_id:app_id}/status", application_status, name="application_status"),
+    Route("/applications/{app_id:app_id}/actions/{transition_id:ident}", application_action, name="application_action",
           methods=["POST"]),
 ]

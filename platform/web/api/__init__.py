@@ -46,7 +46,11 @@ Answers to fields that the other answers hide are dropped, never stored, and
 listed in ``dropped``.
 
 Only the token's own applications are visible; any other id answers 404, the
-same as an id that does not exist, so ids cannot be probed.
+same as an id that does not exist, so ids cannot be probed.  The routes here
+take any path segment and check its shape in the handler
+(:func:`eservice.web.convertors.matches`), after the token and the method: an
+id of another shape gets the API's own answer (401, 405, then ``not_found``,
+``no_service``, …), never the router's plain 404.
 
 After submission the agency may send an application back (a state with
 ``editable_by_applicant: true``, e.g. "send more documents").  Then, as in a

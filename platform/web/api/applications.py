@@ -4,7 +4,6 @@ Any other id answers 404, the same as one that does not exist.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -18,14 +17,14 @@ from ...engine import EngineError
 from ...store.base import NotFoundError
 from ..catalogue import sla_text
 from ..context import get_context
+from ..convertors import matches
 from ..deps import accounts, actor_for, applications, workflow
 from .answers import _editable, checked_answers, replace_answers
 from .errors import ApiError, _engine_problems, _not_found, problem
 from .http import _check_version, _etag, _expected_version, _ok, _path, _text, _url, json_body
-from .services import _SERVICE_ID, _agency_json
+from .services import _agency_json
 from .tokens import _actor, api_user
 
-_APP_ID = re.compile(r"^app-[0-9a-f]{16}$")
 DRAFT_STATE = {
     "id": "draft",
     "title": {"th": "ฉบับร่าง (ยังไม่ได้ยื่น)", "en": "Draft (not submitted)"},
@@ -39,7 +38,7 @@ DRAFT_STATE = {
 
 def _own(request: Request, app_id: str, actor: Any) -> dict:
     """The actor's own application, else 404 (also for an officer's token)."""
-    if not _APP_ID.match(app_id or ""):
+    if not matches("app_id", app_id):
         raise _not_found()
     record = applications(request).get(app_id, actor, "view_own")
     if record.get("applicant") != actor.user_id:
@@ -271,7 +270,7 @@ def create_application(request: Request, body: bytes) -> Response:
     actor = actor_for(user, request)
     ctx = get_context(request)
     service_id = data["service"]
-    svc = ctx.service(service_id) if isinstance(service_id, str) and _SERVICE_ID.match(service_id) else None
+    svc = ctx.service(service_id) if matches("slug", service_id) else None
     if svc is None:
         raise ApiError(422, "no_service", "ไม่พบบริการนี้", "no such service",
                        [problem("service", "no_service", "ไม่พบบริการนี้ ดูรายการได้ที่ /api/services",
@@ -352,9 +351,6 @@ def submit_application(request: Request, body: bytes) -> Response:
                _etag(saved))
 
 
-_TRANSITION_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
-
-
 def take_action(request: Request, body: bytes) -> Response:
     """Take one of the applicant's own workflow transitions ``{inputs?, version?}``
     (e.g. send the changes or documents the agency asked for; A-R3, PR-1)."""
@@ -366,7 +362,7 @@ def take_action(request: Request, body: bytes) -> Response:
     record = _own(request, request.path_params["app_id"], actor)
     transition_id = request.path_params["transition_id"]
     svc = applications(request).ctx.service_of(record)
-    tr = svc.transitions.get(transition_id) if _TRANSITION_ID.match(transition_id) else None
+    tr = svc.transitions.get(transition_id) if matches("ident", transition_id) else None
     if tr is None:
         raise ApiError(404, "no_transition", "ไม่มีการดำเนินการนี้ในบริการ", "no such action for this service")
     expected = _expected_version(request, data, required=False)

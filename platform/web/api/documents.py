@@ -3,7 +3,6 @@ bytes; checked by its bytes (PR-4, A-F6).
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +10,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..convertors import matches
 from ..deps import applications
 from .applications import _own, application_json
 from .errors import ApiError, problem
@@ -18,7 +18,6 @@ from .http import _check_version, _etag, _expected_version, _ok, read_body
 from .tokens import _actor
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload
-_DOC_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
 
 async def upload_document(request: Request) -> Response:
@@ -34,7 +33,7 @@ async def upload_document(request: Request) -> Response:
         apps = applications(request)
         svc = apps.ctx.service_of(record)
         doc = next((d for d in svc.definition.documents if d.id == document_id), None) \
-            if _DOC_ID.match(document_id) else None
+            if matches("ident", document_id) else None
         if doc is None:
             raise ApiError(404, "no_document", "ไม่มีเอกสารนี้ในบริการ", "no such document for this service",
                            [problem(f"documents.{document_id}", "no_document", "ไม่มีเอกสารนี้ในบริการ",

@@ -3,7 +3,6 @@ JSON Schema of its answers.
 """
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +14,9 @@ from ...applications import declaration_of
 from ...spec.models import FieldType
 from ..catalogue import FORMAT_NAMES, PAYMENT_METHODS, fee_amount, fee_summary, office_hours_text, sla_text
 from ..context import get_context
+from ..convertors import matches
 from .errors import ApiError
 from .http import _ok, _path, _public, _text, _url
-
-_SERVICE_ID = re.compile(r"^[a-z][a-z0-9-]{0,99}$")
-
 
 def _agency_json(agency: Any, full: bool = False) -> dict[str, Any]:
     out = {"code": agency.code, "name": _text(agency.name), "phone": agency.phone, "email": agency.email}
@@ -113,7 +110,7 @@ def service_detail(request: Request, svc: Any) -> dict[str, Any]:
 
 def _service(request: Request) -> Any:
     service_id = request.path_params["service_id"]
-    svc = get_context(request).service(service_id) if _SERVICE_ID.match(service_id) else None
+    svc = get_context(request).service(service_id) if matches("slug", service_id) else None
     if svc is None:
         raise ApiError(404, "no_service", "ไม่พบบริการนี้", "no such service")
     return svc
