@@ -48,6 +48,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .clock import BANGKOK, Clock, SystemClock
+from .errors import BilingualError
 from .store.base import ConflictError, Record, Store
 from .throttle import Counters, Limit, Throttled
 
@@ -118,7 +119,7 @@ _COMMON = frozenset({
 # --------------------------------------------------------------------------- errors
 
 
-class AuthError(Exception):
+class AuthError(BilingualError):
     """Every failure of this module: a stable ``code`` and Thai/English text.
 
     Codes: invalid_email, weak_password, email_taken, invalid_credentials,
@@ -128,18 +129,12 @@ class AuthError(Exception):
 
     def __init__(self, code: str, th: str, en: str, *, problems: Iterable[tuple[str, str, str]] = (),
                  retry_after: int | None = None):
-        super().__init__(en)
-        self.code = code
-        self.th = th
-        self.en = en
+        super().__init__(code, th, en, status=_STATUS.get(code, 400))
         self.problems = list(problems)  # (code, th, en) for each problem found
         self.retry_after = retry_after  # seconds, for ``locked`` (HTTP Retry-After)
 
-    def text(self, lang: str = "th") -> str:
-        return self.en if lang == "en" else self.th
 
-    def __str__(self) -> str:
-        return f"{self.th} / {self.en}"
+_STATUS = {"invalid_credentials": 401, "locked": 429, "email_not_verified": 403, "disabled": 403}
 
 
 def _bad_credentials() -> AuthError:

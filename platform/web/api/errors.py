@@ -1,9 +1,11 @@
-"""The API's error shape, and engine, sign-in and store refusals in it (A-X2).
+"""The API's error shape (A-X2), and the paths it gives the platform's errors.
 
 Every refusal answers ``{"error": {"status", "code", "th", "en", "errors": [...]}}``;
 ``errors`` lists problems with a ``path`` into the application as the API shows it:
 ``answers.<field>`` (``answers.items[2].name`` inside a group), ``documents.<document id>``,
-``inputs.<input id>``, or a member of the request body.
+``inputs.<input id>``, or a member of the request body (``version``, ``intent``, …).
+:func:`api_error` is what :mod:`eservice.web.errors` (the one error handler) calls
+for an error under ``/api``.
 """
 from __future__ import annotations
 
@@ -12,18 +14,18 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from ...auth import AuthError
 from ...engine import EngineError
-from ...store.base import ConflictError
+from ...errors import BilingualError
+from ...store.base import ConflictError, NotFoundError
 from ..api_tokens import TokenError
 
-class ApiError(Exception):
+
+class ApiError(BilingualError):
     """A refusal with the API's error shape."""
 
     def __init__(self, status: int, code: str, th: str, en: str, errors: Iterable[Mapping] = (),
                  headers: Mapping[str, str] | None = None, **extra: Any):
-        super().__init__(en)
-        self.status, self.code, self.th, self.en = status, code, th, en
+        super().__init__(code, th, en, status=status)
         self.errors = [dict(e) for e in errors]
         self.headers = dict(headers or {})
         self.extra = extra
@@ -36,13 +38,6 @@ class ApiError(Exception):
 
 def problem(path: str, code: str, th: str, en: str) -> dict[str, str]:
     return {"path": path, "code": code, "th": th, "en": en}
-
-
-def _unauthorized(exc: TokenError) -> ApiError:
-    # RFC 6750: no error attribute when no token was sent; invalid_token otherwise
-    challenge = 'Bearer realm="eservice"' if exc.code == "missing_token" \
-        else 'Bearer realm="eservice", error="invalid_token"'
-    return ApiError(401, exc.code, exc.th, exc.en, headers={"WWW-Authenticate": challenge})
 
 
 def _not_found() -> ApiError:
@@ -94,18 +89,26 @@ def _from_engine(exc: EngineError) -> ApiError:
     return ApiError(status, exc.code, exc.th, exc.en, errors, **extra)
 
 
-def _from_auth(exc: AuthError) -> ApiError:
-    status = {"invalid_credentials": 401, "locked": 429, "email_not_verified": 403,
-              "disabled": 403}.get(exc.code, 400)
-    headers = {"WWW-Authenticate": 'Bearer realm="eservice"'} if status == 401 else {}
-    if exc.retry_after:
-        headers["Retry-After"] = str(exc.retry_after)
-    return ApiError(status, exc.code, exc.th, exc.en, headers=headers)
-
-
 def _conflict(exc: ConflictError) -> ApiError:
     return ApiError(409, "version_conflict", exc.th, exc.en,
                     [problem("version", "version_conflict", exc.th, exc.en)],
                     current_version=exc.actual)
 
 
+def api_error(exc: BilingualError) -> ApiError:
+    """``exc`` in the API's shape: engine problems get their paths, a stale version
+    points at ``version``, and a 401 carries the bearer challenge (RFC 6750)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, EngineError):
+        return _from_engine(exc)
+    if isinstance(exc, ConflictError):
+        return _conflict(exc)
+    if isinstance(exc, NotFoundError):
+        return _not_found()
+    headers = {}
+    if exc.status == 401:  # no error attribute when no token was sent; invalid_token for a bad one
+        invalid = isinstance(exc, TokenError) and exc.code != "missing_token"
+        headers["WWW-Authenticate"] = 'Bearer realm="eservice", error="invalid_token"' if invalid \
+            else 'Bearer realm="eservice"'
+    return ApiError(exc.status, exc.code, exc.th, exc.en, headers=headers)

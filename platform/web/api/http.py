@@ -15,12 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import NoMatchFound
 
-from ...auth import AuthError
-from ...engine import EngineError
-from ...store.base import ConflictError, NotFoundError
-from ..api_tokens import TokenError
+from ...store.base import ConflictError
 from ..context import get_context, public_url
-from .errors import ApiError, _conflict, _from_auth, _from_engine, _not_found, _unauthorized, problem
+from .errors import ApiError, problem
 
 JSON_LIMIT = 2 * 1024 * 1024  # a JSON body larger than this is refused (413)
 MAX_JSON_DEPTH = 32  # arrays and objects nested deeper are refused (400); answers need about 5
@@ -33,7 +30,8 @@ Handler = Callable[..., Any]
 
 
 def endpoint(**methods: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """One route's handlers by method, with the API's own 405 and error shape.
+    """One route's handlers by method, with the API's own 405.  Errors leave
+    through the one error handler (:mod:`eservice.web.errors`) in the API's shape.
 
     A sync handler ``(request, body: bytes)`` runs in the thread pool (store and
     password hashing block); the body (up to JSON_LIMIT) is read first.  An async
@@ -45,31 +43,18 @@ def endpoint(**methods: Handler) -> Callable[[Request], Awaitable[Response]]:
 
     async def call(request: Request) -> Response:
         handler = table.get(request.method)
-        try:
-            if request.method == "OPTIONS" and handler is None:
-                return Response(status_code=204, headers={"Allow": allow})
-            if handler is None:
-                raise ApiError(405, "method_not_allowed", "ไม่รองรับวิธีการเรียกนี้",
-                               f"use one of: {allow}", headers={"Allow": allow})
-            if inspect.iscoroutinefunction(handler):
-                response = await handler(request)
-            else:
-                body = b""
-                if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-                    body = await read_body(request, JSON_LIMIT)
-                response = await run_in_threadpool(_in_one_commit, handler, request, body)
-        except ApiError as exc:
-            response = exc.response()
-        except TokenError as exc:
-            response = _unauthorized(exc).response()
-        except ConflictError as exc:
-            response = _conflict(exc).response()
-        except NotFoundError:
-            response = _not_found().response()
-        except EngineError as exc:
-            response = _from_engine(exc).response()
-        except AuthError as exc:
-            response = _from_auth(exc).response()
+        if request.method == "OPTIONS" and handler is None:
+            return Response(status_code=204, headers={"Allow": allow})
+        if handler is None:
+            raise ApiError(405, "method_not_allowed", "ไม่รองรับวิธีการเรียกนี้",
+                           f"use one of: {allow}", headers={"Allow": allow})
+        if inspect.iscoroutinefunction(handler):
+            response = await handler(request)
+        else:
+            body = b""
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                body = await read_body(request, JSON_LIMIT)
+            response = await run_in_threadpool(_in_one_commit, handler, request, body)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
