@@ -21,9 +21,11 @@ Collections in the store:
                  counted before its password is checked, so parallel requests
                  cannot check more than ``max_failures`` passwords (issue #17).
 
-Passwords are hashed with Argon2id (``argon2.PasswordHasher``) and rehashed at
-the next sign-in when the parameters change.  Neither passwords nor tokens are
-ever stored in clear or logged.
+The e-mail syntax, the password policy and :class:`AuthError` are in
+:mod:`eservice.credentials` (re-exported here).  Passwords are hashed with
+Argon2id (``argon2.PasswordHasher``) and rehashed at the next sign-in when the
+parameters change.  Neither passwords nor tokens are ever stored in clear or
+logged.
 
 Sessions belong to the web layer; it keeps ``(user id, session_epoch,
 session_generation)`` in the signed cookie and asks :meth:`Accounts.check_session`
@@ -48,6 +50,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .clock import BANGKOK, Clock, SystemClock
+from .credentials import MAX_PASSWORD, MIN_PASSWORD, AuthError, check_password, normalize_email, \
+    password_problems
 from .store.base import ConflictError, Record, Store
 from .throttle import Counters, Limit, Throttled
 
@@ -65,8 +69,8 @@ except ImportError:  # pragma: no cover
     _SPEC_PROFILE_KEYS = None
 
 __all__ = [
-    "Accounts", "AuthError", "LockoutPolicy", "PROFILE_KEYS", "PROFILE_FIELDS", "RoleGrant",
-    "STAFF_ROLES", "hash_token", "normalize_email", "password_problems",
+    "Accounts", "AuthError", "LockoutPolicy", "MAX_PASSWORD", "MIN_PASSWORD", "PROFILE_KEYS", "PROFILE_FIELDS",
+    "RoleGrant", "STAFF_ROLES", "check_password", "hash_token", "normalize_email", "password_problems",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,56 +94,14 @@ STAFF_ROLES: tuple[str, ...] = (
 
 VERIFY_TTL = timedelta(hours=48)
 RESET_TTL = timedelta(hours=1)
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024  # hashing an unbounded input is a denial-of-service lever
 MAX_RESETS_PER_HOUR = 5  # more requests are silently ignored (no mail bombing)
 
 _ROLE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _AGENCY = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _SERVICE = re.compile(r"[a-z][a-z0-9_-]{0,99}")
-# Pragmatic address syntax: one @, no spaces or control characters, a dotted
-# domain whose labels do not start or end with "-".  Non-ASCII (Thai) is allowed.
-_ALNUM = r"(?:[^\W_]|[\u0E00-\u0E7F])"  # letters and digits, Thai marks included
-_LABEL = rf"{_ALNUM}(?:(?:{_ALNUM}|-){{0,61}}{_ALNUM})?"
-_EMAIL = re.compile(
-    r"(?P<local>[^\s@\"(),:;<>\[\]\\]{1,64})@"
-    rf"(?P<domain>(?:{_LABEL}\.)+(?!\d+$){_ALNUM}(?:{_ALNUM}|-){{0,61}}{_ALNUM})"
-)
-
-# A few passwords that pass the length rule but appear at the top of every leak.
-_COMMON = frozenset({
-    "password12", "password123", "password1234", "qwertyuiop", "1q2w3e4r5t", "qwerty1234",
-    "iloveyou12", "abcdefghij", "abc1234567", "a123456789", "zaq12wsxcde", "asdfghjkl;",
-    "passw0rd12", "1qaz2wsx3edc", "qwertyuiop1", "adminadmin", "administrator", "welcome123",
-    "letmein123", "thailand123", "bangkok123",
-})
 
 
 # --------------------------------------------------------------------------- errors
-
-
-class AuthError(Exception):
-    """Every failure of this module: a stable ``code`` and Thai/English text.
-
-    Codes: invalid_email, weak_password, email_taken, invalid_credentials,
-    locked, email_not_verified, disabled, invalid_token, token_used,
-    token_expired, invalid_profile, not_found, conflict, invalid_role.
-    """
-
-    def __init__(self, code: str, th: str, en: str, *, problems: Iterable[tuple[str, str, str]] = (),
-                 retry_after: int | None = None):
-        super().__init__(en)
-        self.code = code
-        self.th = th
-        self.en = en
-        self.problems = list(problems)  # (code, th, en) for each problem found
-        self.retry_after = retry_after  # seconds, for ``locked`` (HTTP Retry-After)
-
-    def text(self, lang: str = "th") -> str:
-        return self.en if lang == "en" else self.th
-
-    def __str__(self) -> str:
-        return f"{self.th} / {self.en}"
 
 
 def _bad_credentials() -> AuthError:
@@ -168,72 +130,6 @@ def _bad_token(code: str = "invalid_token") -> AuthError:
 def hash_token(token: str) -> str:
     """The SHA-256 (hex) under which a token is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def normalize_email(email: Any) -> str:
-    """Strip and lower-case; raise AuthError("invalid_email") when malformed."""
-    text = email.strip().lower() if isinstance(email, str) else ""
-    if len(text) > 254 or not _EMAIL.fullmatch(text):
-        raise AuthError(
-            "invalid_email",
-            "รูปแบบอีเมลไม่ถูกต้อง ตัวอย่างที่ถูกต้อง: name@example.com",
-            "Enter an e-mail address in the correct format, like name@example.com",
-        )
-    return text
-
-
-def password_problems(password: Any, email: str | None = None) -> list[tuple[str, str, str]]:
-    """Every way ``password`` breaks the policy, as ``(code, th, en)``; empty when fine."""
-    if not isinstance(password, str) or password == "":
-        return [("password.required", "กรุณากำหนดรหัสผ่าน", "Enter a password")]
-    problems: list[tuple[str, str, str]] = []
-    if len(password) < MIN_PASSWORD:
-        problems.append((
-            "password.too_short",
-            f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD} ตัวอักษร (ตอนนี้มี {len(password)} ตัวอักษร)",
-            f"The password must be at least {MIN_PASSWORD} characters long (it has {len(password)})",
-        ))
-    if len(password) > MAX_PASSWORD:
-        problems.append((
-            "password.too_long",
-            f"รหัสผ่านต้องยาวไม่เกิน {MAX_PASSWORD} ตัวอักษร",
-            f"The password must be at most {MAX_PASSWORD} characters long",
-        ))
-    if password.isdigit():
-        problems.append((
-            "password.all_digits",
-            "รหัสผ่านต้องไม่เป็นตัวเลขล้วน กรุณาผสมตัวอักษรหรือสัญลักษณ์",
-            "The password must not be only digits; add letters or symbols",
-        ))
-    folded = password.strip().casefold()
-    if email:
-        address = email.strip().casefold()
-        local = address.partition("@")[0]
-        if folded in (address, local):
-            problems.append((
-                "password.is_email",
-                "รหัสผ่านต้องไม่เหมือนกับอีเมล",
-                "The password must not be your e-mail address",
-            ))
-    if folded in _COMMON or (len(set(password)) == 1 and len(password) > 1):
-        problems.append((
-            "password.common",
-            "รหัสผ่านนี้คาดเดาได้ง่ายเกินไป กรุณาเลือกรหัสผ่านอื่น",
-            "This password is too easy to guess; choose another one",
-        ))
-    return problems
-
-
-def check_password(password: Any, email: str | None = None) -> None:
-    """Raise AuthError("weak_password") listing every problem, Thai and English."""
-    problems = password_problems(password, email)
-    if problems:
-        raise AuthError(
-            "weak_password",
-            " ".join(p[1] for p in problems),
-            "; ".join(p[2] for p in problems),
-            problems=problems,
-        )
 
 
 def _iso(value: datetime) -> str:

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from eservice.clock import Clock, SystemClock
+from eservice.errors import BilingualError
 from eservice.store.atomic import atomic_write_bytes
 
 __all__ = [
@@ -68,13 +69,13 @@ CA_KEY_FILE = "ca-key.pem"
 _AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
-class CertificateError(Exception):
+class CertificateError(BilingualError):
     """Key material is missing, unreadable or inconsistent."""
 
+    code = "certificate"
+
     def __init__(self, th: str, en: str):
-        super().__init__(f"{th} / {en}")
-        self.th = th
-        self.en = en
+        super().__init__(self.code, th, en)
 
 
 @dataclass(frozen=True)

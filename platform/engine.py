@@ -10,25 +10,21 @@ from typing import Any
 
 from .calendar import WorkingCalendar, from_agency
 from .clock import BANGKOK, Clock, SystemClock
+from .errors import BilingualError
 
 
-class EngineError(Exception):
+class EngineError(BilingualError):
     """A refusal a person can act on: a stable ``code``, Thai and English text,
     and the HTTP status the web layer should answer with."""
 
+    status = 400
+
     def __init__(self, code: str, th: str, en: str, status: int = 400, **details: Any):
-        super().__init__(en)
-        self.code = code
-        self.th = th
-        self.en = en
-        self.status = status
+        super().__init__(code, th, en, status=status)
         self.details = details
 
-    def text(self, lang: str = "th") -> str:
-        return self.en if lang == "en" else self.th
-
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "th": self.th, "en": self.en, **self.details}
+        return {**super().as_dict(), **self.details}
 
 
 @dataclass

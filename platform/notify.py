@@ -36,6 +36,7 @@ from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .clock import Clock, SystemClock
+from .errors import BilingualError
 from .settings import SECURITY_MODES, SmtpSettings  # re-exported: the mail layer's settings
 from .store.base import Record, Store
 
@@ -49,16 +50,13 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- errors
 
 
-class NotifyError(Exception):
+class NotifyError(BilingualError):
     """Base class: Thai and English text for operators and officers."""
 
-    def __init__(self, th: str, en: str):
-        super().__init__(en)
-        self.th = th
-        self.en = en
+    code = "notify"
 
-    def __str__(self) -> str:
-        return f"{self.th} / {self.en}"
+    def __init__(self, th: str, en: str):
+        super().__init__(self.code, th, en)
 
 
 class DeliveryError(NotifyError):

@@ -37,6 +37,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pluggy
 
+from .errors import BilingualError
+
 PROJECT = "eservice"
 ENTRY_POINT_GROUP = "eservice"
 
@@ -279,16 +281,13 @@ class HookSpecs:
 # --------------------------------------------------------------------------- #
 
 
-class PluginError(Exception):
+class PluginError(BilingualError):
     """A plugin is broken or two plugins claim the same name."""
 
-    def __init__(self, th: str, en: str):
-        super().__init__(en)
-        self.th = th
-        self.en = en
+    code = "plugin"
 
-    def __str__(self) -> str:
-        return f"{self.th} / {self.en}"
+    def __init__(self, th: str, en: str):
+        super().__init__(self.code, th, en)
 
 
 def _new_plugin_manager() -> pluggy.PluginManager:

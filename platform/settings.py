@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import BilingualError
+
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.requests import HTTPConnection
 
@@ -54,7 +56,7 @@ DEFAULT_WORKER_INTERVAL = 60.0  # seconds between rounds of the background jobs 
 FONT_DIR_VARIABLE = "ESERVICE_THAI_FONT_DIR"
 
 
-class StartupError(Exception):
+class StartupError(BilingualError):
     """The platform cannot start; the message is for the operator (Thai / English)."""
 
 
@@ -168,8 +170,8 @@ def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
     try:
         return SmtpSettings.from_env(env)
     except ValueError as exc:
-        raise StartupError(f"การตั้งค่าอีเมล (ESERVICE_SMTP_*) ไม่ถูกต้อง / invalid mail settings "
-                           f"(ESERVICE_SMTP_*): {exc}") from None
+        raise StartupError("mail_settings", "การตั้งค่าอีเมล (ESERVICE_SMTP_*) ไม่ถูกต้อง",
+                           f"invalid mail settings (ESERVICE_SMTP_*): {exc}") from None
 
 
 def _worker_interval(raw: str | None) -> float:
@@ -311,7 +313,7 @@ class Settings:
                 if text:
                     return text
                 time.sleep(0.02)
-            raise StartupError(f"ไฟล์ {path} ว่างเปล่า ให้ลบไฟล์แล้วเริ่มใหม่ / "
+            raise StartupError("empty_secret", f"ไฟล์ {path} ว่างเปล่า ให้ลบไฟล์แล้วเริ่มใหม่",
                                f"{path} is empty; delete it and start again") from None
         value = secrets.token_urlsafe(48)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
@@ -376,10 +378,11 @@ def check_public_address(settings: Settings) -> None:
     if settings.demo or settings.base_url or any("*" not in h for h in settings.allowed_hosts):
         return
     raise StartupError(
+        "no_public_address",
         "ยังไม่ได้กำหนดที่อยู่สาธารณะของระบบ ลิงก์ในอีเมล (เช่น ลิงก์ตั้งรหัสผ่านใหม่) จึงไม่มีที่อยู่ที่เชื่อถือได้ "
         "ระบบจึงไม่เริ่มทำงาน: กำหนด ESERVICE_BASE_URL=https://… (หรือ --base-url https://…) "
         "หรือระบุชื่อโฮสต์ที่ยอมรับด้วย --allowed-hosts (ESERVICE_ALLOWED_HOSTS) "
-        "ถ้าเพียงต้องการทดลองในเครื่อง ใช้ --demo / "
+        "ถ้าเพียงต้องการทดลองในเครื่อง ใช้ --demo",
         "no public address is set, so links in e-mails (such as password-reset links) have no trusted "
         "address; the platform did not start. Set ESERVICE_BASE_URL=https://… (or pass --base-url "
         "https://…), or pass --allowed-hosts (ESERVICE_ALLOWED_HOSTS) with the host names to accept. "

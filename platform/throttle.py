@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .clock import BANGKOK
+from .errors import BilingualError
 from .store.base import ConflictError
 
 __all__ = ["Counters", "Limit", "Throttled", "counter_key"]
@@ -40,26 +41,22 @@ class Limit:
     lock_for: timedelta | None = None
 
 
-class Throttled(Exception):
+class Throttled(BilingualError):
     """Too many attempts: answer 429 with ``Retry-After: retry_after`` (seconds)."""
+
+    status = 429
 
     def __init__(self, until: datetime, now: datetime):
         self.until = until
         self.retry_after = max(1, math.ceil((until - now).total_seconds()))
         local = until.astimezone(BANGKOK).strftime("%H:%M")
-        self.th = f"มีการลองหลายครั้งเกินไป กรุณาลองใหม่หลังเวลา {local} น. (อีกประมาณ {self._minutes()} นาที)"
-        self.en = (f"Too many attempts; please try again after {local} Bangkok time "
-                   f"(in about {self._minutes()} minutes)")
-        super().__init__(self.en)
+        super().__init__(
+            "too_many_requests",
+            f"มีการลองหลายครั้งเกินไป กรุณาลองใหม่หลังเวลา {local} น. (อีกประมาณ {self._minutes()} นาที)",
+            f"Too many attempts; please try again after {local} Bangkok time (in about {self._minutes()} minutes)")
 
     def _minutes(self) -> int:
         return max(1, math.ceil(self.retry_after / 60))
-
-    def text(self, lang: str = "th") -> str:
-        return self.en if lang == "en" else self.th
-
-    def __str__(self) -> str:
-        return f"{self.th} / {self.en}"
 
 
 def counter_key(*parts: str) -> str:

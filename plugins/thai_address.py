@@ -16,6 +16,16 @@ postcode}``, checked for consistency (the subdistrict is in the district, the
 district in the province, and the postcode is one the subdistrict uses), with a
 message naming the wrong part.  Normalized, the names become the official Thai
 names and ``subdistrict_code`` (the six-digit DOPA code) is added.
+
+Routes (``eservice_routes``, after the platform's own): the lists the e-Form's
+address cascade reads (``forms.js``), JSON, cached for a day:
+
+===============================================================  ==========================
+``GET /api/address/provinces``                                   ``api_address_provinces``
+``GET /api/address/districts?province=``                         ``api_address_districts``
+``GET /api/address/subdistricts?province=&district=``            ``api_address_subdistricts``
+``GET /api/address/postcodes?province=&district=&subdistrict=``  ``api_address_postcodes``
+===============================================================  ==========================
 """
 from __future__ import annotations
 
@@ -29,6 +39,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from eservice.plugin_api import FieldType, Message, hookimpl
 
@@ -550,3 +564,47 @@ THAI_ADDRESS = FieldType(
 @hookimpl
 def eservice_field_types() -> list[FieldType]:
     return [THAI_ADDRESS]
+
+
+# --------------------------------------------------------------------------- routes
+def _cached_json(data: Any) -> JSONResponse:
+    return JSONResponse(data, headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _param(request: Request, name: str) -> str:
+    return (request.query_params.get(name) or "").strip()[:100]
+
+
+async def api_provinces(request: Request) -> Response:
+    return _cached_json([{"code": p.code, "name": p.name_th, "name_en": p.name_en} for p in provinces()])
+
+
+async def api_districts(request: Request) -> Response:
+    province = _param(request, "province")
+    return _cached_json([{"code": d.code, "name": d.name_th, "name_en": d.name_en}
+                         for d in districts(province)] if province else [])
+
+
+async def api_subdistricts(request: Request) -> Response:
+    province, district = _param(request, "province"), _param(request, "district")
+    if not (province and district):
+        return _cached_json([])
+    return _cached_json([{"code": s.code, "name": s.name_th, "name_en": s.name_en, "postcodes": list(s.postcodes)}
+                         for s in subdistricts(province, district)])
+
+
+async def api_postcodes(request: Request) -> Response:
+    q = {k: _param(request, k) for k in ("province", "district", "subdistrict")}
+    if not all(q.values()):
+        return _cached_json([])
+    return _cached_json(postcodes(q["province"], q["district"], q["subdistrict"]))
+
+
+@hookimpl
+def eservice_routes() -> list[BaseRoute]:
+    return [
+        Route("/api/address/provinces", api_provinces, name="api_address_provinces"),
+        Route("/api/address/districts", api_districts, name="api_address_districts"),
+        Route("/api/address/subdistricts", api_subdistricts, name="api_address_subdistricts"),
+        Route("/api/address/postcodes", api_postcodes, name="api_address_postcodes"),
+    ]

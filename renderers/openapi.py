@@ -518,7 +518,7 @@ def build_openapi(services: Iterable[Any] = (), *, server_url: str | None = None
         },
     }
     # issued documents (#7): their download, and `issued` in an application
-    from ..web.api_documents import openapi_paths
+    from ..web.api.issued import openapi_paths
 
     document["paths"].update(openapi_paths())
     schemas["Application"]["properties"]["issued"] = {

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 
+from ..errors import BilingualError
 
-class ExpressionError(Exception):
+
+class ExpressionError(BilingualError):
     """An expression that cannot be compiled or evaluated.
 
     ``th`` and ``en`` say what is wrong in words an agency clerk can act on;
@@ -17,17 +19,21 @@ class ExpressionError(Exception):
     when known.
     """
 
+    code = "expression"
+
     def __init__(self, th: str, en: str, source: str | None = None,
                  column: int | None = None, line: int | None = None):
-        self.th = th
-        self.en = en
+        super().__init__(self.code, th, en)
         self.source = source
         self.column = column
         self.line = line
+
+    def __str__(self) -> str:
         where = ""
-        if column is not None:
-            where = f" (line {line}, column {column})" if line and line > 1 else f" (column {column})"
-        super().__init__(f"{th} / {en}{where}")
+        if self.column is not None:
+            where = (f" (line {self.line}, column {self.column})" if self.line and self.line > 1
+                     else f" (column {self.column})")
+        return f"{self.th} / {self.en}{where}"
 
 
 def _pos_to_line_col(source: str, pos: int) -> tuple[int, int]:

@@ -12,23 +12,25 @@ from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ..errors import BilingualError
+
 Record = dict[str, Any]
 
 
-class StoreError(Exception):
+class StoreError(BilingualError):
     """Base class: every store error carries a Thai and an English message."""
 
-    def __init__(self, th: str, en: str):
-        super().__init__(en)
-        self.th = th
-        self.en = en
+    code = "store_error"
 
-    def __str__(self) -> str:  # shown to operators; Thai first
-        return f"{self.th} / {self.en}"
+    def __init__(self, th: str, en: str):
+        super().__init__(self.code, th, en)
 
 
 class ConflictError(StoreError):
     """Raised when an update was based on a version that is no longer current."""
+
+    status = 409
+    code = "version_conflict"
 
     def __init__(self, key: str, expected: int | None, actual: int | None):
         if expected is None:  # an insert found the key already taken
@@ -49,6 +51,9 @@ class NotFoundError(StoreError, KeyError):
     """``kind`` names the thing in English ("application"); ``kind_th`` in Thai
     ("คำขอ"), defaulting to ``kind``."""
 
+    status = 404
+    code = "not_found"
+
     def __init__(self, kind: str, key: str, kind_th: str | None = None):
         StoreError.__init__(self, f"ไม่พบ{kind_th or kind} {key}", f"{kind} {key} not found")
         self.kind = kind
@@ -57,6 +62,9 @@ class NotFoundError(StoreError, KeyError):
 
 class LockTimeoutError(StoreError):
     """Another process held a store lock for too long (a stuck or very slow writer)."""
+
+    status = 503
+    code = "store_busy"
 
     def __init__(self, lock: str, timeout: float):
         super().__init__(

@@ -18,11 +18,11 @@ everywhere"), since ``epoch`` must equal the account's ``session_epoch``.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..auth import hash_token
+from ..errors import BilingualError
 from ..store.base import ConflictError, Record
 
 __all__ = ["COLLECTION", "TOKEN_TTL", "ApiTokens", "TokenError", "bearer_token"]
@@ -32,17 +32,11 @@ TOKEN_TTL = timedelta(days=30)
 MAX_TOKEN_LENGTH = 200
 
 
-@dataclass
-class TokenError(Exception):
+class TokenError(BilingualError):
     """Why a request is not authenticated: ``missing_token``, ``invalid_token``,
     ``expired_token`` or ``revoked_token`` (always HTTP 401)."""
 
-    code: str
-    th: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"{self.th} / {self.en}"
+    status = 401
 
 
 def _missing() -> TokenError:

@@ -32,14 +32,13 @@ from starlette.routing import Route
 
 from ..renderers.html import render
 from .context import AppContext, get_context
+from .convertors import matches
 from .search import Entry, search
 
 __all__ = ["routes", "fee_summary", "fee_amount", "sla_text", "office_hours_text", "search_entries",
            "sample_path"]
 
 _PLAIN_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-_SERVICE_ID = re.compile(r"^[a-z][a-z0-9-]*$")
 
 PAYMENT_METHODS = {
     "promptpay": {"th": "พร้อมเพย์ (QR)", "en": "PromptPay (QR)"},
@@ -173,7 +172,7 @@ def search_entries(ctx: AppContext) -> list[Entry]:
 def sample_path(service: Any, document_id: str, roots: tuple[Path, ...] = ()) -> Path | None:
     """The sample file of a declared document, only if it lies inside the service's
     folder or one of the definition roots (no path traversal), else None."""
-    if not _IDENTIFIER.match(document_id or ""):
+    if not matches("ident", document_id):
         return None
     doc = next((d for d in service.definition.documents if d.id == document_id), None)
     if doc is None or not doc.sample:
@@ -223,7 +222,7 @@ async def search_page(request: Request) -> Response:
 
 
 def _service_or_404(ctx: AppContext, service_id: str) -> Any:
-    svc = ctx.service(service_id) if _SERVICE_ID.match(service_id or "") else None
+    svc = ctx.service(service_id)
     if svc is None:
         raise HTTPException(404)
     return svc
@@ -285,8 +284,8 @@ async def healthz(request: Request) -> Response:
 routes = [
     Route("/", home, name="home"),
     Route("/search", search_page, name="search"),
-    Route("/services/{service_id}", service_page, name="service"),
-    Route("/services/{service_id}/samples/{document_id}", service_sample, name="service_sample"),
-    Route("/agencies/{code}", agency_page, name="agency"),
+    Route("/services/{service_id:slug}", service_page, name="service"),
+    Route("/services/{service_id:slug}/samples/{document_id:ident}", service_sample, name="service_sample"),
+    Route("/agencies/{code:slug}", agency_page, name="agency"),
     Route("/healthz", healthz, name="healthz"),
 ]

@@ -57,14 +57,15 @@ def load_catalogue(definitions: Sequence[Path], stream=None) -> "Catalogue":
     missing = [p for p in definitions if not Path(p).exists()]
     if missing:
         shown = ", ".join(str(p) for p in missing)
-        raise StartupError(f"ไม่พบโฟลเดอร์นิยามบริการ: {shown} / definitions not found: {shown}")
+        raise StartupError("no_definitions", f"ไม่พบโฟลเดอร์นิยามบริการ: {shown}", f"definitions not found: {shown}")
     catalogue, problems = load(definitions)
     if problems:
         for problem in problems:
             print(problem.format(), file=stream)
             print(file=stream)
         raise StartupError(
-            f"นิยามบริการมีปัญหา {len(problems)} รายการ ระบบจึงไม่เริ่มทำงาน แก้ไขแล้วตรวจด้วย `eservice check` / "
+            "definition_problems",
+            f"นิยามบริการมีปัญหา {len(problems)} รายการ ระบบจึงไม่เริ่มทำงาน แก้ไขแล้วตรวจด้วย `eservice check`",
             f"{len(problems)} problem(s) in the service definitions; the platform did not start. "
             f"Fix them and run `eservice check`.")
     return catalogue

@@ -16,7 +16,7 @@ application (its agency, within their services); anyone else gets 404, as
 for a document that does not exist.  Officers' downloads and previews are
 written to the audit log.  PDFs are always sent as attachments, never shown
 inline from our origin (issue #17).  The JSON API's download is in
-:mod:`eservice.web.api_documents`.
+:mod:`eservice.web.api.issued`.
 """
 from __future__ import annotations
 

@@ -55,6 +55,7 @@ from starlette.routing import Route
 
 from .. import documents
 from ..engine import EngineError
+from ..errors import BilingualError
 from ..renderers.html import render
 from ..store.base import ConflictError, NotFoundError
 from .context import get_context, public_url
@@ -100,12 +101,11 @@ def _apply():
     return apply
 
 
-class Refusal(Exception):
+class Refusal(BilingualError):
     """A refused request: HTTP status, stable code, Thai and English text."""
 
     def __init__(self, status: int, code: str, th: str, en: str):
-        super().__init__(f"{th} / {en}")
-        self.status, self.code, self.th, self.en = status, code, th, en
+        super().__init__(code, th, en, status=status)
 
     @classmethod
     def of(cls, exc: EngineError) -> "Refusal":
@@ -531,7 +531,7 @@ async def upload_link(request: Request) -> Response:
 
 
 routes = [
-    Route("/applications/{app_id}/documents/{doc_id}/large", large_upload_page, name="application_large_upload",
+    Route("/applications/{app_id:app_id}/documents/{doc_id:ident}/large", large_upload_page, name="application_large_upload",
           methods=["GET", "POST"]),
     Route("/upload/{token}", upload_link, name="large_upload", methods=["GET", "POST", "PUT"]),
 ]

@@ -227,7 +227,7 @@ def _status_view(request: Request, record: dict, service: Any, actor: Any, *, er
     rows = document_rows(request, record, service)
     requested_docs = [r for r in rows if asked and r["doc"].id in asked["documents"]] if editable else []
     if requested_docs:
-        from .apply import _documents_module
+        from .attachments import _documents_module
 
         documents = _documents_module()
         for row in requested_docs:
@@ -353,7 +353,7 @@ async def application_action(request: Request) -> Response:
 routes = [
     Route("/applications", my_applications, name="my_applications"),
     Route("/track", track, name="track"),
-    Route("/applications/{app_id}/status", application_status, name="application_status"),
-    Route("/applications/{app_id}/actions/{transition_id}", application_action, name="application_action",
+    Route("/applications/{app_id:app_id}/status", application_status, name="application_status"),
+    Route("/applications/{app_id:app_id}/actions/{transition_id:ident}", application_action, name="application_action",
           methods=["POST"]),
 ]

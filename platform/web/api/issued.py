@@ -20,11 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..outputs import find_issued, issued_documents
-from .api import ALL_METHODS, ApiError, api_user, endpoint
-from .context import get_context, public_url
-from .deps import actor_for, applications
-from .issued import pdf_response
+from ...outputs import find_issued, issued_documents
+from ..context import get_context, public_url
+from ..deps import actor_for, applications
+from ..issued import pdf_response
+from .errors import ApiError
+from .http import ALL_METHODS, endpoint
+from .tokens import api_user
 
 __all__ = ["issued_json", "openapi_paths", "routes"]
 
