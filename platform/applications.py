@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import events, forms
+from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .intake_book import intake_sequence
 from .policy import Actor, allowed
-from .renderers.dates import be_year
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U
 DEFAULT_DECLARATION = {

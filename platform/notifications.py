@@ -51,7 +51,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from . import dates
+from .auth import Accounts
 from .clock import BANGKOK, Clock, SystemClock
+from .money import format_money
 from .notify import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, render_notification
 from .settings import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 from .spec.models import Notification
@@ -142,16 +145,9 @@ def _text_pair(value: Any) -> dict[str, str]:
     return {"th": str(value), "en": str(value)}
 
 
-def _dates():
-    from .renderers import dates
-
-    return dates
-
-
 def _when(value: Any, lang: str, *, with_time: bool) -> str:
     if not value:
         return ""
-    dates = _dates()
     try:
         if with_time:
             return dates.format_datetime(value, lang, long=True)
@@ -183,8 +179,6 @@ def _input_lines(service: Any, transition_id: str | None, inputs: Mapping[str, A
         elif kind == "yes_no" or isinstance(value, bool):
             value_th, value_en = ("ใช่", "Yes") if value else ("ไม่ใช่", "No")
         elif kind == "money":
-            from .renderers.html import format_money
-
             value_th, value_en = format_money(value, "th"), format_money(value, "en")
         elif isinstance(value, list):
             value_th = value_en = ", ".join(str(v) for v in value)
@@ -298,8 +292,6 @@ class Notifier:
     @property
     def accounts(self):
         if self._accounts is None:
-            from .auth import Accounts
-
             self._accounts = Accounts(self.store, self.clock)
         return self._accounts
 

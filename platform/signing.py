@@ -85,6 +85,8 @@ from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from .dates import format_datetime
+
 __all__ = [
     "DEFAULT_LOCATION",
     "DEFAULT_REASON",
@@ -341,8 +343,6 @@ class PdfSigner:
     def _stamp_lines(self, stamp: VisibleStamp, reason: str) -> list[str]:
         if stamp.lines is not None:
             return list(stamp.lines)
-        from eservice.renderers.dates import format_datetime
-
         now = datetime.now(timezone.utc)
         return [
             f"ลงลายมือชื่อดิจิทัลโดย {self.signer_name}",

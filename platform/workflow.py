@@ -21,10 +21,10 @@ from decimal import Decimal
 from typing import Any
 
 from . import events, forms
+from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
 from .policy import SYSTEM, Actor, may_take
-from .renderers.dates import be_year
 
 TIMERS = "timers"
 log = logging.getLogger(__name__)

@@ -309,7 +309,7 @@ def test_full_journey_on_the_food_shop_permit(app, client, citizen):
     assert "02-589-0500" in ack.text  # the agency's contact number (RC-3)
     assert f"/applications/{app_id}/status" in ack.text
     due = dt.datetime.fromisoformat(record["sla_due"]).astimezone(BANGKOK)
-    from eservice.renderers.dates import format_date
+    from eservice.dates import format_date
     assert format_date(due.date(), "th", long=True) in ack.text  # expected completion (A-F10)
 
     status = client.get(f"/applications/{app_id}/status")
