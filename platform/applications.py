@@ -12,11 +12,14 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from . import events, forms
+from . import events, forms, submission
 from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .intake_book import intake_sequence
 from .policy import Actor, allowed
+from .store import ConflictError, NotFoundError
+from .submission import submission_content, submission_digest  # noqa: F401  (re-exported)
+from .workflow import Workflow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U
 DEFAULT_DECLARATION = {
@@ -48,30 +51,12 @@ def _normalized(field, value: Any) -> Any:
     return plugin.normalize(value)
 
 
-def submission_content(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical content an applicant signs: answers and document hashes."""
-    return {
-        "service": record["service"],
-        "service_version": record["service_version"],
-        "service_digest": record["service_digest"],
-        "answers": record.get("answers", {}),
-        "documents": {doc_id: sorted(item["sha256"] for item in items)
-                      for doc_id, items in sorted(record.get("documents", {}).items())},
-    }
-
-
-def submission_digest(record: Mapping[str, Any]) -> str:
-    return events.sha256_hex(events.canonical_json(submission_content(record)))
-
-
 class Applications:
     def __init__(self, ctx: EngineContext):
         self.ctx = ctx
 
     # -- reading ---------------------------------------------------------------
     def get(self, app_id: str, actor: Actor, action: str = "view_application") -> dict[str, Any]:
-        from .store import NotFoundError
-
         try:
             record = self.ctx.store.get_application(app_id)
         except (NotFoundError, ValueError):  # ValueError: not even a well-formed id
@@ -138,8 +123,6 @@ class Applications:
         """Keep the definition text the first time it is used (versions are immutable)."""
         kept = self.ctx.store.collection("definitions")
         if kept.get(service.digest) is None:
-            from .store import ConflictError
-
             try:
                 kept.put(service.digest, {"service": service.id, "version": service.version,
                                           "text": service.text})
@@ -156,8 +139,6 @@ class Applications:
         if record["applicant"] != actor.user_id:
             raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404)
         if expected_version is not None and record["version"] != expected_version:
-            from .store import ConflictError
-
             raise ConflictError(record["id"], expected_version, record["version"])
         return record
 
@@ -265,46 +246,20 @@ class Applications:
         return self.ctx.store.update_application(record, record["version"])
 
     def drop_inapplicable_documents(self, record: dict) -> list[str]:
-        """Hidden means not applicable, for documents too: drop attachments of
-        documents whose condition is now false (the files stay in the file store)."""
-        keep = {d.id for d in self.applicable_documents(record)}
-        dropped = sorted(set(record.get("documents", {})) - keep)
-        for doc_id in dropped:
-            del record["documents"][doc_id]
-        return dropped
+        """Drop attachments of documents that no longer apply (:mod:`eservice.submission`)."""
+        return submission.drop_inapplicable_documents(self.ctx, record)
 
     def resign(self, record: dict, actor: Actor) -> str:
-        """Renew the type-1 signature evidence after the applicant changed a
-        submitted application (more documents): who, when, from where, what."""
-        digest = submission_digest(record)
-        signature = record.setdefault("signature", {})
-        signature.update(signer=actor.user_id, signed_at=self.ctx.now_iso(), content_sha256=digest,
-                         ip=actor.ip, user_agent=actor.user_agent, intent_confirmed=True)
-        return digest
+        """Renew the signature evidence after a change (:mod:`eservice.submission`)."""
+        return submission.resign(self.ctx, record, actor)
 
     # -- checking ----------------------------------------------------------------
     def problems(self, record: Mapping[str, Any]) -> tuple[list[forms.FieldError], list[dict]]:
         """Every answer and document problem before submission (A-F6)."""
-        service = self.ctx.service_of(record)
-        env = self.env(record)
-        _, field_errors = forms.validate(service, record.get("answers", {}), env)
-        ev = forms.Evaluation(service, forms.clean(service, record.get("answers", {}), env), env)
-        missing = []
-        for doc in service.definition.documents:
-            if not ev.holds(doc.when):
-                continue
-            needed = doc.required if doc.required_when is None else ev.holds(doc.required_when)
-            if needed and not record.get("documents", {}).get(doc.id):
-                missing.append({"document": doc.id, "code": "required",
-                                "th": f"กรุณาแนบ “{doc.title.th}”",
-                                "en": f"Attach “{doc.title.get('en')}”"})
-        return field_errors, missing
+        return submission.problems(self.ctx, record)
 
     def applicable_documents(self, record: Mapping[str, Any]) -> list:
-        service = self.ctx.service_of(record)
-        env = self.env(record)
-        ev = forms.Evaluation(service, forms.clean(service, record.get("answers", {}), env), env)
-        return [d for d in service.definition.documents if ev.holds(d.when)]
+        return submission.applicable_documents(self.ctx, record)
 
     # -- signing and submission -----------------------------------------------------
     def submit(self, app_id: str, actor: Actor, *, declaration_shown: Mapping[str, str],
@@ -361,8 +316,6 @@ class Applications:
             "content_sha256": digest, "ip": actor.ip, "user_agent": actor.user_agent,
         })
         saved = self.ctx.store.update_application(record, record["version"])
-        from .workflow import Workflow
-
         Workflow(self.ctx).schedule_timers(saved, service, saved["state"], intake, saved["events"][-1]["seq"])
         if self.ctx.notifier is not None:
             self.ctx.notifier(saved, "submitted", service, {})
@@ -399,8 +352,5 @@ class Applications:
 
     @staticmethod
     def signed_digest(record: Mapping[str, Any]) -> str | None:
-        """The digest of the content last signed, as the hash-linked events record it."""
-        signed = [e["data"]["content_sha256"] for e in record.get("events", [])
-                  if isinstance(e.get("data"), dict) and e["data"].get("content_sha256")
-                  and e["type"] in ("submitted", "transition")]
-        return signed[-1] if signed else None
+        """The digest of the content last signed (:func:`eservice.submission.signed_digest`)."""
+        return submission.signed_digest(record)

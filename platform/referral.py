@@ -35,6 +35,8 @@ from typing import Any
 from . import events
 from .engine import EngineContext, EngineError
 from .policy import Actor, allowed, may_take
+from .store import ConflictError, NotFoundError
+from .workflow import Workflow
 
 __all__ = ["UNREACHABLE_DAYS", "close_application", "refer", "dispose", "disposal_candidates",
            "referred_state", "disposed_state", "disposal_transition", "is_proposal_state",
@@ -55,8 +57,6 @@ def _parse(value: Any) -> dt.datetime | None:
 
 
 def _load(ctx: EngineContext, app_id: str) -> dict[str, Any]:
-    from .store import NotFoundError
-
     try:
         return ctx.store.get_application(app_id)
     except (NotFoundError, ValueError):
@@ -96,8 +96,6 @@ def close_application(ctx: EngineContext, app_id: str, actor: Actor, *, outcome:
     ConflictError when ``expected_version`` is stale or another write wins the race.
     No authorisation here: callers check the policy first.
     """
-    from .store import ConflictError
-
     record = _load(ctx, app_id)
     if expected_version is not None and record["version"] != expected_version:
         raise ConflictError(app_id, expected_version, record["version"])
@@ -192,8 +190,6 @@ def disposal_transition(service: Any, record: Mapping[str, Any], actor: Actor) -
 def dispose(ctx: EngineContext, app_id: str, actor: Actor, *, reason: str,
             expected_version: int | None = None) -> dict[str, Any]:
     """The head of agency approves disposing of an application (PR-2, A-R6)."""
-    from .workflow import Workflow
-
     record = _load(ctx, app_id)
     _check(actor, "approve_disposal", record)
     _open(record)

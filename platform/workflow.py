@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from . import events, forms
+from . import events, forms, submission
 from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
 from .policy import SYSTEM, Actor, may_take
+from .store import ConflictError, NotFoundError
 
 TIMERS = "timers"
 log = logging.getLogger(__name__)
@@ -71,8 +72,6 @@ class Workflow:
     def take(self, app_id: str, transition_id: str, actor: Actor, inputs: Mapping[str, Any] | None = None,
              expected_version: int | None = None) -> dict[str, Any]:
         """Take a transition; raise EngineError (refused) or ConflictError (stale)."""
-        from .store import ConflictError, NotFoundError
-
         try:
             record = self.ctx.store.get_application(app_id)
         except (NotFoundError, ValueError):
@@ -121,20 +120,18 @@ class Workflow:
             return None
         if service.states[tr.to].final:
             return None
-        from .applications import Applications, submission_digest
-
-        apps = Applications(self.ctx)
         state = service.states.get(record["state"])
-        if not (state and state.editable_by_applicant) and apps.signed_digest(record) == submission_digest(record):
+        unchanged = submission.signed_digest(record) == submission.submission_digest(record)
+        if not (state and state.editable_by_applicant) and unchanged:
             return None
         record["answers"] = forms.clean(service, record.get("answers", {}), ExprEnvironment(self.ctx, record["agency"]))
-        apps.drop_inapplicable_documents(record)
-        field_errors, missing = apps.problems(record)
+        submission.drop_inapplicable_documents(self.ctx, record)
+        field_errors, missing = submission.problems(self.ctx, record)
         if field_errors or missing:
             raise EngineError("invalid", "คำขอยังไม่ครบถ้วน กรุณาแก้ไขรายการที่แจ้งก่อนส่ง",
                               "the application is not complete; correct the listed items before sending",
                               errors=[e.as_dict() for e in field_errors] + missing)
-        return apps.resign(record, actor)
+        return submission.resign(self.ctx, record, actor)
 
     def _check_inputs(self, tr, inputs: Mapping[str, Any]) -> dict[str, Any]:
         declared = {i.id: i for i in tr.inputs}
@@ -370,8 +367,6 @@ class Workflow:
 
     def fire_due_timers(self, now: dt.datetime | None = None) -> list[str]:
         """Take every timer transition that is due (after a restart too), once."""
-        from .store import ConflictError, NotFoundError
-
         now = now or self.ctx.now()
         timers = self.ctx.store.collection(TIMERS)
         fired = []
@@ -405,8 +400,6 @@ class Workflow:
 
     def _record_timer_failure(self, timer: Mapping[str, Any], key: str, reason: str) -> None:
         """Keep a failed timer where officers can see it (nothing is lost silently)."""
-        from .store import ConflictError
-
         try:
             self.ctx.store.collection("timer_failures").put(
                 key, dict(timer, failed_at=self.ctx.now_iso(), reason=reason))
