@@ -8,6 +8,8 @@ YAML never changes an application in flight.
 """
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +18,7 @@ from . import events, forms, submission
 from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .intake_book import intake_sequence
+from .plugin_api import document_verifiers, field_types
 from .policy import Actor, allowed
 from .store import ConflictError, NotFoundError
 from .submission import submission_content, submission_digest  # noqa: F401  (re-exported)
@@ -45,7 +48,7 @@ def declaration_of(service) -> dict[str, str]:
 
 def _normalized(field, value: Any) -> Any:
     """A prefilled value in the stored form of its field type (e.g. a phone as 0812345678)."""
-    plugin = forms._plugin_field_types().get(field.type.value)
+    plugin = field_types().get(field.type.value)
     if plugin is None or plugin.validate(value):
         return value
     return plugin.normalize(value)
@@ -199,11 +202,6 @@ class Applications:
     def _verify_document(self, names, item: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run the document's verifier plugins on a stored file (PR-8).  Never
         blocks the upload: a verifier that fails to run is recorded as ``ok: false``."""
-        import json
-        import logging
-
-        from .plugin_api import document_verifiers
-
         failed = {"code": "verifier.error", "th": "ตรวจสอบไม่สำเร็จ", "en": "verification could not run"}
         results: list[dict[str, Any]] = []
         try:

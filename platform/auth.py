@@ -48,21 +48,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .clock import BANGKOK, Clock, SystemClock
+from .spec.check import PROFILE_KEYS as _SPEC_PROFILE_KEYS
 from .store.base import ConflictError, Record, Store
+# The national ID and phone rules live in one place: the core's thai_ids (the plugin reuses them).
+from .thai_ids import check_thai_id, check_thai_phone, normalize_thai_id
 from .throttle import Counters, Limit, Throttled
-
-# The national ID rules live in one place: the core's thai_ids (the plugin reuses them).
-from .thai_ids import check_thai_id, normalize_thai_id
-
-try:
-    from eservice.plugins.thai_validators import check_thai_phone as _plugin_check_phone
-except ImportError:  # pragma: no cover
-    _plugin_check_phone = None
-
-try:
-    from .spec.check import PROFILE_KEYS as _SPEC_PROFILE_KEYS
-except ImportError:  # pragma: no cover
-    _SPEC_PROFILE_KEYS = None
 
 __all__ = [
     "Accounts", "AuthError", "LockoutPolicy", "PROFILE_KEYS", "PROFILE_FIELDS", "RoleGrant",
@@ -75,8 +65,7 @@ log = logging.getLogger(__name__)
 PROFILE_KEYS: tuple[str, ...] = (
     "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
 )
-if _SPEC_PROFILE_KEYS is not None:
-    assert set(PROFILE_KEYS) == set(_SPEC_PROFILE_KEYS), "auth.PROFILE_KEYS out of step with spec.check"
+assert set(PROFILE_KEYS) == set(_SPEC_PROFILE_KEYS), "auth.PROFILE_KEYS out of step with spec.check"
 
 # The profile fields a person edits (full_name is derived, email is the account's).
 PROFILE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "national_id", "phone", "address", "birth_date")
@@ -249,12 +238,7 @@ def _thai_id_problems(value: Any) -> list[tuple[str, str, str]]:
 
 
 def _phone_problems(value: Any) -> list[tuple[str, str, str]]:
-    if _plugin_check_phone is not None:
-        return [(m.code, m.th, m.en) for m in _plugin_check_phone(value)]
-    digits = re.sub(r"[\s\-().]", "", value) if isinstance(value, str) else ""
-    if not re.fullmatch(r"\+?\d{9,15}", digits):
-        return [("phone.invalid", "หมายเลขโทรศัพท์ไม่ถูกต้อง", "The phone number is not valid")]
-    return []
+    return [(m.code, m.th, m.en) for m in check_thai_phone(value)]
 
 
 # --------------------------------------------------------------------------- roles
