@@ -48,7 +48,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .clock import BANGKOK, Clock, SystemClock
-from .spec.check import PROFILE_KEYS as _SPEC_PROFILE_KEYS
+from .spec.models import PROFILE_KEYS  # the keys a definition may prefill from, A-F2
 from .store.base import ConflictError, Record, Store
 # The national ID and phone rules live in one place: the core's thai_ids (the plugin reuses them).
 from .thai_ids import check_thai_id, check_thai_phone, normalize_thai_id
@@ -60,12 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# The keys a definition may prefill from (``prefill: profile.phone``), A-F2.
-PROFILE_KEYS: tuple[str, ...] = (
-    "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
-)
-assert set(PROFILE_KEYS) == set(_SPEC_PROFILE_KEYS), "auth.PROFILE_KEYS out of step with spec.check"
 
 # The profile fields a person edits (full_name is derived, email is the account's).
 PROFILE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "national_id", "phone", "address", "birth_date")

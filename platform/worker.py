@@ -27,7 +27,7 @@ store, so nothing is done twice:
    round — skips it.  Slots missed while down are not sent one by one: the
    latest one is sent once, and it lists everything still new.
 
-Mail goes through :class:`eservice.notify.Mailer` with the platform's SMTP
+Mail goes through :class:`eservice.mail.Mailer` with the platform's SMTP
 settings (``ESERVICE_SMTP_*``), recorded in the outbox; without SMTP settings
 alerts and digests wait (nothing is marked as sent).
 
@@ -58,7 +58,7 @@ from .clock import SystemClock
 from .dates import format_date, format_datetime
 from .engine import EngineContext
 from .notifications import mailer_from_settings
-from .notify import DeliveryError, Outbox
+from .mail import DeliveryError, Outbox
 from .policy import OFFICER_ROLES, Actor, Grant
 from .runtime import engine_of  # re-exported: the engine of an AppContext
 from .settings import DEFAULT_WORKER_INTERVAL, public_url
@@ -93,7 +93,7 @@ class JobReport:
 def mailer_of(ctx: Any):
     """A Mailer for the platform's SMTP settings (recording in the outbox), or None."""
     settings = getattr(ctx, "settings", None)
-    smtp = getattr(settings, "smtp", None)  # eservice.notify.SmtpSettings, None when mail is off
+    smtp = getattr(settings, "smtp", None)  # eservice.mail.SmtpSettings, None when mail is off
     if smtp is None:
         return None
     found = ctx.extra.get("worker_mailer")

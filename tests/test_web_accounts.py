@@ -19,7 +19,7 @@ from eservice.auth import Accounts
 from eservice.clock import UTC, FixedClock
 from eservice.web.accounts import safe_next
 from eservice.web.app import create_app
-from eservice.notify import SmtpSettings
+from eservice.mail import SmtpSettings
 from eservice.web.context import Settings
 from smtp_server import smtp_server  # noqa: F401  (fixture used by name)
 

@@ -538,7 +538,7 @@ def test_settings_from_environment():
     {"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_TLS": "ssl", "ESERVICE_SMTP_PORT": "2465"},
 ])
 def test_the_web_settings_read_mail_settings_as_the_mail_layer_does(env):  # review M2: one reading
-    from eservice.notify import SmtpSettings
+    from eservice.mail import SmtpSettings
 
     assert Settings.from_env(env).smtp == SmtpSettings.from_env(env)
 

@@ -24,7 +24,7 @@ Routes (names for ``url()``):
 (The route is named ``sign_up``, not ``register``: ``register`` is the public
 register of licences, which ``base.html`` links when it exists.)
 
-Mail goes through :class:`eservice.notify.Mailer` with the settings of the app
+Mail goes through :class:`eservice.mail.Mailer` with the settings of the app
 (``ESERVICE_SMTP_*``) and is recorded in the outbox (subject only, never the
 link).  When mail is not configured and the app runs in demo mode
 (``ESERVICE_DEMO=1``), the page shows the link instead, so a newcomer can try
@@ -51,7 +51,7 @@ from starlette.routing import NoMatchFound, Route
 
 from ..auth import AuthError, hash_token, normalize_email, password_problems
 from ..clock import BANGKOK
-from ..notify import DeliveryError, Outbox
+from ..mail import DeliveryError, Outbox
 from ..notifications import mailer_from_settings
 from ..plugins.thai_address import check_address, normalize_address
 from ..renderers.html import render
