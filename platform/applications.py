@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import events, forms, submission
 from .dates import be_year
@@ -23,6 +23,9 @@ from .policy import Actor, allowed
 from .store import ConflictError, NotFoundError
 from .submission import submission_content, submission_digest  # noqa: F401  (re-exported)
 from .workflow import Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U
 DEFAULT_DECLARATION = {
@@ -39,7 +42,7 @@ def new_reference() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def declaration_of(service) -> dict[str, str]:
+def declaration_of(service: CompiledService) -> dict[str, str]:
     text = service.definition.form.declaration
     if text is None:
         return dict(DEFAULT_DECLARATION)
@@ -122,7 +125,7 @@ class Applications:
         self._keep_definition(service)
         return self.ctx.store.create_application(record)
 
-    def _keep_definition(self, service) -> None:
+    def _keep_definition(self, service: CompiledService) -> None:
         """Keep the definition text the first time it is used (versions are immutable)."""
         kept = self.ctx.store.collection("definitions")
         if kept.get(service.digest) is None:

@@ -51,7 +51,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -63,6 +63,9 @@ from .money import format_money
 from .mail import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings
 from .settings import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 from .spec.models import Notification
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 __all__ = [
     "ACKNOWLEDGEMENT", "DEFAULT_BASE_URL", "Notifier", "RenderedMail", "build_context", "mailer_from_settings",
@@ -229,7 +232,7 @@ def _when(value: Any, lang: str, *, with_time: bool) -> str:
         return str(value)
 
 
-def _input_lines(service: Any, transition_id: str | None, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+def _input_lines(service: CompiledService, transition_id: str | None, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
     """The officer's inputs as labelled Thai/English lines (A-R3)."""
     specs = {}
     transitions = getattr(service, "transitions", None) or {}
@@ -262,7 +265,7 @@ def _input_lines(service: Any, transition_id: str | None, inputs: Mapping[str, A
     return lines
 
 
-def build_context(application: Mapping[str, Any], service: Any, extra: Mapping[str, Any] | None = None, *,
+def build_context(application: Mapping[str, Any], service: CompiledService, extra: Mapping[str, Any] | None = None, *,
                   user: Mapping[str, Any] | None = None, base_url: str = DEFAULT_BASE_URL) -> dict[str, Any]:
     """The names a notification template can use (see the module docstring)."""
     extra = dict(extra or {})
@@ -369,13 +372,13 @@ class Notifier:
         return self._accounts
 
     # -- one applicant --------------------------------------------------------------
-    def notification_for(self, service: Any, notification_id: str) -> Notification | None:
+    def notification_for(self, service: CompiledService, notification_id: str) -> Notification | None:
         found = service.definition.notifications.get(notification_id)
         if found is None and notification_id == "submitted":
             return ACKNOWLEDGEMENT
         return found
 
-    def __call__(self, application: Mapping[str, Any], notification_id: str, service: Any,
+    def __call__(self, application: Mapping[str, Any], notification_id: str, service: CompiledService,
                  extra: Mapping[str, Any] | None = None) -> dict | None:
         """Render and send; return the outbox record (None when the service has no
         such notification).  Never raises: the caller's change is already saved."""
@@ -385,7 +388,7 @@ class Notifier:
             log.exception("notification %s for application %s failed", notification_id, application.get("id"))
             return None
 
-    def _notify(self, application: Mapping[str, Any], notification_id: str, service: Any,
+    def _notify(self, application: Mapping[str, Any], notification_id: str, service: CompiledService,
                 extra: Mapping[str, Any]) -> dict | None:
         notification = self.notification_for(service, notification_id)
         if notification is None:

@@ -49,7 +49,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
@@ -64,6 +64,9 @@ from .runtime import engine_of  # re-exported: the engine of an AppContext
 from .settings import DEFAULT_WORKER_INTERVAL, public_url
 from .store import ConflictError
 from .workflow import Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 __all__ = ["DIGEST_TIMES", "ALERTS", "DIGESTS", "JobReport", "run_once", "fire_timers", "sla_alerts",
            "digests", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
@@ -131,7 +134,7 @@ def _actor(person: Mapping[str, Any], agency: str) -> Actor:
                  grants=tuple(Grant(agency, role, services) for role, services in person["roles"]))
 
 
-def _service(engine: EngineContext, summary: Mapping[str, Any]):
+def _service(engine: EngineContext, summary: Mapping[str, Any]) -> CompiledService | None:
     return engine.catalogue.get(summary["service"], summary.get("service_version"))
 
 
@@ -145,7 +148,7 @@ def fire_timers(engine: EngineContext, now: dt.datetime) -> list[str]:
 
 
 # ------------------------------------------------------------------ 2. SLA alerts (A-A6)
-def _acting_roles(service: Any, state: str) -> set[str]:
+def _acting_roles(service: CompiledService, state: str) -> set[str]:
     roles: set[str] = set()
     for tr in service.definition.workflow.transitions:
         if state in tr.from_:
@@ -153,7 +156,7 @@ def _acting_roles(service: Any, state: str) -> set[str]:
     return roles - {"applicant", "system"}
 
 
-def _alert_recipients(summary: Mapping[str, Any], service: Any, level: str, staff: _Staff) -> list[str]:
+def _alert_recipients(summary: Mapping[str, Any], service: CompiledService | None, level: str, staff: _Staff) -> list[str]:
     agency, service_id = summary["agency"], summary["service"]
     people = staff.of(agency)
     chosen: list[dict] = []
@@ -172,7 +175,7 @@ def _alert_recipients(summary: Mapping[str, Any], service: Any, level: str, staf
     return out
 
 
-def _alert_mail(engine: EngineContext, summary: Mapping[str, Any], service: Any, level: str,
+def _alert_mail(engine: EngineContext, summary: Mapping[str, Any], service: CompiledService | None, level: str,
                 due: dt.datetime | None, base_url: str) -> tuple[str, str]:
     number = summary.get("intake_number") or summary.get("reference") or summary["id"]
     title = service.definition.title if service is not None else None
