@@ -8,15 +8,24 @@ YAML never changes an application in flight.
 """
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import events, forms
+from . import events, forms, submission
+from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .intake_book import intake_sequence
+from .plugin_api import document_verifiers, field_types
 from .policy import Actor, allowed
-from .renderers.dates import be_year
+from .store import ConflictError, NotFoundError
+from .submission import submission_content, submission_digest  # noqa: F401  (re-exported)
+from .workflow import Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U
 DEFAULT_DECLARATION = {
@@ -33,7 +42,7 @@ def new_reference() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def declaration_of(service) -> dict[str, str]:
+def declaration_of(service: CompiledService) -> dict[str, str]:
     text = service.definition.form.declaration
     if text is None:
         return dict(DEFAULT_DECLARATION)
@@ -42,26 +51,10 @@ def declaration_of(service) -> dict[str, str]:
 
 def _normalized(field, value: Any) -> Any:
     """A prefilled value in the stored form of its field type (e.g. a phone as 0812345678)."""
-    plugin = forms._plugin_field_types().get(field.type.value)
+    plugin = field_types().get(field.type.value)
     if plugin is None or plugin.validate(value):
         return value
     return plugin.normalize(value)
-
-
-def submission_content(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical content an applicant signs: answers and document hashes."""
-    return {
-        "service": record["service"],
-        "service_version": record["service_version"],
-        "service_digest": record["service_digest"],
-        "answers": record.get("answers", {}),
-        "documents": {doc_id: sorted(item["sha256"] for item in items)
-                      for doc_id, items in sorted(record.get("documents", {}).items())},
-    }
-
-
-def submission_digest(record: Mapping[str, Any]) -> str:
-    return events.sha256_hex(events.canonical_json(submission_content(record)))
 
 
 class Applications:
@@ -70,8 +63,6 @@ class Applications:
 
     # -- reading ---------------------------------------------------------------
     def get(self, app_id: str, actor: Actor, action: str = "view_application") -> dict[str, Any]:
-        from .store import NotFoundError
-
         try:
             record = self.ctx.store.get_application(app_id)
         except (NotFoundError, ValueError):  # ValueError: not even a well-formed id
@@ -134,12 +125,10 @@ class Applications:
         self._keep_definition(service)
         return self.ctx.store.create_application(record)
 
-    def _keep_definition(self, service) -> None:
+    def _keep_definition(self, service: CompiledService) -> None:
         """Keep the definition text the first time it is used (versions are immutable)."""
         kept = self.ctx.store.collection("definitions")
         if kept.get(service.digest) is None:
-            from .store import ConflictError
-
             try:
                 kept.put(service.digest, {"service": service.id, "version": service.version,
                                           "text": service.text})
@@ -156,8 +145,6 @@ class Applications:
         if record["applicant"] != actor.user_id:
             raise EngineError("not_found", "ไม่พบคำขอนี้", "application not found", status=404)
         if expected_version is not None and record["version"] != expected_version:
-            from .store import ConflictError
-
             raise ConflictError(record["id"], expected_version, record["version"])
         return record
 
@@ -218,11 +205,6 @@ class Applications:
     def _verify_document(self, names, item: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run the document's verifier plugins on a stored file (PR-8).  Never
         blocks the upload: a verifier that fails to run is recorded as ``ok: false``."""
-        import json
-        import logging
-
-        from .plugin_api import document_verifiers
-
         failed = {"code": "verifier.error", "th": "ตรวจสอบไม่สำเร็จ", "en": "verification could not run"}
         results: list[dict[str, Any]] = []
         try:
@@ -265,46 +247,20 @@ class Applications:
         return self.ctx.store.update_application(record, record["version"])
 
     def drop_inapplicable_documents(self, record: dict) -> list[str]:
-        """Hidden means not applicable, for documents too: drop attachments of
-        documents whose condition is now false (the files stay in the file store)."""
-        keep = {d.id for d in self.applicable_documents(record)}
-        dropped = sorted(set(record.get("documents", {})) - keep)
-        for doc_id in dropped:
-            del record["documents"][doc_id]
-        return dropped
+        """Drop attachments of documents that no longer apply (:mod:`eservice.submission`)."""
+        return submission.drop_inapplicable_documents(self.ctx, record)
 
     def resign(self, record: dict, actor: Actor) -> str:
-        """Renew the type-1 signature evidence after the applicant changed a
-        submitted application (more documents): who, when, from where, what."""
-        digest = submission_digest(record)
-        signature = record.setdefault("signature", {})
-        signature.update(signer=actor.user_id, signed_at=self.ctx.now_iso(), content_sha256=digest,
-                         ip=actor.ip, user_agent=actor.user_agent, intent_confirmed=True)
-        return digest
+        """Renew the signature evidence after a change (:mod:`eservice.submission`)."""
+        return submission.resign(self.ctx, record, actor)
 
     # -- checking ----------------------------------------------------------------
     def problems(self, record: Mapping[str, Any]) -> tuple[list[forms.FieldError], list[dict]]:
         """Every answer and document problem before submission (A-F6)."""
-        service = self.ctx.service_of(record)
-        env = self.env(record)
-        _, field_errors = forms.validate(service, record.get("answers", {}), env)
-        ev = forms.Evaluation(service, forms.clean(service, record.get("answers", {}), env), env)
-        missing = []
-        for doc in service.definition.documents:
-            if not ev.holds(doc.when):
-                continue
-            needed = doc.required if doc.required_when is None else ev.holds(doc.required_when)
-            if needed and not record.get("documents", {}).get(doc.id):
-                missing.append({"document": doc.id, "code": "required",
-                                "th": f"กรุณาแนบ “{doc.title.th}”",
-                                "en": f"Attach “{doc.title.get('en')}”"})
-        return field_errors, missing
+        return submission.problems(self.ctx, record)
 
     def applicable_documents(self, record: Mapping[str, Any]) -> list:
-        service = self.ctx.service_of(record)
-        env = self.env(record)
-        ev = forms.Evaluation(service, forms.clean(service, record.get("answers", {}), env), env)
-        return [d for d in service.definition.documents if ev.holds(d.when)]
+        return submission.applicable_documents(self.ctx, record)
 
     # -- signing and submission -----------------------------------------------------
     def submit(self, app_id: str, actor: Actor, *, declaration_shown: Mapping[str, str],
@@ -361,8 +317,6 @@ class Applications:
             "content_sha256": digest, "ip": actor.ip, "user_agent": actor.user_agent,
         })
         saved = self.ctx.store.update_application(record, record["version"])
-        from .workflow import Workflow
-
         Workflow(self.ctx).schedule_timers(saved, service, saved["state"], intake, saved["events"][-1]["seq"])
         if self.ctx.notifier is not None:
             self.ctx.notifier(saved, "submitted", service, {})
@@ -399,8 +353,5 @@ class Applications:
 
     @staticmethod
     def signed_digest(record: Mapping[str, Any]) -> str | None:
-        """The digest of the content last signed, as the hash-linked events record it."""
-        signed = [e["data"]["content_sha256"] for e in record.get("events", [])
-                  if isinstance(e.get("data"), dict) and e["data"].get("content_sha256")
-                  and e["type"] in ("submitted", "transition")]
-        return signed[-1] if signed else None
+        """The digest of the content last signed (:func:`eservice.submission.signed_digest`)."""
+        return submission.signed_digest(record)

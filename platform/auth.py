@@ -43,7 +43,7 @@ import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -52,21 +52,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from .clock import BANGKOK, Clock, SystemClock
 from .credentials import MAX_PASSWORD, MIN_PASSWORD, AuthError, check_password, normalize_email, \
     password_problems
+from .profiles import PROFILE_FIELDS, merge_profile, prefill_values  # noqa: F401  (PROFILE_FIELDS re-exported)
+from .spec.models import PROFILE_KEYS  # the keys a definition may prefill from, A-F2
 from .store.base import ConflictError, Record, Store
 from .throttle import Counters, Limit, Throttled
-
-# The national ID rules live in one place: the core's thai_ids (the plugin reuses them).
-from .thai_ids import check_thai_id, normalize_thai_id
-
-try:
-    from eservice.plugins.thai_validators import check_thai_phone as _plugin_check_phone
-except ImportError:  # pragma: no cover
-    _plugin_check_phone = None
-
-try:
-    from .spec.check import PROFILE_KEYS as _SPEC_PROFILE_KEYS
-except ImportError:  # pragma: no cover
-    _SPEC_PROFILE_KEYS = None
 
 __all__ = [
     "Accounts", "AuthError", "LockoutPolicy", "MAX_PASSWORD", "MIN_PASSWORD", "PROFILE_KEYS", "PROFILE_FIELDS",
@@ -74,16 +63,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# The keys a definition may prefill from (``prefill: profile.phone``), A-F2.
-PROFILE_KEYS: tuple[str, ...] = (
-    "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
-)
-if _SPEC_PROFILE_KEYS is not None:
-    assert set(PROFILE_KEYS) == set(_SPEC_PROFILE_KEYS), "auth.PROFILE_KEYS out of step with spec.check"
-
-# The profile fields a person edits (full_name is derived, email is the account's).
-PROFILE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "national_id", "phone", "address", "birth_date")
 
 # Built-in staff roles (A-X1).  Services may declare more (``engineer``), so any
 # lower_snake_case id is accepted by :meth:`Accounts.grant_role`.
@@ -138,19 +117,6 @@ def _iso(value: datetime) -> str:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _thai_id_problems(value: Any) -> list[tuple[str, str, str]]:
-    return [(m.code, m.th, m.en) for m in check_thai_id(value)]
-
-
-def _phone_problems(value: Any) -> list[tuple[str, str, str]]:
-    if _plugin_check_phone is not None:
-        return [(m.code, m.th, m.en) for m in _plugin_check_phone(value)]
-    digits = re.sub(r"[\s\-().]", "", value) if isinstance(value, str) else ""
-    if not re.fullmatch(r"\+?\d{9,15}", digits):
-        return [("phone.invalid", "หมายเลขโทรศัพท์ไม่ถูกต้อง", "The phone number is not valid")]
-    return []
 
 
 # --------------------------------------------------------------------------- roles
@@ -523,76 +489,16 @@ class Accounts:
     def _clean_profile(self, profile: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(profile, Mapping):
             raise AuthError("invalid_profile", "ข้อมูลโปรไฟล์ไม่ถูกต้อง", "The profile is not valid")
-        problems: list[tuple[str, str, str]] = []
-        result = dict(current)
-        for key, value in profile.items():
-            if key not in PROFILE_FIELDS:
-                problems.append(("profile.unknown", f"ไม่รู้จักข้อมูล `{key}` ในโปรไฟล์",
-                                 f"`{key}` is not a profile field"))
-                continue
-            if value is None or value == "":
-                result.pop(key, None)
-                continue
-            cleaned, found = self._clean_field(key, value)
-            problems.extend(found)
-            if not found:
-                result[key] = cleaned
+        result, problems = merge_profile(profile, current, self.clock.today())
         if problems:
             raise AuthError("invalid_profile", " ".join(p[1] for p in problems),
                             "; ".join(p[2] for p in problems), problems=problems)
         return result
 
-    def _clean_field(self, key: str, value: Any) -> tuple[Any, list[tuple[str, str, str]]]:
-        if key in ("first_name", "last_name"):
-            what_th, what_en = ("ชื่อ", "first name") if key == "first_name" else ("นามสกุล", "last name")
-            if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100 \
-                    or any(ord(c) < 32 for c in value):
-                return None, [(f"profile.{key}", f"{what_th}ต้องเป็นข้อความไม่เกิน 100 ตัวอักษร",
-                               f"The {what_en} must be text of at most 100 characters")]
-            return " ".join(value.split()), []
-        if key == "national_id":
-            found = _thai_id_problems(value)
-            return (normalize_thai_id(value) if not found else None), found
-        if key == "phone":
-            found = _phone_problems(value)
-            return (value.strip() if not found else None), found
-        if key == "birth_date":
-            try:
-                born = value if isinstance(value, date) and not isinstance(value, datetime) \
-                    else date.fromisoformat(value)
-            except (TypeError, ValueError):
-                born = None
-            if born is None or born > self.clock.today() or born.year < 1900:
-                return None, [("profile.birth_date",
-                               "วันเกิดไม่ถูกต้อง (ใช้รูปแบบ ค.ศ. ปปปป-ดด-วว และต้องไม่เป็นวันในอนาคต)",
-                               "The date of birth is not valid (use YYYY-MM-DD, not in the future)")]
-            return born.isoformat(), []
-        if key == "address":
-            if not isinstance(value, Mapping) or len(value) > 30 or not all(
-                    isinstance(k, str) and isinstance(v, (str, type(None))) and len(v or "") <= 200
-                    for k, v in value.items()):
-                return None, [("profile.address", "ที่อยู่ไม่ถูกต้อง",
-                               "The address is not valid (a set of text parts)")]
-            return {k: v.strip() for k, v in value.items() if v and v.strip()}, []
-        return value, []  # pragma: no cover - every PROFILE_FIELDS key is handled above
-
     def prefill_profile(self, user: Record) -> dict[str, Any]:
-        """The PROFILE_KEYS a definition may prefill from (``profile.phone``), A-F2.
-        Missing values are None; ``address`` is a copy."""
-        profile = user.get("profile") or {}
-        first, last = profile.get("first_name"), profile.get("last_name")
-        full = " ".join(p for p in (first, last) if p) or None
-        address = profile.get("address")
-        return {
-            "first_name": first,
-            "last_name": last,
-            "full_name": full,
-            "national_id": profile.get("national_id"),
-            "email": user.get("email"),
-            "phone": profile.get("phone"),
-            "address": dict(address) if address else None,
-            "birth_date": profile.get("birth_date"),
-        }
+        """The PROFILE_KEYS a definition may prefill from (``profile.phone``), A-F2
+        (:func:`eservice.profiles.prefill_values`)."""
+        return prefill_values(user)
 
     # -- staff roles (A-X1) -----------------------------------------------------------
     def grant_role(self, user_id: str, agency: str, role: str, services: Iterable[str] | None = None,

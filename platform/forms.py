@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import expr as expressions
+from .plugin_api import field_types
 from .spec.models import FieldType, FormField, Page, Section
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -122,14 +123,6 @@ def date_range_texts(label_th: str, label_en: str, year: int | None) -> tuple[st
 
 
 # ----------------------------------------------------------------- bindings
-def _plugin_field_types() -> Mapping[str, Any]:
-    try:
-        from .plugin_api import field_types
-    except ImportError:  # pragma: no cover - the plugin API ships with the engine
-        return {}
-    return field_types()
-
-
 @dataclass
 class Evaluation:
     """Answers bound for expressions, with calculations computed once."""
@@ -419,7 +412,7 @@ def check_value(f: FormField, value: Any, path: str | None = None,
             return err("max_items", f"“{label_th}” มีได้ไม่เกิน {f.max_items} รายการ",
                        f"“{label_en}” can have at most {f.max_items} item(s)")
         return []
-    plugin = _plugin_field_types().get(t.value)
+    plugin = field_types().get(t.value)
     if plugin is not None and has_control_characters(value):
         return err("control_characters", *control_texts(label_th, label_en, False))
     if plugin is not None:
@@ -525,7 +518,7 @@ def _parse_text(f: FormField, name: str, raw: str) -> tuple[Any, list[FieldError
         return (int(number) if number == number.to_integral_value() else float(number)), []
     if t is FieldType.date:
         return _parse_date(raw), []
-    plugin = _plugin_field_types().get(t.value)
+    plugin = field_types().get(t.value)
     if plugin is not None and not plugin.validate(raw):
         return plugin.normalize(raw), []
     if t is FieldType.email:
@@ -567,7 +560,7 @@ def _single_lines(schema: Any) -> Any:
 def submission_schema(service) -> dict[str, Any]:
     """JSON Schema 2020-12 of a service's answers, for API clients (CH-5).
     Conditions are not expressible in JSON Schema; the server applies them."""
-    plugins = _plugin_field_types()
+    plugins = field_types()
 
     def schema_of(f: FormField) -> dict[str, Any]:
         t = f.type

@@ -14,7 +14,7 @@ The engine calls a notifier after it has saved a change (``EngineContext.notifie
              {"inputs": {...}, "transition": "request_documents"})  # a `notify:` effect
 
 A notification is the definition's ``notifications[<id>]`` (subject and body,
-Thai and English), rendered in the sandbox of :func:`eservice.notify.render_notification`
+Thai and English), rendered in the sandbox of :func:`render_notification` (below)
 with this context:
 
 ==================  ============================================================
@@ -41,7 +41,7 @@ are appended when the template did not show them, so every mail carries them.
 
 Delivery never breaks the caller: the applicant's submission or the officer's
 decision is already saved.  Every attempt — sent, refused, not configured, no
-address — is recorded in the :class:`~eservice.notify.Outbox` (collection
+address — is recorded in the :class:`~eservice.mail.Outbox` (collection
 ``outbox``) with the application id and the notification id as ``kind``.
 """
 from __future__ import annotations
@@ -49,16 +49,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from . import dates
+from .auth import Accounts
 from .clock import BANGKOK, Clock, SystemClock
-from .notify import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, render_notification
+from .money import format_money
+from .mail import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings
 from .settings import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 from .spec.models import Notification
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
+
 __all__ = [
-    "ACKNOWLEDGEMENT", "DEFAULT_BASE_URL", "Notifier", "build_context", "mailer_from_settings",
-    "smtp_settings",
+    "ACKNOWLEDGEMENT", "DEFAULT_BASE_URL", "Notifier", "RenderedMail", "build_context", "mailer_from_settings",
+    "render_notification", "render_template", "smtp_settings", "template_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +111,74 @@ ACKNOWLEDGEMENT = Notification(
 )
 
 
+# --------------------------------------------------------------------------- rendering (in a sandbox)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+
+
+# Sandboxed and immutable: templates cannot reach Python internals nor change
+# the application data they are given (``{{ answers.update(...) }}`` is refused).
+_ENV = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=1024)
+def _compile(source: str):
+    return _ENV.from_string(source)
+
+
+def template_problem(source: str) -> str | None:
+    """Why ``source`` is not a valid template (for load-time checks), or None."""
+    try:
+        _compile(source)
+    except TemplateError as exc:
+        return str(exc)
+    return None
+
+
+def render_template(source: str, context: Mapping[str, Any]) -> str:
+    """Render one template in the sandbox; unknown names render as empty text.
+    Raises :class:`RenderError` for syntax errors and unsafe access."""
+    try:
+        return _compile(source).render(dict(context))
+    except Exception as exc:  # syntax, sandbox refusal, a filter's TypeError, a huge range…
+        raise RenderError(f"แม่แบบข้อความแจ้งเตือนไม่ถูกต้อง: {exc}",
+                          f"the notification template cannot be rendered: {exc}") from None
+
+
+def render_notification(notification: Any, context: Mapping[str, Any], lang: str | None = None) -> RenderedMail:
+    """Subject and body of a definition's notification (``.subject`` and
+    ``.body`` are ``Text`` with ``.th`` / ``.en``).
+
+    ``lang`` "th" or "en": that language only (English falls back to Thai).
+    ``None``: both in one mail, Thai first — subject "ไทย / English", body
+    Thai, a separator, then English (or Thai only when there is no English).
+    """
+    def one(text: Any, which: str) -> str:
+        source = text.en if which == "en" and getattr(text, "en", None) else text.th
+        return render_template(source, context)
+
+    if lang in ("th", "en"):
+        subject = one(notification.subject, lang)
+        body = one(notification.body, lang)
+    elif lang is None:
+        subject_th = one(notification.subject, "th")
+        body_th = one(notification.body, "th")
+        subject_en = one(notification.subject, "en") if notification.subject.en else ""
+        body_en = one(notification.body, "en") if notification.body.en else ""
+        subject = f"{subject_th} / {subject_en}" if subject_en and subject_en != subject_th else subject_th
+        body = body_th.rstrip("\n")
+        if body_en and body_en != body_th:
+            body += "\n\n" + "-" * 40 + " English " + "-" * 10 + "\n\n" + body_en.rstrip("\n")
+        body += "\n"
+    else:
+        raise ValueError(f"lang must be 'th', 'en' or None, got {lang!r}")
+    return RenderedMail(" ".join(subject.split()), body)
+
+
 # --------------------------------------------------------------------------- settings
 
 
@@ -108,7 +187,7 @@ def smtp_settings(smtp: SmtpSettings | None) -> SmtpSettings | None:
     by :meth:`SmtpSettings.from_env`), None when mail is not configured."""
     if smtp is None or isinstance(smtp, SmtpSettings):
         return smtp
-    raise TypeError(f"expected eservice.notify.SmtpSettings or None, got {type(smtp).__name__}")
+    raise TypeError(f"expected eservice.mail.SmtpSettings or None, got {type(smtp).__name__}")
 
 
 def mailer_from_settings(smtp: SmtpSettings | None, outbox: Outbox | None = None, clock: Clock | None = None) -> Mailer | None:
@@ -142,16 +221,9 @@ def _text_pair(value: Any) -> dict[str, str]:
     return {"th": str(value), "en": str(value)}
 
 
-def _dates():
-    from .renderers import dates
-
-    return dates
-
-
 def _when(value: Any, lang: str, *, with_time: bool) -> str:
     if not value:
         return ""
-    dates = _dates()
     try:
         if with_time:
             return dates.format_datetime(value, lang, long=True)
@@ -160,7 +232,7 @@ def _when(value: Any, lang: str, *, with_time: bool) -> str:
         return str(value)
 
 
-def _input_lines(service: Any, transition_id: str | None, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+def _input_lines(service: CompiledService, transition_id: str | None, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
     """The officer's inputs as labelled Thai/English lines (A-R3)."""
     specs = {}
     transitions = getattr(service, "transitions", None) or {}
@@ -183,8 +255,6 @@ def _input_lines(service: Any, transition_id: str | None, inputs: Mapping[str, A
         elif kind == "yes_no" or isinstance(value, bool):
             value_th, value_en = ("ใช่", "Yes") if value else ("ไม่ใช่", "No")
         elif kind == "money":
-            from .renderers.html import format_money
-
             value_th, value_en = format_money(value, "th"), format_money(value, "en")
         elif isinstance(value, list):
             value_th = value_en = ", ".join(str(v) for v in value)
@@ -195,7 +265,7 @@ def _input_lines(service: Any, transition_id: str | None, inputs: Mapping[str, A
     return lines
 
 
-def build_context(application: Mapping[str, Any], service: Any, extra: Mapping[str, Any] | None = None, *,
+def build_context(application: Mapping[str, Any], service: CompiledService, extra: Mapping[str, Any] | None = None, *,
                   user: Mapping[str, Any] | None = None, base_url: str = DEFAULT_BASE_URL) -> dict[str, Any]:
     """The names a notification template can use (see the module docstring)."""
     extra = dict(extra or {})
@@ -298,19 +368,17 @@ class Notifier:
     @property
     def accounts(self):
         if self._accounts is None:
-            from .auth import Accounts
-
             self._accounts = Accounts(self.store, self.clock)
         return self._accounts
 
     # -- one applicant --------------------------------------------------------------
-    def notification_for(self, service: Any, notification_id: str) -> Notification | None:
+    def notification_for(self, service: CompiledService, notification_id: str) -> Notification | None:
         found = service.definition.notifications.get(notification_id)
         if found is None and notification_id == "submitted":
             return ACKNOWLEDGEMENT
         return found
 
-    def __call__(self, application: Mapping[str, Any], notification_id: str, service: Any,
+    def __call__(self, application: Mapping[str, Any], notification_id: str, service: CompiledService,
                  extra: Mapping[str, Any] | None = None) -> dict | None:
         """Render and send; return the outbox record (None when the service has no
         such notification).  Never raises: the caller's change is already saved."""
@@ -320,7 +388,7 @@ class Notifier:
             log.exception("notification %s for application %s failed", notification_id, application.get("id"))
             return None
 
-    def _notify(self, application: Mapping[str, Any], notification_id: str, service: Any,
+    def _notify(self, application: Mapping[str, Any], notification_id: str, service: CompiledService,
                 extra: Mapping[str, Any]) -> dict | None:
         notification = self.notification_for(service, notification_id)
         if notification is None:

@@ -52,8 +52,8 @@ __all__ = [
     "Identity",
     "IdentityProvider",
     "Message",
-    "Notification",
     "NotificationChannel",
+    "OutgoingMessage",
     "PaymentProvider",
     "PluginError",
     "PrefillSource",
@@ -181,8 +181,9 @@ class PaymentProvider(Protocol):
 
 
 @dataclass(frozen=True)
-class Notification:
-    """One message to one person through one channel."""
+class OutgoingMessage:
+    """One message to one person through one channel (what a NotificationChannel sends;
+    not a definition's ``notifications`` entry, which is :class:`eservice.spec.models.Notification`)."""
 
     to: str  # an address meaningful to the channel: e-mail, phone, user id…
     subject: str
@@ -197,7 +198,7 @@ class NotificationChannel(Protocol):
 
     name: str
 
-    def send(self, notification: Notification) -> None: ...
+    def send(self, message: OutgoingMessage) -> None: ...
 
 
 @dataclass(frozen=True)

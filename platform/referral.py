@@ -30,11 +30,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import events
 from .engine import EngineContext, EngineError
 from .policy import Actor, allowed, may_take
+from .store import ConflictError, NotFoundError
+from .workflow import Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 __all__ = ["UNREACHABLE_DAYS", "close_application", "refer", "dispose", "disposal_candidates",
            "referred_state", "disposed_state", "disposal_transition", "is_proposal_state",
@@ -55,8 +60,6 @@ def _parse(value: Any) -> dt.datetime | None:
 
 
 def _load(ctx: EngineContext, app_id: str) -> dict[str, Any]:
-    from .store import NotFoundError
-
     try:
         return ctx.store.get_application(app_id)
     except (NotFoundError, ValueError):
@@ -96,8 +99,6 @@ def close_application(ctx: EngineContext, app_id: str, actor: Actor, *, outcome:
     ConflictError when ``expected_version`` is stale or another write wins the race.
     No authorisation here: callers check the policy first.
     """
-    from .store import ConflictError
-
     record = _load(ctx, app_id)
     if expected_version is not None and record["version"] != expected_version:
         raise ConflictError(app_id, expected_version, record["version"])
@@ -124,14 +125,14 @@ def close_application(ctx: EngineContext, app_id: str, actor: Actor, *, outcome:
     return saved
 
 
-def referred_state(service: Any) -> Any | None:
+def referred_state(service: CompiledService) -> Any | None:
     """The definition's ``referred`` state (by id, else by outcome), or None."""
     states = service.definition.workflow.states
     return next((s for s in states if s.id == "referred"), None) or \
         next((s for s in states if s.outcome == "referred"), None)
 
 
-def disposed_state(service: Any) -> Any | None:
+def disposed_state(service: CompiledService) -> Any | None:
     states = service.definition.workflow.states
     return next((s for s in states if s.final and s.outcome == "disposed"), None) or \
         next((s for s in states if s.id == "disposed"), None)
@@ -168,7 +169,7 @@ def refer(ctx: EngineContext, app_id: str, actor: Actor, *, agency_name: str = "
 
 
 # ------------------------------------------------------------------ disposal (PR-2, A-R6)
-def disposal_transition(service: Any, record: Mapping[str, Any], actor: Actor) -> tuple[Any, bool] | None:
+def disposal_transition(service: CompiledService, record: Mapping[str, Any], actor: Actor) -> tuple[Any, bool] | None:
     """``(transition, as_head)`` of the definition's way to a disposed state from
     the current state: one the actor may take (``as_head``), else one the
     system may take; only transitions whose required inputs are all text
@@ -192,8 +193,6 @@ def disposal_transition(service: Any, record: Mapping[str, Any], actor: Actor) -
 def dispose(ctx: EngineContext, app_id: str, actor: Actor, *, reason: str,
             expected_version: int | None = None) -> dict[str, Any]:
     """The head of agency approves disposing of an application (PR-2, A-R6)."""
-    from .workflow import Workflow
-
     record = _load(ctx, app_id)
     _check(actor, "approve_disposal", record)
     _open(record)
@@ -215,7 +214,7 @@ def dispose(ctx: EngineContext, app_id: str, actor: Actor, *, reason: str,
                              notification="disposed", extra={"reason": reason})
 
 
-def is_proposal_state(service: Any, state_id: str) -> bool:
+def is_proposal_state(service: CompiledService, state_id: str) -> bool:
     """A state whose only officer actions lead to a disposed state, and that no
     timer of its own will dispose of: the definition puts the matter before the
     head of agency (e.g. ``disposal_proposed``, entered by a timer)."""
@@ -233,7 +232,7 @@ def is_proposal_state(service: Any, state_id: str) -> bool:
     return bool(officer) and all(states[tr.to].outcome == "disposed" for tr in officer if tr.to in states)
 
 
-def _waits_for_applicant(service: Any, state_id: str) -> bool:
+def _waits_for_applicant(service: CompiledService, state_id: str) -> bool:
     state = service.states.get(state_id)
     if state is None:
         return False
@@ -260,7 +259,7 @@ def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datet
     return since
 
 
-def disposal_reasons(ctx: EngineContext, summary: Mapping[str, Any], service: Any, now: dt.datetime, *,
+def disposal_reasons(ctx: EngineContext, summary: Mapping[str, Any], service: CompiledService, now: dt.datetime, *,
                      unreachable: Mapping[str, dt.datetime] | None = None,
                      record: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], Any]:
     """Why one open application should go before the head of agency (empty: it

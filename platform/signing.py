@@ -28,6 +28,8 @@ clipped.
 
 Verification
 ------------
+What a check reports (the Thai/English problems, :class:`SignatureReport`,
+:class:`VerificationResult`) is in :mod:`eservice.signature_report`, re-exported here.
 :func:`verify_pdf` (and :func:`async_verify_pdf` inside an event loop) checks
 every signature of a PDF against **trust roots passed explicitly** - never the
 operating system's TLS list, which is pyHanko's deprecated fallback and has
@@ -84,6 +86,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .dates import format_datetime
+from .signature_report import (  # noqa: F401  (re-exported: the vocabulary of verify_pdf)
+    ALTERED, BAD_SIGNATURE, EXPIRED, KEY_USAGE, MODIFIED, NO_SIGNATURE, PARTIAL, REVOCATION_UNKNOWN, REVOKED,
+    UNREADABLE_SIGNATURE, UNTRUSTED, UNTRUSTED_TIMESTAMP, WEAK_ALGORITHM, Problem, SignatureReport,
+    VerificationResult, trust_problems,
+)
 
 __all__ = [
     "DEFAULT_LOCATION",
@@ -341,8 +350,6 @@ class PdfSigner:
     def _stamp_lines(self, stamp: VisibleStamp, reason: str) -> list[str]:
         if stamp.lines is not None:
             return list(stamp.lines)
-        from eservice.renderers.dates import format_datetime
-
         now = datetime.now(timezone.utc)
         return [
             f"ลงลายมือชื่อดิจิทัลโดย {self.signer_name}",
@@ -433,90 +440,6 @@ class PdfSigner:
 # Verification
 # --------------------------------------------------------------------------- #
 
-Problem = tuple[str, str]  # (Thai, English)
-
-NO_SIGNATURE: Problem = ("เอกสารนี้ไม่มีลายมือชื่อดิจิทัล", "the document has no digital signature")
-ALTERED: Problem = (
-    "เนื้อหาที่ลงนามไว้ถูกเปลี่ยนแปลง เอกสารไม่ตรงกับลายมือชื่อ",
-    "the signed content was altered: the document no longer matches its signature",
-)
-BAD_SIGNATURE: Problem = ("ลายมือชื่อดิจิทัลไม่ถูกต้อง", "the digital signature is not valid")
-UNTRUSTED: Problem = (
-    "ใบรับรองของผู้ลงนามไม่ได้ออกโดยผู้ออกใบรับรองที่เชื่อถือ (CA ที่ได้รับการรับรองจาก NRCA, สมาชิก AATL หรือ CA ของระบบ)",
-    "the signer's certificate was not issued by a trusted CA (NRCA-accredited, AATL member or the platform's own CA)",
-)
-REVOKED: Problem = ("ใบรับรองของผู้ลงนามถูกเพิกถอนแล้ว", "the signer's certificate has been revoked")
-REVOCATION_UNKNOWN: Problem = (
-    "ตรวจสอบสถานะการเพิกถอนใบรับรองไม่ได้ในขณะนี้ โปรดลองใหม่ภายหลัง",
-    "the certificate's revocation status could not be checked; try again later",
-)
-EXPIRED: Problem = (
-    "ใบรับรองของผู้ลงนามหมดอายุหรือยังไม่มีผล ณ เวลาที่ตรวจสอบ",
-    "the signer's certificate is expired or not yet valid at the validation time",
-)
-KEY_USAGE: Problem = (
-    "ใบรับรองของผู้ลงนามไม่ได้มีไว้สำหรับลงนามเอกสาร",
-    "the signer's certificate is not meant for signing documents",
-)
-WEAK_ALGORITHM: Problem = (
-    "ลายมือชื่อใช้อัลกอริทึมที่ไม่ปลอดภัยแล้ว", "the signature uses an algorithm that is no longer safe"
-)
-MODIFIED: Problem = (
-    "เอกสารถูกแก้ไขหลังการลงนาม (เพิ่มหน้า เนื้อหา หรือหมายเหตุ)",
-    "the document was changed after it was signed (pages, content or annotations added)",
-)
-PARTIAL: Problem = (
-    "ลายมือชื่อไม่ได้ครอบคลุมเนื้อหาทั้งหมดของเอกสาร",
-    "the signature does not cover the whole document",
-)
-UNTRUSTED_TIMESTAMP: Problem = (
-    "ตราประทับเวลา (time stamp) บนลายมือชื่อไม่ถูกต้องหรือออกโดยผู้ให้บริการที่ไม่เชื่อถือ",
-    "the time stamp on the signature is not valid or comes from an untrusted time-stamp authority",
-)
-UNREADABLE_SIGNATURE: Problem = (
-    "อ่านลายมือชื่อดิจิทัลในเอกสารไม่ได้", "a digital signature in the document cannot be read"
-)
-
-
-@dataclass(frozen=True)
-class SignatureReport:
-    """One signature of a document, as checked."""
-
-    field_name: str
-    signer: str  # the signer certificate's common name (or organisation)
-    signer_subject: str  # the full subject, human-readable
-    signed_at: datetime | None  # from a trusted timestamp if any, else as the signer claims
-    timestamped: bool
-    intact: bool  # the signed bytes are unchanged
-    signature_ok: bool  # the signature value verifies with the certificate
-    trusted: bool  # the certificate chains to a trust root (revocation as configured)
-    certified: bool  # a certification (DocMDP) signature
-    modification_level: str  # none | lta_updates | form_filling | annotations | other | unknown
-    modified_after_signing: bool
-    valid: bool
-    problems: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True)
-class VerificationResult:
-    """The verdict on a document's signatures.
-
-    ``valid`` is True only when the document has at least one signature and
-    every signature is intact, cryptographically valid, trusted and not
-    followed by disallowed changes.  ``signer``/``signed_at`` describe the
-    first (original) signature; ``signatures`` has every one.
-    """
-
-    valid: bool
-    intact: bool
-    trusted: bool
-    signer: str
-    signed_at: datetime | None
-    modified_after_signing: bool
-    problems: list[Problem] = field(default_factory=list)
-    signatures: list[SignatureReport] = field(default_factory=list)
-
-
 def _dss_material(reader) -> tuple[list, list, list]:
     """Certificates, CRLs and OCSP responses stored in the PDF's DSS (LTV data)."""
     from asn1crypto import crl as asn1_crl
@@ -537,34 +460,6 @@ def _dss_material(reader) -> tuple[list, list, list]:
     except Exception:  # damaged DSS: verify without it
         log.info("ignoring an unreadable DSS", exc_info=True)
     return certs, crls, ocsps
-
-
-def _trust_problems(status) -> list[Problem]:
-    from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
-
-    indic = status.trust_problem_indic
-    if indic is None:
-        return [UNTRUSTED]
-    if indic in (AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE) or (
-        indic == AdESFailure.REVOKED
-    ):
-        return [REVOKED]
-    if indic in (AdESIndeterminate.TRY_LATER, AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE):
-        return [REVOCATION_UNKNOWN]
-    if indic in (
-        AdESIndeterminate.OUT_OF_BOUNDS_NO_POE,
-        AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED,
-        AdESIndeterminate.EXPIRED,
-        AdESIndeterminate.NOT_YET_VALID,
-        AdESFailure.NOT_YET_VALID,
-    ):
-        return [EXPIRED]
-    if indic in (AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
-                 AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE):
-        return [WEAK_ALGORITHM]
-    if indic == AdESIndeterminate.SIG_CONSTRAINTS_FAILURE:
-        return [KEY_USAGE]
-    return [UNTRUSTED]
 
 
 async def _check_one(embedded, vc, signature_fields: set[str], lenient_vc=None) -> SignatureReport:
@@ -602,7 +497,7 @@ async def _check_one(embedded, vc, signature_fields: set[str], lenient_vc=None) 
     elif not status.valid:
         problems.append(BAD_SIGNATURE)
     if not status.trusted:
-        found = _trust_problems(status)
+        found = trust_problems(status)
         if found == [UNTRUSTED] and lenient_vc is not None:
             # pyHanko reports a failed revocation check as a general chain
             # failure; if the chain is fine without revocation checks, say so.

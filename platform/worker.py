@@ -27,7 +27,7 @@ store, so nothing is done twice:
    round — skips it.  Slots missed while down are not sent one by one: the
    latest one is sent once, and it lists everything still new.
 
-Mail goes through :class:`eservice.notify.Mailer` with the platform's SMTP
+Mail goes through :class:`eservice.mail.Mailer` with the platform's SMTP
 settings (``ESERVICE_SMTP_*``), recorded in the outbox; without SMTP settings
 alerts and digests wait (nothing is marked as sent).
 
@@ -49,12 +49,24 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock, Timeout
 
 from . import inbox
+from .clock import SystemClock
+from .dates import format_date, format_datetime
 from .engine import EngineContext
+from .notifications import mailer_from_settings
+from .mail import DeliveryError, Outbox
 from .policy import OFFICER_ROLES, Actor, Grant
+from .runtime import engine_of  # re-exported: the engine of an AppContext
 from .settings import DEFAULT_WORKER_INTERVAL, public_url
+from .store import ConflictError
+from .workflow import Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 __all__ = ["DIGEST_TIMES", "ALERTS", "DIGESTS", "JobReport", "run_once", "fire_timers", "sla_alerts",
            "digests", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
@@ -81,33 +93,14 @@ class JobReport:
 
 
 # ------------------------------------------------------------------ what a round needs
-def engine_of(ctx: Any) -> EngineContext:
-    """The engine context of an :class:`~eservice.web.context.AppContext` (the
-    one the web handlers use, when already built) or an EngineContext as is."""
-    if isinstance(ctx, EngineContext):
-        return ctx
-    found = ctx.extra.get("engine") if hasattr(ctx, "extra") else None
-    if found is not None:
-        return found
-    from .web.deps import _notifier, _outputs
-
-    engine = EngineContext(catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock,
-                           notifier=_notifier(ctx), outputs=_outputs(ctx))
-    ctx.extra["engine"] = engine
-    return engine
-
-
 def mailer_of(ctx: Any):
     """A Mailer for the platform's SMTP settings (recording in the outbox), or None."""
     settings = getattr(ctx, "settings", None)
-    smtp = getattr(settings, "smtp", None)  # eservice.notify.SmtpSettings, None when mail is off
+    smtp = getattr(settings, "smtp", None)  # eservice.mail.SmtpSettings, None when mail is off
     if smtp is None:
         return None
     found = ctx.extra.get("worker_mailer")
     if found is None:
-        from .notifications import mailer_from_settings
-        from .notify import Outbox
-
         found = mailer_from_settings(smtp, Outbox(ctx.store, ctx.clock), ctx.clock)
         ctx.extra["worker_mailer"] = found
     return found
@@ -141,25 +134,21 @@ def _actor(person: Mapping[str, Any], agency: str) -> Actor:
                  grants=tuple(Grant(agency, role, services) for role, services in person["roles"]))
 
 
-def _service(engine: EngineContext, summary: Mapping[str, Any]):
+def _service(engine: EngineContext, summary: Mapping[str, Any]) -> CompiledService | None:
     return engine.catalogue.get(summary["service"], summary.get("service_version"))
 
 
 def _fmt(value: dt.datetime | None, lang: str) -> str:
-    from .renderers.dates import format_datetime
-
     return format_datetime(value, lang) if value else "-"
 
 
 # ------------------------------------------------------------------ 1. timers
 def fire_timers(engine: EngineContext, now: dt.datetime) -> list[str]:
-    from .workflow import Workflow
-
     return Workflow(engine).fire_due_timers(now)
 
 
 # ------------------------------------------------------------------ 2. SLA alerts (A-A6)
-def _acting_roles(service: Any, state: str) -> set[str]:
+def _acting_roles(service: CompiledService, state: str) -> set[str]:
     roles: set[str] = set()
     for tr in service.definition.workflow.transitions:
         if state in tr.from_:
@@ -167,7 +156,7 @@ def _acting_roles(service: Any, state: str) -> set[str]:
     return roles - {"applicant", "system"}
 
 
-def _alert_recipients(summary: Mapping[str, Any], service: Any, level: str, staff: _Staff) -> list[str]:
+def _alert_recipients(summary: Mapping[str, Any], service: CompiledService | None, level: str, staff: _Staff) -> list[str]:
     agency, service_id = summary["agency"], summary["service"]
     people = staff.of(agency)
     chosen: list[dict] = []
@@ -186,7 +175,7 @@ def _alert_recipients(summary: Mapping[str, Any], service: Any, level: str, staf
     return out
 
 
-def _alert_mail(engine: EngineContext, summary: Mapping[str, Any], service: Any, level: str,
+def _alert_mail(engine: EngineContext, summary: Mapping[str, Any], service: CompiledService | None, level: str,
                 due: dt.datetime | None, base_url: str) -> tuple[str, str]:
     number = summary.get("intake_number") or summary.get("reference") or summary["id"]
     title = service.definition.title if service is not None else None
@@ -220,9 +209,6 @@ def _alert_mail(engine: EngineContext, summary: Mapping[str, Any], service: Any,
 def sla_alerts(engine: EngineContext, now: dt.datetime, mailer: Any, *, staff: _Staff | None = None,
                base_url: str = "", report: JobReport | None = None) -> list[str]:
     """Mail each new SLA warning/overdue once (A-A6).  Returns the keys mailed."""
-    from .notify import DeliveryError
-    from .store import ConflictError
-
     report = report or JobReport()
     if mailer is None:
         return []
@@ -288,8 +274,6 @@ def latest_slot(calendar: Any, now: dt.datetime, times: tuple[dt.time, ...] = DI
 def _digest_mail(engine: EngineContext, agency: Any, slot: dt.datetime, rows: list, counts: Mapping[str, int],
                  base_url: str) -> tuple[str, str]:
     local = slot.astimezone(engine.calendar(agency.code).tz)
-    from .renderers.dates import format_date
-
     when_th = f"{format_date(local.date(), 'th')} {local:%H:%M} น."
     when_en = f"{format_date(local.date(), 'en')}, {local:%H:%M}"
     subject = (f"สรุปคำขอ {agency.name.th} รอบ {when_th} / Applications digest {when_en}")
@@ -339,9 +323,6 @@ def digests(engine: EngineContext, now: dt.datetime, mailer: Any, *, notifier: A
     services sees those only) that were received, or changed by the applicant,
     since the previous slot.  Sent through ``notifier.digest`` (the
     notifications module) when there is one, else as a plain mail."""
-    from .notify import DeliveryError
-    from .store import ConflictError
-
     report = report or JobReport()
     use_notifier = notifier is not None and callable(getattr(notifier, "digest", None))
     if use_notifier and getattr(notifier, "mailer", None) is None:
@@ -435,10 +416,6 @@ def start_background(app: Any, interval: float | None = None, *, force: bool = F
     """Run :func:`run_once` every ``interval`` seconds while the app runs (call
     from the lifespan, inside the event loop).  Returns the task, or None when
     off (interval 0, or an injected clock without ``force``)."""
-    from filelock import FileLock, Timeout
-
-    from .clock import SystemClock
-
     ctx = app.state.ctx
     interval = ctx.settings.worker_interval if interval is None else interval
     if interval <= 0 or ctx.store is None:

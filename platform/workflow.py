@@ -18,13 +18,17 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import events, forms
+from . import events, forms, submission
+from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
 from .policy import SYSTEM, Actor, may_take
-from .renderers.dates import be_year
+from .store import ConflictError, NotFoundError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spec.loader import CompiledService
 
 TIMERS = "timers"
 log = logging.getLogger(__name__)
@@ -39,7 +43,7 @@ class Workflow:
         self.ctx = ctx
 
     # -- what may happen now ------------------------------------------------------
-    def bindings(self, record: Mapping[str, Any], service, inputs: Mapping[str, Any] | None = None):
+    def bindings(self, record: Mapping[str, Any], service: CompiledService, inputs: Mapping[str, Any] | None = None):
         env = ExprEnvironment(self.ctx, record["agency"])
         ev = forms.Evaluation(service, record.get("answers", {}), env)
         fees = record.get("fees", [])
@@ -71,8 +75,6 @@ class Workflow:
     def take(self, app_id: str, transition_id: str, actor: Actor, inputs: Mapping[str, Any] | None = None,
              expected_version: int | None = None) -> dict[str, Any]:
         """Take a transition; raise EngineError (refused) or ConflictError (stale)."""
-        from .store import ConflictError, NotFoundError
-
         try:
             record = self.ctx.store.get_application(app_id)
         except (NotFoundError, ValueError):
@@ -112,7 +114,7 @@ class Workflow:
                               f"the condition of this action does not hold ({tr.guard})", status=409)
         return self._apply(record, service, tr, actor, clean_inputs, ev, signed)
 
-    def _applicant_resubmission(self, record: dict, service, actor: Actor, tr) -> str | None:
+    def _applicant_resubmission(self, record: dict, service: CompiledService, actor: Actor, tr) -> str | None:
         """When the applicant sends their application on after they could change
         it (a state where they may edit, or content that differs from what they
         signed), check it all again and renew the signature evidence (A-F6, A-F8).
@@ -121,20 +123,18 @@ class Workflow:
             return None
         if service.states[tr.to].final:
             return None
-        from .applications import Applications, submission_digest
-
-        apps = Applications(self.ctx)
         state = service.states.get(record["state"])
-        if not (state and state.editable_by_applicant) and apps.signed_digest(record) == submission_digest(record):
+        unchanged = submission.signed_digest(record) == submission.submission_digest(record)
+        if not (state and state.editable_by_applicant) and unchanged:
             return None
         record["answers"] = forms.clean(service, record.get("answers", {}), ExprEnvironment(self.ctx, record["agency"]))
-        apps.drop_inapplicable_documents(record)
-        field_errors, missing = apps.problems(record)
+        submission.drop_inapplicable_documents(self.ctx, record)
+        field_errors, missing = submission.problems(self.ctx, record)
         if field_errors or missing:
             raise EngineError("invalid", "คำขอยังไม่ครบถ้วน กรุณาแก้ไขรายการที่แจ้งก่อนส่ง",
                               "the application is not complete; correct the listed items before sending",
                               errors=[e.as_dict() for e in field_errors] + missing)
-        return apps.resign(record, actor)
+        return submission.resign(self.ctx, record, actor)
 
     def _check_inputs(self, tr, inputs: Mapping[str, Any]) -> dict[str, Any]:
         declared = {i.id: i for i in tr.inputs}
@@ -200,7 +200,7 @@ class Workflow:
             raise EngineError("input_control_characters",
                               *forms.control_texts(label_th, label_en, spec.type == "long_text"), input=spec.id)
 
-    def _apply(self, record: dict, service, tr, actor: Actor, inputs: dict, ev,
+    def _apply(self, record: dict, service: CompiledService, tr, actor: Actor, inputs: dict, ev,
                signed: str | None = None) -> dict:
         now = self.ctx.now()
         stamp = now.isoformat()
@@ -245,7 +245,7 @@ class Workflow:
         return saved
 
     # -- SLA ------------------------------------------------------------------------
-    def _move_sla(self, record: dict, service, before: str, after: str, now: dt.datetime) -> None:
+    def _move_sla(self, record: dict, service: CompiledService, before: str, after: str, now: dt.datetime) -> None:
         pauses = record.setdefault("sla_paused", [])
         was_paused = service.states[before].sla == "paused" if before in service.states else False
         pausing = service.states[after].sla == "paused"
@@ -256,7 +256,7 @@ class Workflow:
         if record.get("intake_at") and service.definition.sla.working_days:
             record["sla_due"] = self.sla_due(record, service, now).isoformat()
 
-    def sla_due(self, record: Mapping[str, Any], service, now: dt.datetime | None = None) -> dt.datetime:
+    def sla_due(self, record: Mapping[str, Any], service: CompiledService, now: dt.datetime | None = None) -> dt.datetime:
         calendar = self.ctx.calendar(record["agency"])
         pauses = [(_parse(a), _parse(b)) for a, b in record.get("sla_paused", [])]
         return calendar.due_at(_parse(record["intake_at"]), service.definition.sla.working_days,
@@ -290,7 +290,7 @@ class Workflow:
                               "nothing was recorded", status=503)
         return self.ctx.outputs
 
-    def _effect(self, record: dict, service, effect, actor: Actor, stamp: str, ev,
+    def _effect(self, record: dict, service: CompiledService, effect, actor: Actor, stamp: str, ev,
                 inputs: Mapping[str, Any], issued: list) -> dict | None:
         kind, target = effect.kind, effect.target
         if kind == "notify":
@@ -344,12 +344,12 @@ class Workflow:
         return None
 
     # -- timers ---------------------------------------------------------------------
-    def schedule_timers(self, record: Mapping[str, Any], service, state_id: str, now: dt.datetime,
+    def schedule_timers(self, record: Mapping[str, Any], service: CompiledService, state_id: str, now: dt.datetime,
                         seq: int) -> None:
         """Start the timers of the state an application just entered."""
         self._schedule_timers(record, service, service.states[state_id], now, seq)
 
-    def _schedule_timers(self, record: Mapping[str, Any], service, state, now: dt.datetime, seq: int) -> None:
+    def _schedule_timers(self, record: Mapping[str, Any], service: CompiledService, state, now: dt.datetime, seq: int) -> None:
         if not state.timers:
             return
         calendar = self.ctx.calendar(record["agency"])
@@ -370,8 +370,6 @@ class Workflow:
 
     def fire_due_timers(self, now: dt.datetime | None = None) -> list[str]:
         """Take every timer transition that is due (after a restart too), once."""
-        from .store import ConflictError, NotFoundError
-
         now = now or self.ctx.now()
         timers = self.ctx.store.collection(TIMERS)
         fired = []
@@ -405,8 +403,6 @@ class Workflow:
 
     def _record_timer_failure(self, timer: Mapping[str, Any], key: str, reason: str) -> None:
         """Keep a failed timer where officers can see it (nothing is lost silently)."""
-        from .store import ConflictError
-
         try:
             self.ctx.store.collection("timer_failures").put(
                 key, dict(timer, failed_at=self.ctx.now_iso(), reason=reason))

@@ -4,13 +4,13 @@ Give the channel the platform's :class:`eservice.settings.Settings` (its
 ``smtp``; mail is off when that is None) or :class:`eservice.settings.SmtpSettings`.
 Without either — as the plugin hook builds it — it reads the ``ESERVICE_SMTP_*``
 variables when it sends (:meth:`SmtpSettings.from_env`).  Delivery problems are
-raised as :class:`eservice.notify.DeliveryError` (``.permanent``: the address
+raised as :class:`eservice.mail.DeliveryError` (``.permanent``: the address
 bounced; ``code == "config"``: mail is not configured).
 """
 from __future__ import annotations
 
-from eservice.notify import Mailer, Outbox
-from eservice.plugin_api import Notification, NotificationChannel, hookimpl
+from eservice.mail import Mailer, Outbox
+from eservice.plugin_api import NotificationChannel, OutgoingMessage, hookimpl
 from eservice.settings import Settings, SmtpSettings
 
 __all__ = ["SmtpEmailChannel"]
@@ -33,10 +33,9 @@ class SmtpEmailChannel:
             return self.settings.smtp
         return self.settings or SmtpSettings.from_env()
 
-    def send(self, notification: Notification) -> None:
+    def send(self, message: OutgoingMessage) -> None:
         mailer = Mailer(self.smtp(), outbox=self.outbox)
-        mailer.send(notification.to, notification.subject, notification.body,
-                    html=notification.html, attachments=notification.attachments)
+        mailer.send(message.to, message.subject, message.body, html=message.html, attachments=message.attachments)
 
 
 assert isinstance(SmtpEmailChannel(), NotificationChannel)

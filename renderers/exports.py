@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .dates import format_date, format_datetime
+from ..dates import format_date, format_datetime
 
 __all__ = ["report_csv", "report_xlsx", "report_chart_svg", "SERVICE_COLUMNS", "STATE_COLUMNS",
            "OFFICER_COLUMNS"]

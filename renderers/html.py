@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -44,29 +44,14 @@ from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 from starlette.routing import NoMatchFound
 
-from . import dates
+from ..money import format_money  # the core's rule, re-exported for pages
+from .. import dates
 
 __all__ = ["TEMPLATES", "STATIC", "Renderer", "render", "format_money", "default_renderer"]
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-_CENT = Decimal("0.01")
-
-
-def format_money(amount: Any, lang: str = "th") -> str:
-    """Baht with satang: ``1,234.50 บาท`` in Thai, ``THB 1,234.50`` in English.
-    Floats are refused (money is never a float); ints, strings and Decimals are fine."""
-    if amount is None or amount == "":
-        return ""
-    if isinstance(amount, float):
-        raise TypeError("money must be a Decimal, not a float")
-    try:
-        value = Decimal(str(amount)).quantize(_CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation:
-        return str(amount)
-    shown = f"{value:,.2f}"
-    return f"THB {shown}" if lang == "en" else f"{shown} บาท"
 
 
 def format_number(value: Any) -> str:

@@ -47,7 +47,7 @@ Dates
 -----
 :func:`thai_date` / :func:`thai_datetime` show the Buddhist Era in Bangkok time
 ("23 มกราคม 2566 เวลา 08:30 น."); they are also Jinja2 filters.  They are the
-``style="document"`` forms of :mod:`eservice.renderers.dates` (which web pages
+``style="document"`` forms of :mod:`eservice.dates` (which web pages
 use in its default style), refusing naive datetimes.
 
 Requirements: IS-1, A-L2, A-L5 (documents produced as files), A-F10 (the submission summary).
@@ -73,7 +73,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from eservice.clock import BANGKOK, require_aware
 
 from . import fonts
-from .dates import format_date, format_datetime, thai_digits
+from ..dates import format_date, format_datetime, thai_digits
 
 __all__ = [
     "PDF_TEMPLATE_DIR",
@@ -114,7 +114,7 @@ class PdfRenderError(Exception):
 
 
 # --------------------------------------------------------------------------- #
-# Dates: the "document" style of eservice.renderers.dates (the form official
+# Dates: the "document" style of eservice.dates (the form official
 # documents use); here only naive datetimes are refused
 # --------------------------------------------------------------------------- #
 

@@ -210,8 +210,8 @@ class SmtpTestServer:
             return list(self.messages[:count])
 
     def settings(self, **overrides: Any):
-        """:class:`eservice.notify.SmtpSettings` pointing at this server."""
-        from eservice.notify import SmtpSettings
+        """:class:`eservice.mail.SmtpSettings` pointing at this server."""
+        from eservice.mail import SmtpSettings
 
         values: dict[str, Any] = dict(host=self.host, port=self.port, sender="ระบบ e-Service <noreply@eservice.test>",
                                       timeout=5.0)

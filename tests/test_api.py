@@ -1,9 +1,10 @@
 """The JSON API for central portals (issue #3 item 9; CH-5, PR-3, A-F6, A-F8, A-F9,
 A-F10, A-X2).
 
-Runs the real app (``create_app``) with starlette's TestClient over a temporary
-data folder.  Most tests use a service written here (``api-permit``: a hidden
-field, a hidden page, money, a group, a required PDF and a conditional photo);
+Runs the real app (``create_app``, through the ``app_factory`` fixture) with
+starlette's TestClient over a temporary data folder.  Most tests use a service
+written here (``api-permit``: a hidden field, a hidden page, money, a group, a
+required PDF and a conditional photo);
 the catalogue tests use the example services in ``service_definitions/``.
 """
 from __future__ import annotations
@@ -29,8 +30,6 @@ from eservice.clock import BANGKOK, FixedClock
 from eservice.engine import EngineContext
 from eservice.policy import Actor, Grant
 from eservice.web.api_tokens import COLLECTION
-from eservice.web.app import create_app
-from eservice.web.context import Settings
 from eservice.web.deps import accounts as web_accounts
 from eservice.web.deps import sign_in
 from eservice.workflow import Workflow
@@ -90,9 +89,8 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock):
-    return create_app(Settings(data=tmp_path / "data", definitions=(make_definitions(tmp_path),)), clock=clock,
-                      extra_routes=[Route("/test-login", login_route)])
+def app(app_factory, tmp_path, clock):
+    return app_factory(make_definitions(tmp_path), clock=clock, extra_routes=[Route("/test-login", login_route)])
 
 
 @pytest.fixture
@@ -278,8 +276,8 @@ def test_session_cookie_alone_does_not_authenticate(app, clock, client, somchai)
 
 # --------------------------------------------------------------------------- catalogue
 @pytest.fixture
-def example_client(tmp_path, clock):
-    app = create_app(Settings(data=tmp_path / "examples", definitions=(EXAMPLES,)), clock=clock)
+def example_client(app_factory, tmp_path, clock):
+    app = app_factory(EXAMPLES, data=tmp_path / "examples", clock=clock)
     with TestClient(app) as c:
         yield c
 
@@ -589,8 +587,8 @@ REVIEWER = Actor(user_id="officer-1", grants=(Grant("test-agency", "reviewer"),)
 
 
 @pytest.fixture
-def stall_app(tmp_path, clock):
-    return create_app(Settings(data=tmp_path / "stall", definitions=(FIXTURES, ENGINE_FIXTURES)), clock=clock)
+def stall_app(app_factory, tmp_path, clock):
+    return app_factory(FIXTURES, ENGINE_FIXTURES, data=tmp_path / "stall", clock=clock)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from eservice.renderers.dates import be_year, ce_year, format_date, format_datetime, parse_date, thai_digits
-from eservice.renderers.html import format_money
+from eservice.dates import be_year, ce_year, format_date, format_datetime, parse_date, thai_digits
+from eservice.money import format_money
 
 UTC = dt.timezone.utc
 

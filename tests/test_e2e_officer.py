@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from eservice.renderers.dates import THAI_MONTHS
+from eservice.dates import THAI_MONTHS
 
 pytest.register_assert_rewrite("browser")  # before the import: its asserts report like pytest's
 pytest_plugins = ("browser",)  # the harness's fixtures and screenshots on failure

@@ -16,14 +16,14 @@ from starlette.testclient import TestClient
 
 from eservice.documents import limit_bytes
 
-from test_web_apply import make_app, make_user, pdf_bytes, png_bytes, sign_in, start, stored, token
+from test_web_apply import at, pdf_bytes, png_bytes, start, stored, token
 
 DOC = "id_card_copy"
 
 
 @pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
+def app(app_factory):
+    return app_factory(clock=at())
 
 
 @pytest.fixture
@@ -33,10 +33,8 @@ def client(app):
 
 
 @pytest.fixture
-def citizen(app, client):
-    user = make_user(app, "somchai@example.com", {"first_name": "สมชาย", "last_name": "ใจดี"})
-    sign_in(client, user)
-    return user
+def citizen(client, signed_in):
+    return signed_in(client, "somchai@example.com", {"first_name": "สมชาย", "last_name": "ใจดี"})
 
 
 @pytest.fixture
@@ -152,11 +150,10 @@ def test_an_expired_link_is_refused(app, client, app_id):
     assert DOC not in stored(app, app_id)["documents"]
 
 
-def test_another_user_gets_404(app, client, app_id):
+def test_another_user_gets_404(app, client, app_id, signed_in):
     link = issue(client, app_id)
-    other = make_user(app, "somsri@example.com", {"first_name": "สมศรี"})
     with TestClient(app) as intruder:
-        sign_in(intruder, other)
+        signed_in(intruder, "somsri@example.com", {"first_name": "สมศรี"})
         csrf = session_csrf(intruder)
         assert intruder.get(link).status_code == 404
         response = intruder.put(link, content=pdf_bytes(), params={"filename": "a.pdf"},

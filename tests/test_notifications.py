@@ -18,10 +18,11 @@ from eservice.applications import Applications, declaration_of
 from eservice.auth import Accounts
 from eservice.clock import BANGKOK, FixedClock
 from eservice.engine import EngineContext
-from eservice.notifications import Notifier, build_context
-from eservice.notify import Mailer, Outbox
+from eservice.mail import Mailer, Outbox, RenderError
+from eservice.notifications import Notifier, build_context, render_notification, render_template, template_problem
 from eservice.policy import Actor, Grant
 from eservice.spec.loader import load_or_raise
+from eservice.spec.models import Notification
 from eservice.store import open_store
 from eservice.web.context import AppContext, Settings
 from eservice.workflow import Workflow
@@ -122,7 +123,7 @@ def test_refused_address_is_recorded_and_the_submission_stands(world, smtp_serve
 
 
 def test_unreachable_server_and_missing_settings_never_raise(world):  # R: PR-2
-    from eservice.notify import SmtpSettings
+    from eservice.mail import SmtpSettings
 
     down = notifier_for(world, SmtpSettings(host="127.0.0.1", port=closed_port(), timeout=3))
     record = submit(world, down)
@@ -202,3 +203,69 @@ def test_digest_lists_new_work_for_each_officer(world, smtp_server):  # R: CH-3,
     given = [{"id": "app-9", "intake_number": "9/2569", "title": "ใบอนุญาตทดสอบ", "changed": True}]
     [record] = digest.digest("test-agency", ["a@agency.go.th"], world["clock"].now(), summaries=given)
     assert "9/2569" in smtp_server.wait_for(3)[2].text and record["kind"] == "digest"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def make_notification() -> Notification:
+    return Notification(
+        subject={"th": "ได้รับคำขอ {{ application.reference }}", "en": "Application {{ application.reference }} received"},
+        body={"th": "เรียน {{ answers.applicant_name }}\nเลขรับ {{ application.intake_number }}\n",
+              "en": "Dear {{ answers.applicant_name }}\nReceipt number {{ application.intake_number }}\n"},
+    )
+
+
+CONTEXT = {"application": {"reference": "K7Q-2M4", "intake_number": "123/2567"},
+           "answers": {"applicant_name": "สมชาย ใจดี"}}
+
+
+def test_render_both_languages_thai_first():  # R: RC-3
+    mail = render_notification(make_notification(), CONTEXT)
+    assert mail.subject == "ได้รับคำขอ K7Q-2M4 / Application K7Q-2M4 received"
+    assert mail.text.index("เรียน สมชาย ใจดี") < mail.text.index("Dear สมชาย ใจดี")
+    assert "เลขรับ 123/2567" in mail.text and "Receipt number 123/2567" in mail.text
+
+
+def test_render_one_language_and_english_fallback():
+    assert render_notification(make_notification(), CONTEXT, "en").subject == "Application K7Q-2M4 received"
+    thai_only = Notification(subject="แจ้งผล", body="ผล: {{ result }}")
+    mail = render_notification(thai_only, {"result": "อนุมัติ"}, "en")
+    assert (mail.subject, mail.text) == ("แจ้งผล", "ผล: อนุมัติ")
+    both = render_notification(thai_only, {"result": "อนุมัติ"})
+    assert both.subject == "แจ้งผล" and "English" not in both.text
+
+
+def test_undefined_renders_empty_without_crash():
+    assert render_template("[{{ missing }}|{{ a.b.c }}|{{ answers.nope | default('-') }}]", {"answers": {}}) == "[||-]"
+
+
+def test_text_mail_is_not_html_escaped():
+    assert render_template("{{ name }}", {"name": "<หจก. A & B>"}) == "<หจก. A & B>"
+
+
+def test_sandbox_refuses_python_internals_and_mutation():  # R: A-X2
+    with pytest.raises(RenderError):
+        render_template("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
+    answers = {"x": 1}
+    with pytest.raises(RenderError):
+        render_template("{{ answers.update({'x': 2}) }}", {"answers": answers})
+    assert answers == {"x": 1}
+    with pytest.raises(RenderError):
+        render_template("{{ range(10**9) | list }}", {})
+
+
+def test_template_problem_reports_syntax_errors():
+    assert template_problem("{{ ok }}") is None
+    problem = template_problem("{% if %}")
+    assert problem is not None and "expected" in problem.lower()
+    with pytest.raises(RenderError):
+        render_template("{{ unclosed ", {})
+
+
+def test_rendered_notification_sent_end_to_end(smtp_server):  # R: RC-3
+    mail = render_notification(make_notification(), CONTEXT)
+    Mailer(smtp_server.settings()).send("somchai@example.com", mail.subject, mail.text)
+    [got] = smtp_server.wait_for(1)
+    assert got.message["Subject"] == "ได้รับคำขอ K7Q-2M4 / Application K7Q-2M4 received"
+    assert "เลขรับ 123/2567" in got.text

@@ -214,16 +214,16 @@ def test_serve_demo_installs_demo_keys_for_every_agency(tmp_path):  # R: IS-2
 
 
 # --------------------------------------------------------------------------- the submission summary
-def test_the_summary_says_so_when_it_cannot_be_signed(tmp_path, caplog):  # R: IS-2, A-F9
+def test_the_summary_says_so_when_it_cannot_be_signed(app_factory, signed_in, caplog):  # R: IS-2, A-F9
     from pypdf import PdfReader
     from starlette.testclient import TestClient
 
     from eservice.renderers.pdf import normalize_extracted_thai
-    from test_web_apply import attach_required, fill, make_app, make_user, sign_in, start, submit
+    from test_web_apply import at, attach_required, fill, start, submit
 
-    app = make_app(tmp_path)  # no keys installed for the agency
+    app = app_factory(clock=at())  # no keys installed for the agency
     with TestClient(app) as client:
-        sign_in(client, make_user(app, "nokeys@example.com"))
+        signed_in(client, "nokeys@example.com")
         app_id = start(client)
         fill(client, app_id)
         attach_required(client, app_id)

@@ -16,7 +16,7 @@ from eservice.plugin_api import (
     FieldType,
     Identity,
     Message,
-    Notification,
+    OutgoingMessage,
     PluginError,
     Verification,
     field_types,
@@ -238,7 +238,7 @@ def test_every_hook_is_collected_by_name():
     assert isinstance(pay, plugin_api.PaymentProvider)
     assert pay.create("R1", Decimal("100.50"), "fee")["amount"] == "100.50"
 
-    plugin_api.notification_channels()["memory"].send(Notification("a@b.th", "s", "b"))
+    plugin_api.notification_channels()["memory"].send(OutgoingMessage("a@b.th", "s", "b"))
     assert [n.to for n in channel.sent] == ["a@b.th"]
 
     idp = plugin_api.identity_providers()["local"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from eservice.notify import DeliveryError
-from eservice.plugin_api import Notification
+from eservice.mail import DeliveryError
+from eservice.plugin_api import OutgoingMessage
 from eservice.settings import DEFAULT_WORKER_INTERVAL, Settings, SmtpSettings, export_env
 from eservice.web.app import create_app
 
@@ -69,12 +69,12 @@ def test_the_mail_channel_takes_the_platform_settings(smtp_server):  # R: RC-3
     from eservice.plugins.smtp_email import SmtpEmailChannel
 
     channel = SmtpEmailChannel(Settings(smtp=smtp_server.settings(sender="noreply@agency.go.th")))
-    channel.send(Notification(to="a@example.com", subject="แจ้งเตือน / Notice", body="ข้อความ"))
+    channel.send(OutgoingMessage(to="a@example.com", subject="แจ้งเตือน / Notice", body="ข้อความ"))
     [got] = smtp_server.wait_for(1)
     assert got.mail_from == "noreply@agency.go.th" and got.message["Subject"] == "แจ้งเตือน / Notice"
 
     with pytest.raises(DeliveryError) as off:  # the platform's mail is off: said so, in Thai and English
-        SmtpEmailChannel(Settings()).send(Notification(to="a@example.com", subject="s", body="b"))
+        SmtpEmailChannel(Settings()).send(OutgoingMessage(to="a@example.com", subject="s", body="b"))
     assert off.value.code == "config" and "ESERVICE_SMTP_HOST" in off.value.th and off.value.en
 
 

@@ -17,10 +17,8 @@ from starlette.testclient import TestClient
 
 from eservice.auth import Accounts
 from eservice.clock import UTC, FixedClock
+from eservice.mail import SmtpSettings
 from eservice.web.accounts import safe_next
-from eservice.web.app import create_app
-from eservice.notify import SmtpSettings
-from eservice.web.context import Settings
 from smtp_server import smtp_server  # noqa: F401  (fixture used by name)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "defs"
@@ -34,17 +32,21 @@ def smtp_of(server) -> SmtpSettings:
     return server.settings(sender="ระบบ e-Service <noreply@eservice.test>")
 
 
-def make_client(tmp_path: Path, **settings) -> TestClient:
-    app = create_app(Settings(data=tmp_path / "data", definitions=(FIXTURES,), **settings), clock=FixedClock(NOW))
-    ctx = app.state.ctx
-    # The same Accounts the handlers use (deps.accounts caches it here), with a fast hash for tests.
-    ctx.extra["accounts"] = Accounts(ctx.store, ctx.clock, hasher=FAST)
-    return TestClient(app, follow_redirects=False)
+@pytest.fixture
+def make_client(app_factory):
+    """``make_client(**settings)``: a browser on a new app over the test definitions."""
+    def make(**settings) -> TestClient:
+        app = app_factory(FIXTURES, clock=FixedClock(NOW), **settings)
+        ctx = app.state.ctx
+        # The same Accounts the handlers use (deps.accounts caches it here), with a fast hash for tests.
+        ctx.extra["accounts"] = Accounts(ctx.store, ctx.clock, hasher=FAST)
+        return TestClient(app, follow_redirects=False)
+    return make
 
 
 @pytest.fixture
-def client(tmp_path, smtp_server):
-    with make_client(tmp_path, smtp=smtp_of(smtp_server)) as c:
+def client(make_client, smtp_server):
+    with make_client(smtp=smtp_of(smtp_server)) as c:
         yield c
 
 
@@ -341,8 +343,8 @@ def test_a_wrong_address_is_pointed_at_and_not_saved(client):  # R: A-F2
 
 
 # --------------------------------------------------------------------------- demo mode
-def test_demo_without_mail_shows_the_verification_link(tmp_path):  # R: A-I1 (try it without a mail server)
-    with make_client(tmp_path, demo=True) as c:
+def test_demo_without_mail_shows_the_verification_link(make_client):  # R: A-I1 (try it without a mail server)
+    with make_client(demo=True) as c:
         register(c)
         page = c.get("/register/check-email")
         found = re.search(r'href="https?://[^"/]+(/verify\?token=[^"]+)"', page.text)
@@ -351,8 +353,8 @@ def test_demo_without_mail_shows_the_verification_link(tmp_path):  # R: A-I1 (tr
         assert login(c).status_code == 303
 
 
-def test_without_demo_the_link_is_never_shown(tmp_path):
-    with make_client(tmp_path) as c:  # no mail server, not a demo
+def test_without_demo_the_link_is_never_shown(make_client):
+    with make_client() as c:  # no mail server, not a demo
         register(c)
         page = c.get("/register/check-email")
         assert "token=" not in page.text

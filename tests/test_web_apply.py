@@ -3,10 +3,11 @@ example service (food-shop-permit), documents, check answers, the type-1
 e-signature and the acknowledgement; and every kind of bad input, each of which
 must give a clear error and lose nothing already saved.
 
-Runs the real app (``create_app``) with starlette's TestClient over a temporary
-data folder and a fixed clock (Monday 15 June 2026, 10:00 Bangkok).  Users are
-made and verified with ``eservice.auth.Accounts`` directly and sign in through
-the real ``/login`` page.
+Runs the real app (``create_app``, through the ``app_factory`` fixture) with
+starlette's TestClient over a temporary data folder and a fixed clock (Monday 15
+June 2026, 10:00 Bangkok).  Users are made and verified with
+``eservice.auth.Accounts`` directly and sign in through the real ``/login`` page
+(the ``signed_in`` fixture).
 """
 from __future__ import annotations
 
@@ -19,38 +20,19 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from eservice.auth import Accounts
 from eservice.clock import BANGKOK, FixedClock
-from eservice.web.app import create_app
-from eservice.web.context import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "service_definitions"
 FIXTURES = Path(__file__).parent / "fixtures" / "defs"
 MONDAY_MORNING = dt.datetime(2026, 6, 15, 10, 0, tzinfo=BANGKOK)
 SERVICE = "food-shop-permit"
-PASSWORD = "a long enough passphrase 42"
 
 
 # --------------------------------------------------------------------------- helpers
-def make_app(tmp_path: Path, definitions: Path = DEFINITIONS, when: dt.datetime = MONDAY_MORNING):
-    return create_app(Settings(data=tmp_path / "data", definitions=(definitions,)),
-                      clock=FixedClock(when.astimezone(dt.timezone.utc)))
-
-
-def make_user(app, email: str, profile: dict | None = None) -> dict:
-    ctx = app.state.ctx
-    accounts = Accounts(ctx.store, ctx.clock)
-    user, token = accounts.register(email, PASSWORD, profile or {})
-    return accounts.verify_email(token)
-
-
-def sign_in(client: TestClient, user: dict) -> None:
-    """Sign in through the real /login page (R: A-I2)."""
-    page = client.get("/login")
-    response = client.post("/login", data={"csrf_token": token(page.text), "email": user["email"],
-                                           "password": PASSWORD}, follow_redirects=False)
-    assert response.status_code in (302, 303), response.text[:500]
+def at(when: dt.datetime = MONDAY_MORNING) -> FixedClock:
+    """The fixed clock of these tests (``app_factory(…, clock=at())``)."""
+    return FixedClock(when.astimezone(dt.timezone.utc))
 
 
 def token(html: str) -> str:
@@ -136,8 +118,8 @@ PAGES = {
 
 
 @pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
+def app(app_factory):
+    return app_factory(DEFINITIONS, clock=at())
 
 
 @pytest.fixture
@@ -147,11 +129,9 @@ def client(app):
 
 
 @pytest.fixture
-def citizen(app, client):
-    user = make_user(app, "somchai@example.com", {"first_name": "สมชาย", "last_name": "ใจดี",
-                                                   "phone": "0812345678"})
-    sign_in(client, user)
-    return user
+def citizen(client, signed_in):
+    return signed_in(client, "somchai@example.com", {"first_name": "สมชาย", "last_name": "ใจดี",
+                                                     "phone": "0812345678"})
 
 
 def begin(client: TestClient, service: str = SERVICE):
@@ -193,7 +173,7 @@ def submit(client: TestClient, app_id: str):
 
 
 # --------------------------------------------------------------------------- the journey
-def test_full_journey_on_the_food_shop_permit(app, client, citizen):
+def test_full_journey_on_the_food_shop_permit(app, client, citizen, signed_in):
     # R: A-F1, A-F2, A-F3, A-F4, A-F5, A-F6, A-F7, A-F8, A-F9, A-F10, RC-1, RC-3
     # Start: several sections, so the task list comes first.
     response = begin(client)
@@ -265,7 +245,7 @@ def test_full_journey_on_the_food_shop_permit(app, client, citizen):
     # Leave (a new browser), sign in again, and resume the same draft.
     client.cookies.clear()
     assert client.get(f"/applications/{app_id}", follow_redirects=False).headers["location"].startswith("/login")
-    sign_in(client, citizen)
+    signed_in(client, citizen)
     resume = client.get(f"/apply/{SERVICE}")
     assert resume.status_code == 200 and f"/applications/{app_id}" in resume.text
     tasks = client.get(f"/applications/{app_id}")
@@ -309,7 +289,7 @@ def test_full_journey_on_the_food_shop_permit(app, client, citizen):
     assert "02-589-0500" in ack.text  # the agency's contact number (RC-3)
     assert f"/applications/{app_id}/status" in ack.text
     due = dt.datetime.fromisoformat(record["sla_due"]).astimezone(BANGKOK)
-    from eservice.renderers.dates import format_date
+    from eservice.dates import format_date
     assert format_date(due.date(), "th", long=True) in ack.text  # expected completion (A-F10)
 
     status = client.get(f"/applications/{app_id}/status")
@@ -344,10 +324,10 @@ def test_pdf_summary_of_what_was_submitted(app, client, citizen):  # R: A-F9, A-
     assert b"/ByteRange" in response.content  # signed with the agency's organisation certificate
 
 
-def test_single_section_service_goes_straight_to_its_page_then_check(tmp_path):  # R: A-F1, A-F7
-    app = make_app(tmp_path, FIXTURES)
+def test_single_section_service_goes_straight_to_its_page_then_check(app_factory, signed_in):  # R: A-F1, A-F7
+    app = app_factory(FIXTURES, clock=at())
     with TestClient(app) as client:
-        sign_in(client, make_user(app, "one@example.com"))
+        signed_in(client, "one@example.com")
         response = begin(client, "minimal-permit")
         app_id = response.headers["location"].split("/")[2]
         assert response.headers["location"] == page_url(app_id, "shop")
@@ -396,10 +376,10 @@ def test_an_address_that_does_not_exist_names_the_part(app, client, draft):  # R
     assert stored(app, draft)["answers"]["applicant_address"]["district"] == "บางรัก"
 
 
-def test_a_hidden_field_sent_anyway_is_dropped(tmp_path):  # R: A-SP3 (hidden means not applicable)
-    app = make_app(tmp_path, FIXTURES)
+def test_a_hidden_field_sent_anyway_is_dropped(app_factory, signed_in):  # R: A-SP3 (hidden means not applicable)
+    app = app_factory(FIXTURES, clock=at())
     with TestClient(app) as client:
-        sign_in(client, make_user(app, "hidden@example.com"))
+        signed_in(client, "hidden@example.com")
         app_id = start(client, "minimal-permit")
         page = client.get(page_url(app_id, "shop"))
         # a simple same-page condition: drawn hidden, revealed by forms.js
@@ -454,10 +434,10 @@ def test_post_without_csrf_token_is_refused(app, client, draft):  # R: A-X2
     assert response.status_code == 403 and stored(app, draft)["documents"] == {}
 
 
-def test_another_users_draft_is_404_everywhere(app, client, draft):  # R: A-X1
+def test_another_users_draft_is_404_everywhere(app, client, draft, signed_in):  # R: A-X1
     before = stored(app, draft)
     with TestClient(app) as other:
-        sign_in(other, make_user(app, "other@example.com"))
+        signed_in(other, "other@example.com")
         for url in (f"/applications/{draft}", page_url(draft, "person"), f"/applications/{draft}/documents",
                     f"/applications/{draft}/check", f"/applications/{draft}/submitted",
                     f"/applications/{draft}/status", f"/applications/{draft}/summary.pdf"):
@@ -559,7 +539,7 @@ def test_remove_and_replace_a_file(app, client, draft):  # R: A-F4
     assert response.status_code == 303 and "floor_plan" not in stored(app, draft)["documents"]
 
 
-def test_reuse_a_file_from_another_of_my_applications(app, client, citizen):  # R: A-F4, PR-6
+def test_reuse_a_file_from_another_of_my_applications(app, client, citizen, signed_in):  # R: A-F4, PR-6
     first = start(client)
     fill(client, first)
     attach_required(client, first)
@@ -577,7 +557,7 @@ def test_reuse_a_file_from_another_of_my_applications(app, client, citizen):  # 
 
     # someone else's file cannot be taken by its hash
     with TestClient(app) as other:
-        sign_in(other, make_user(app, "thief@example.com"))
+        signed_in(other, "thief@example.com")
         theirs = start(other)
         post(other, page_url(theirs, "applicant_kind"), {**PAGES["applicant_kind"], "action": "continue"})
         response = post(other, f"/applications/{theirs}/documents",
@@ -645,11 +625,11 @@ def test_submitting_twice_gives_one_intake_number(app, client, complete):  # R: 
     assert again.status_code == 303 and stored(app, complete)["intake_number"] == number
 
 
-def test_sent_out_of_hours_is_registered_next_working_morning(tmp_path):  # R: RC-4, RC-3
+def test_sent_out_of_hours_is_registered_next_working_morning(app_factory, signed_in):  # R: RC-4, RC-3
     sunday_night = dt.datetime(2026, 6, 14, 21, 33, tzinfo=BANGKOK)
-    app = make_app(tmp_path, FIXTURES, when=sunday_night)
+    app = app_factory(FIXTURES, clock=at(sunday_night))
     with TestClient(app) as client:
-        sign_in(client, make_user(app, "night@example.com"))
+        signed_in(client, "night@example.com")
         app_id = start(client, "minimal-permit")
         post(client, page_url(app_id, "shop"), {"shop_name": "ร้าน", "shop_area": "20", "action": "continue"})
         assert submit(client, app_id).status_code == 303

@@ -133,8 +133,8 @@ def settings(tmp_path, defs) -> Settings:
 
 
 @pytest.fixture
-def client(settings) -> TestClient:
-    app = create_app(settings, extra_routes=TEST_ROUTES)
+def client(app_factory, settings) -> TestClient:
+    app = app_factory(settings=settings, extra_routes=TEST_ROUTES)
     with TestClient(app) as c:
         yield c
 
@@ -371,9 +371,9 @@ def test_security_headers_on_pages_and_errors(client):
         assert "strict-transport-security" not in h  # plain http here
 
 
-def test_https_base_url_makes_cookies_secure_and_sends_hsts(tmp_path, defs):
-    settings = Settings(data=tmp_path, definitions=(defs,), base_url="https://eservice.example.go.th/")
-    with TestClient(create_app(settings, extra_routes=TEST_ROUTES), base_url="https://eservice.example.go.th") as c:
+def test_https_base_url_makes_cookies_secure_and_sends_hsts(app_factory, tmp_path, defs):
+    app = app_factory(defs, data=tmp_path, base_url="https://eservice.example.go.th/", extra_routes=TEST_ROUTES)
+    with TestClient(app, base_url="https://eservice.example.go.th") as c:
         r = c.get("/_test/form")
         assert "max-age=" in r.headers["strict-transport-security"]
         cookie = r.headers["set-cookie"].lower()
@@ -445,8 +445,8 @@ def test_json_api_is_exempt_from_csrf(client):
     assert r.status_code == 200 and r.json() == {"ok": True}
 
 
-def test_server_errors_show_a_bilingual_page_with_security_headers(settings):
-    app = create_app(settings, extra_routes=TEST_ROUTES)
+def test_server_errors_show_a_bilingual_page_with_security_headers(app_factory, settings):
+    app = app_factory(settings=settings, extra_routes=TEST_ROUTES)
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/_test/boom")
     assert r.status_code == 500
@@ -538,7 +538,7 @@ def test_settings_from_environment():
     {"ESERVICE_SMTP_HOST": "mail.x.go.th", "ESERVICE_SMTP_TLS": "ssl", "ESERVICE_SMTP_PORT": "2465"},
 ])
 def test_the_web_settings_read_mail_settings_as_the_mail_layer_does(env):  # review M2: one reading
-    from eservice.notify import SmtpSettings
+    from eservice.mail import SmtpSettings
 
     assert Settings.from_env(env).smtp == SmtpSettings.from_env(env)
 

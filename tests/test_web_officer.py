@@ -92,10 +92,10 @@ class World:
                                         notifier=self.sent)
             ctx.extra["engine"] = self.engine  # the handlers use this one (deps.engine)
         else:
-            from eservice.web.deps import _notifier
+            from eservice.runtime import notifier_of
 
             self.engine = ctx.extra["engine"] = EngineContext(
-                catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=self.clock, notifier=_notifier(ctx))
+                catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=self.clock, notifier=notifier_of(ctx))
         self.store = ctx.store
         # cheap password hashing in tests; the sign-in pages use this one too (deps.accounts)
         self.accounts = ctx.extra["accounts"] = Accounts(

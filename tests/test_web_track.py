@@ -16,8 +16,8 @@ from eservice.engine import EngineContext
 from eservice.policy import Actor, Grant
 from eservice.workflow import Workflow
 
-from test_web_apply import (FIXTURES, SERVICE, attach_required, csrf, fill, make_app, make_user,
-                            page_url, pdf_bytes, post, sign_in, start, stored, submit, upload)
+from test_web_apply import (FIXTURES, SERVICE, at, attach_required, csrf, fill, page_url, pdf_bytes, post, start,
+                            stored, submit, upload)
 
 AGENCY = "nonthaburi-city"
 CLERK = Actor(user_id="u-clerk", grants=(Grant(AGENCY, "registry_clerk"),), name="เจ้าหน้าที่ธุรการ")
@@ -34,8 +34,8 @@ def workflow_of(app) -> Workflow:
 
 
 @pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
+def app(app_factory):
+    return app_factory(clock=at())
 
 
 @pytest.fixture
@@ -45,10 +45,8 @@ def client(app):
 
 
 @pytest.fixture
-def citizen(app, client):
-    user = make_user(app, "track@example.com", {"first_name": "สมชาย", "last_name": "ใจดี"})
-    sign_in(client, user)
-    return user
+def citizen(client, signed_in):
+    return signed_in(client, "track@example.com", {"first_name": "สมชาย", "last_name": "ใจดี"})
 
 
 @pytest.fixture
@@ -158,10 +156,10 @@ def test_refusal_letter_and_final_state(app, client, submitted):  # R: IS-3, A-A
     assert "คาดว่าจะแล้วเสร็จภายใน" not in text
 
 
-def test_fees_are_shown_with_amount_deadline_and_ways_to_pay(tmp_path):  # R: A-P1
-    app = make_app(tmp_path, FIXTURES)
+def test_fees_are_shown_with_amount_deadline_and_ways_to_pay(app_factory, signed_in):  # R: A-P1
+    app = app_factory(FIXTURES, clock=at())
     with TestClient(app) as client:
-        sign_in(client, make_user(app, "fee@example.com"))
+        signed_in(client, "fee@example.com")
         app_id = start(client, "minimal-permit")
         post(client, page_url(app_id, "shop"), {"shop_name": "ร้าน", "shop_area": "20", "action": "continue"})
         assert submit(client, app_id).status_code == 303
@@ -172,10 +170,10 @@ def test_fees_are_shown_with_amount_deadline_and_ways_to_pay(tmp_path):  # R: A-
         assert "รอชำระ" in status.text and "tag--green" in status.text  # approved
 
 
-def test_resubmit_on_the_fixture_service(tmp_path):  # R: PR-1, A-R1
-    app = make_app(tmp_path, FIXTURES)
+def test_resubmit_on_the_fixture_service(app_factory, signed_in):  # R: PR-1, A-R1
+    app = app_factory(FIXTURES, clock=at())
     with TestClient(app) as client:
-        sign_in(client, make_user(app, "again@example.com"))
+        signed_in(client, "again@example.com")
         app_id = start(client, "minimal-permit")
         post(client, page_url(app_id, "shop"), {"shop_name": "ร้าน", "shop_area": "20", "action": "continue"})
         assert submit(client, app_id).status_code == 303
@@ -201,11 +199,11 @@ def test_track_by_reference_code(app, client, submitted):  # R: A-F9
     assert client.get("/track").status_code == 200
 
 
-def test_nobody_else_sees_or_acts_on_my_application(app, client, submitted):  # R: A-X1
+def test_nobody_else_sees_or_acts_on_my_application(app, client, submitted, signed_in):  # R: A-X1
     reference = stored(app, submitted)["reference"]
     before = stored(app, submitted)
     with TestClient(app) as other:
-        sign_in(other, make_user(app, "stranger@example.com"))
+        signed_in(other, "stranger@example.com")
         assert other.get(f"/applications/{submitted}/status").status_code == 404
         assert other.get("/track", params={"ref": reference}).status_code == 404
         assert reference not in other.get("/applications").text

@@ -12,8 +12,8 @@ import threading
 from test_web_officer import MONDAY_MORNING, World
 
 from eservice.clock import BANGKOK, FixedClock
+from eservice.mail import SmtpSettings
 from eservice.web.app import create_app
-from eservice.notify import SmtpSettings
 from eservice.worker import ALERTS, DIGESTS, latest_slot, run_once, start_background, stop_background
 from eservice.workflow import Workflow
 

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from ..dates import format_datetime
 from ..renderers.pdf import english_date, thai_date
 
 __all__ = ["DEFAULT_POSITION", "document_context", "sample_answers", "sample_context", "sample_input",
@@ -65,8 +66,6 @@ def valid_until(issued_on: dt.date, validity: Any) -> dt.date | None:
 def _when(value: Any, lang: str) -> str:
     if not value:
         return ""
-    from ..renderers.dates import format_datetime
-
     return format_datetime(value, lang, long=True, style="document")
 
 

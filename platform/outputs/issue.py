@@ -66,7 +66,7 @@ class Issued:
 
     @property
     def attachment(self) -> tuple[str, bytes, str]:
-        """For :meth:`eservice.notify.Mailer.send`."""
+        """For :meth:`eservice.mail.Mailer.send`."""
         return self.filename, self.pdf, MEDIA_TYPE
 
 

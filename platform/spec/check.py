@@ -16,15 +16,14 @@ from pydantic import BaseModel
 
 from .. import expr as expressions
 from .models import BUILTIN_ROLES, Agency, FieldType, FormField, Service
+from .models import PROFILE_KEYS as PREFILL_PROFILE_KEYS
 from .problems import Path, Problem, did_you_mean
 from .text import Text
 from .yamlsource import SourceMap
 
 # Names every guard may use besides fields and calculations.
 GUARD_NAMES = frozenset({"input", "paid", "state", "documents"})
-PROFILE_KEYS = frozenset({
-    "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
-})
+PROFILE_KEYS = frozenset(PREFILL_PROFILE_KEYS)
 
 
 def walk_fields(service: Service) -> Iterator[tuple[Path, FormField, FormField | None]]:
@@ -138,7 +137,7 @@ class ServiceChecker:
                                        "use only the names a template is given (see docs/service-definition.md)"))
 
     def check_notifications(self) -> None:
-        from ..notify import template_problem
+        from ..notifications import template_problem
 
         for name, notification in self.s.notifications.items():
             for part in ("subject", "body"):

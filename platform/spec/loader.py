@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .. import expr as expressions
+from ..plugin_api import get_plugin_manager
 from .check import ServiceChecker, check_agency_texts, walk_fields
 from .models import Agency, FormField, Service, State, Transition
 from .problems import DefinitionError, Problem
@@ -130,10 +131,6 @@ def _nearby_agency_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def _plugin_names() -> tuple[frozenset[str], frozenset[str] | None]:
     """Prefill sources and document verifiers offered by installed plugins."""
-    try:
-        from ..plugin_api import get_plugin_manager
-    except ImportError:
-        return frozenset(), None
     pm = get_plugin_manager()
     sources: set[str] = set()
     verifiers: set[str] = set()

@@ -77,6 +77,13 @@ class Rule(Spec):
     message: Text
 
 
+# The keys ``prefill: profile.<key>`` may name (A-F2): what eservice.auth's
+# Accounts.prefill_profile gives, checked in definitions by spec.check.
+PROFILE_KEYS: tuple[str, ...] = (
+    "first_name", "last_name", "full_name", "national_id", "email", "phone", "address", "birth_date",
+)
+
+
 class FormField(Spec):
     """One question of the e-Form."""
 

@@ -12,6 +12,7 @@ or hidden), IS-4 (a backup before any upgrade).
 """
 from __future__ import annotations
 
+import fcntl
 import math
 import tarfile
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from .atomic import AtomicJSONStorage, atomic_write_bytes
 from .base import LockTimeoutError
+from .journal import flocked
+from .layout import CHECKPOINT_MARKER, FORMAT_TEXT, V1_MARKERS
+from .layout import name_digest as _digest
 
 if TYPE_CHECKING:
     from .tinydb_store import TinyDBStore
@@ -74,8 +78,7 @@ def finite(value: Any) -> tuple[Any, int]:
 
 
 def _is_v1(root: Path) -> bool:
-    from .tinydb_store import _V1_MARKERS
-    return any((root / name).exists() for name in _V1_MARKERS)
+    return any((root / name).exists() for name in V1_MARKERS)
 
 
 def open_data_folder(store: TinyDBStore) -> Report:
@@ -87,12 +90,10 @@ def open_data_folder(store: TinyDBStore) -> Report:
             if not fmt.is_file():
                 if _is_v1(store.root):
                     _upgrade_v1(store, report)
-                from .tinydb_store import FORMAT_TEXT
                 atomic_write_bytes(fmt, FORMAT_TEXT.encode(), durable=store.durable)
             if not store.journal.exists():
                 store.journal.create(1)
     else:
-        from .tinydb_store import FORMAT_TEXT
         if fmt.read_text(encoding="utf-8") != FORMAT_TEXT:
             raise RuntimeError(
                 f"รูปแบบโฟลเดอร์ข้อมูล {store.root} ไม่รู้จัก ({fmt.read_text(encoding='utf-8').strip()!r}): "
@@ -108,7 +109,6 @@ def open_data_folder(store: TinyDBStore) -> Report:
 def _remove_temp_files(store: TinyDBStore, report: Report) -> None:
     """After a checkpoint that was killed (its marker is still there), and only
     when no checkpoint can be running (the exclusive lock is free now)."""
-    from .tinydb_store import CHECKPOINT_MARKER
     if not (store.root / CHECKPOINT_MARKER).exists():
         return
     try:
@@ -123,9 +123,6 @@ def _remove_temp_files(store: TinyDBStore, report: Report) -> None:
 
 
 def _try_exclusive(store: TinyDBStore):
-    import fcntl
-
-    from .journal import flocked
     return flocked(store.root / "locks" / "checkpoint.lock", fcntl.LOCK_EX, 0.05)
 
 
@@ -207,11 +204,6 @@ def verify(store: TinyDBStore, *, repair: bool = False) -> Report:
             overlay.inboxes.clear()
             overlay.sorted_inboxes.clear()
     return report
-
-
-def _digest(text: str) -> str:
-    from .tinydb_store import _digest as digest
-    return digest(text)
 
 
 def _stems(folder: Path) -> set[str]:

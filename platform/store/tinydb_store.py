@@ -39,7 +39,6 @@ so no two writers deadlock.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 import shutil
@@ -57,15 +56,15 @@ from ..clock import BANGKOK, Clock, SystemClock
 from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, fsync_dir, locked
 from .base import Collection, ConflictError, NotFoundError, Record, Store, summarize
 from .journal import Journal, JournalFile, Line, encode_json, flocked
+from .layout import CHECKPOINT_MARKER
+from .layout import name_digest as _digest
+from .maintenance import open_data_folder
 
 __all__ = ["TinyDBStore", "TinyDBCollection"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _REQUIRED = ("id", "agency", "service", "state", "closed")
-FORMAT_TEXT = "eservice-store 2\n"
-CHECKPOINT_MARKER = "CHECKPOINTING"
-_V1_MARKERS = ("applications", "open", "archive", "applicants", "sequences.json", "collections")
 
 
 def _safe(name: str, what: str) -> str:
@@ -77,10 +76,6 @@ def _safe(name: str, what: str) -> str:
             f"invalid {what} name {name!r} (use A-Z a-z 0-9 . _ -, at most 128 characters)"
         )
     return name
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _intake_key(s: Record) -> tuple[str, str]:
@@ -143,8 +138,7 @@ class TinyDBStore(Store):
         self._memory_lock = threading.RLock()
         self._overlay: _Overlay | None = None
         self._group = threading.local()  # see commit_group
-        from .maintenance import open_data_folder  # the start-up part of `store verify`
-        self.startup = open_data_folder(self)
+        self.startup = open_data_folder(self)  # the start-up part of `store verify`
 
     # -- where things live ---------------------------------------------------
     def _lock(self, name: str):

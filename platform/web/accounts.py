@@ -24,7 +24,7 @@ Routes (names for ``url()``):
 (The route is named ``sign_up``, not ``register``: ``register`` is the public
 register of licences, which ``base.html`` links when it exists.)
 
-Mail goes through :class:`eservice.notify.Mailer` with the settings of the app
+Mail goes through :class:`eservice.mail.Mailer` with the settings of the app
 (``ESERVICE_SMTP_*``) and is recorded in the outbox (subject only, never the
 link).  When mail is not configured and the app runs in demo mode
 (``ESERVICE_DEMO=1``), the page shows the link instead, so a newcomer can try
@@ -49,11 +49,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import NoMatchFound, Route
 
-from ..auth import AuthError, normalize_email, password_problems
+from ..auth import AuthError, hash_token, normalize_email, password_problems
 from ..clock import BANGKOK
-from ..notify import DeliveryError, Outbox
+from ..mail import DeliveryError, Outbox
 from ..notifications import mailer_from_settings
+from ..plugins.thai_address import check_address, normalize_address
 from ..renderers.html import render
+from ..thai_ids import check_thai_id, check_thai_phone
 from .context import get_context, public_url
 from .deps import accounts, current_user, login_redirect, sign_in, sign_out
 from .throttle import Throttled, give_back, limit
@@ -259,9 +261,6 @@ def _redirect(path: str) -> RedirectResponse:
 
 def _check_optional(errors: Errors, values: Mapping[str, str]) -> None:
     """National ID and phone: optional, but checked when given (the same checks as the profile)."""
-    from ..plugins.thai_validators import check_thai_phone
-    from ..thai_ids import check_thai_id
-
     if values.get("national_id"):
         for m in check_thai_id(values["national_id"]):
             errors.add("national_id", m.th, m.en)
@@ -355,8 +354,6 @@ async def verify_email(request: Request) -> Response:
 
 def _resend_allowed(request: Request, address: str) -> bool:
     """At most RESEND_LIMIT confirmation mails per address per hour."""
-    from ..auth import hash_token
-
     ctx = get_context(request)
     now = ctx.now()
     log_ = ctx.store.collection("verification_resends")
@@ -590,10 +587,6 @@ def _address_from(values: Mapping[str, str], errors: Errors) -> dict[str, str] |
     parts = {p: values.get(f"address_{p}", "") for p in ADDRESS_PARTS}
     if not any(parts.values()):
         return None
-    try:
-        from ..plugins.thai_address import check_address, normalize_address
-    except ImportError:  # pragma: no cover - the plugin ships with the platform
-        return parts
     problems = check_address(parts)
     for m in problems:
         part = m.path[0] if m.path else "line"

@@ -16,16 +16,18 @@ re-exported here for the code that imports them from this module.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..clock import SystemClock
+from ..files import FileStore
 from ..settings import (
     DEFAULT_BASE_URL, DEFAULT_SITE_NAME, Settings, StartupError, check_public_address, public_url, smtp_from_env,
 )
+from ..store import open_store
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.requests import HTTPConnection
@@ -34,19 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Settings", "AppContext", "StartupError", "load_catalogue", "get_context", "public_url",
            "smtp_from_env", "check_public_address", "DEFAULT_BASE_URL"]
-
-
-def _optional(module: str, attribute: str) -> Any | None:
-    """``module.attribute`` if that module is installed yet, else None.
-
-    Errors *inside* an existing module are not hidden."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(mod, attribute, None)
 
 
 def load_catalogue(definitions: Sequence[Path], stream=None) -> "Catalogue":
@@ -93,18 +82,11 @@ class AppContext:
             catalogue = load_catalogue(settings.definitions)
         settings.data.mkdir(parents=True, exist_ok=True)
         if clock is None:
-            system_clock = _optional("eservice.clock", "SystemClock")
-            clock = system_clock() if system_clock else None
+            clock = SystemClock()
         if store is None:
-            open_store = _optional("eservice.store", "open_store")
-            if open_store is not None:
-                try:
-                    store = open_store(settings.store_path, clock=clock) if clock else open_store(settings.store_path)
-                except TypeError:
-                    store = open_store(settings.store_path)
+            store = open_store(settings.store_path, clock=clock)
         if files is None:
-            file_store = _optional("eservice.files", "FileStore")
-            files = file_store(settings.files_path) if file_store else None
+            files = FileStore(settings.files_path)
         return cls(settings=settings, catalogue=catalogue, store=store, files=files, clock=clock,
                    renderer=Renderer(overrides=settings.templates, auto_reload=settings.debug),
                    secret=settings.secret_key())

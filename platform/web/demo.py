@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..plugins.thai_address import normalize_address
+
 __all__ = ["DEMO_PASSWORD", "DemoAccount", "ROLE_INFO", "demo_accounts", "demo_markdown", "install_demo_keys",
            "seed_demo"]
 
@@ -166,12 +168,7 @@ def demo_accounts(catalogue: Any) -> list[DemoAccount]:
 def _profile_of(account: DemoAccount, agency_names: dict[str, str]) -> dict[str, Any]:
     if account.profile:
         profile = dict(account.profile)
-        try:
-            from ..plugins.thai_address import normalize_address
-
-            profile["address"] = normalize_address(profile["address"])  # official names + DOPA code
-        except ImportError:  # pragma: no cover - the plugin ships with the platform
-            pass
+        profile["address"] = normalize_address(profile["address"])  # official names + DOPA code
         return profile
     last = "สาธิต" if account.agency in (None, "*") else f"สาธิต {agency_names.get(account.agency, account.agency)}"
     return {"first_name": account.title_th, "last_name": last[:100]}

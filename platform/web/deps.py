@@ -12,7 +12,6 @@ Handlers call these instead of building services themselves:
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 from urllib.parse import quote
 
@@ -20,8 +19,10 @@ from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
 
 from ..applications import Applications
+from ..auth import Accounts
 from ..engine import EngineContext
 from ..policy import Actor, Grant
+from ..runtime import engine_of
 from ..workflow import Workflow
 from .context import get_context
 from .security import rotate_csrf_token
@@ -39,34 +40,12 @@ def _cached(request: HTTPConnection, key: str, build) -> Any:
     return found
 
 
-def _notifier(ctx) -> Any:
-    """The notification sender, when the notifications module is installed."""
-    try:
-        module = importlib.import_module("eservice.notifications")
-    except ImportError:
-        return None
-    return module.Notifier.from_app_context(ctx)
-
-
-def _outputs(ctx) -> Any:
-    """What issues licences and letters (rendered, signed, stored), kept per process."""
-    found = ctx.extra.get("outputs")
-    if found is None:
-        from ..outputs import Outputs
-
-        found = ctx.extra["outputs"] = Outputs.from_settings(ctx.settings, ctx.files, ctx.clock)
-    return found
-
-
 def engine(request: HTTPConnection) -> EngineContext:
-    return _cached(request, "engine", lambda ctx: EngineContext(
-        catalogue=ctx.catalogue, store=ctx.store, files=ctx.files, clock=ctx.clock,
-        notifier=_notifier(ctx), outputs=_outputs(ctx)))
+    """The engine context, with the notifier and the document issuer (shared with the worker)."""
+    return engine_of(get_context(request))
 
 
-def accounts(request: HTTPConnection):
-    from ..auth import Accounts
-
+def accounts(request: HTTPConnection) -> Accounts:
     return _cached(request, "accounts", lambda ctx: Accounts(ctx.store, ctx.clock))
 
 

@@ -32,6 +32,7 @@ from starlette.routing import Route
 from ..engine import EngineError
 from ..outputs import find_issued, may_download
 from ..policy import allowed
+from ..store import NotFoundError
 from . import deps
 from .context import get_context
 from .i18n import get_lang
@@ -53,8 +54,6 @@ def pdf_response(data: bytes, filename: str) -> Response:
 
 
 def _record(request: Request) -> dict[str, Any]:
-    from ..store import NotFoundError
-
     app_id = request.path_params["app_id"]
     if not _APP_ID.match(app_id or ""):
         raise HTTPException(404)

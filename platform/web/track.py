@@ -32,6 +32,7 @@ from starlette.routing import Route
 from ..engine import EngineError
 from ..renderers.html import format_money, render
 from ..renderers import dates
+from ..store import ConflictError
 from .apply import app_url, document_rows, is_editable, load_own, see_other, service_contact
 from .catalogue import PAYMENT_METHODS
 from .context import get_context
@@ -339,8 +340,6 @@ async def application_action(request: Request) -> Response:
                             error_href=f"#in-{tid}-{field}" if field else f"#action-{tid}",
                             status_code=exc.status if 400 <= exc.status < 500 else 422, values=inputs)
     except Exception as exc:  # a stale version: someone (an officer) acted first
-        from ..store import ConflictError
-
         if not isinstance(exc, ConflictError):
             raise
         record, service, actor = load_own(request, app_id)

@@ -1,7 +1,8 @@
-"""E-mail over real SMTP (aiosmtpd on loopback), rendering and the outbox.
+"""E-mail over real SMTP (aiosmtpd on loopback) and the outbox (eservice.mail).
 
 R: RC-3 (the acknowledgement reaches the applicant), PR-2 (a refused address is
-visible to callers and officers), A-X2 (templates sandboxed, no header injection).
+visible to callers and officers), A-X2 (no header injection).  Rendering the
+definitions' templates is tested in test_notifications.py.
 """
 from __future__ import annotations
 
@@ -11,11 +12,7 @@ from datetime import datetime
 import pytest
 
 from eservice.clock import UTC, FixedClock
-from eservice.notify import (
-    DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, render_notification, render_template,
-    template_problem,
-)
-from eservice.spec.models import Notification
+from eservice.mail import DeliveryError, Mailer, Outbox, SmtpSettings
 from eservice.store import open_store
 from smtp_server import (  # noqa: F401  (fixtures used by name)
     closed_port, smtp_server, smtp_server_factory, tls_files,
@@ -208,72 +205,6 @@ def test_settings_from_env():
         SmtpSettings.from_env({"ESERVICE_SMTP_TLS": "maybe"})
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-def make_notification() -> Notification:
-    return Notification(
-        subject={"th": "ได้รับคำขอ {{ application.reference }}", "en": "Application {{ application.reference }} received"},
-        body={"th": "เรียน {{ answers.applicant_name }}\nเลขรับ {{ application.intake_number }}\n",
-              "en": "Dear {{ answers.applicant_name }}\nReceipt number {{ application.intake_number }}\n"},
-    )
-
-
-CONTEXT = {"application": {"reference": "K7Q-2M4", "intake_number": "123/2567"},
-           "answers": {"applicant_name": "สมชาย ใจดี"}}
-
-
-def test_render_both_languages_thai_first():  # R: RC-3
-    mail = render_notification(make_notification(), CONTEXT)
-    assert mail.subject == "ได้รับคำขอ K7Q-2M4 / Application K7Q-2M4 received"
-    assert mail.text.index("เรียน สมชาย ใจดี") < mail.text.index("Dear สมชาย ใจดี")
-    assert "เลขรับ 123/2567" in mail.text and "Receipt number 123/2567" in mail.text
-
-
-def test_render_one_language_and_english_fallback():
-    assert render_notification(make_notification(), CONTEXT, "en").subject == "Application K7Q-2M4 received"
-    thai_only = Notification(subject="แจ้งผล", body="ผล: {{ result }}")
-    mail = render_notification(thai_only, {"result": "อนุมัติ"}, "en")
-    assert (mail.subject, mail.text) == ("แจ้งผล", "ผล: อนุมัติ")
-    both = render_notification(thai_only, {"result": "อนุมัติ"})
-    assert both.subject == "แจ้งผล" and "English" not in both.text
-
-
-def test_undefined_renders_empty_without_crash():
-    assert render_template("[{{ missing }}|{{ a.b.c }}|{{ answers.nope | default('-') }}]", {"answers": {}}) == "[||-]"
-
-
-def test_text_mail_is_not_html_escaped():
-    assert render_template("{{ name }}", {"name": "<หจก. A & B>"}) == "<หจก. A & B>"
-
-
-def test_sandbox_refuses_python_internals_and_mutation():  # R: A-X2
-    with pytest.raises(RenderError):
-        render_template("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
-    answers = {"x": 1}
-    with pytest.raises(RenderError):
-        render_template("{{ answers.update({'x': 2}) }}", {"answers": answers})
-    assert answers == {"x": 1}
-    with pytest.raises(RenderError):
-        render_template("{{ range(10**9) | list }}", {})
-
-
-def test_template_problem_reports_syntax_errors():
-    assert template_problem("{{ ok }}") is None
-    problem = template_problem("{% if %}")
-    assert problem is not None and "expected" in problem.lower()
-    with pytest.raises(RenderError):
-        render_template("{{ unclosed ", {})
-
-
-def test_rendered_notification_sent_end_to_end(smtp_server):  # R: RC-3
-    mail = render_notification(make_notification(), CONTEXT)
-    Mailer(smtp_server.settings()).send("somchai@example.com", mail.subject, mail.text)
-    [got] = smtp_server.wait_for(1)
-    assert got.message["Subject"] == "ได้รับคำขอ K7Q-2M4 / Application K7Q-2M4 received"
-    assert "เลขรับ 123/2567" in got.text
-
-
 def test_test_server_is_a_real_smtp_server(smtp_server):
     """The fixture speaks SMTP to any client, not only to our Mailer."""
     with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as client:
@@ -298,20 +229,18 @@ def test_smtp_email_channel_plugin(smtp_server, monkeypatch):
     monkeypatch.setenv("ESERVICE_SMTP_HOST", smtp_server.host)
     monkeypatch.setenv("ESERVICE_SMTP_PORT", str(smtp_server.port))
     monkeypatch.setenv("ESERVICE_SMTP_FROM", "noreply@agency.go.th")
-    channel.send(plugin_api.Notification(to="a@example.com", subject="แจ้งเตือน", body="ข้อความ",
-                                         attachments=[("a.pdf", b"%PDF", "application/pdf")]))
+    channel.send(plugin_api.OutgoingMessage(to="a@example.com", subject="แจ้งเตือน", body="ข้อความ",
+                                            attachments=[("a.pdf", b"%PDF", "application/pdf")]))
     [got] = smtp_server.wait_for(1)
     assert got.message["Subject"] == "แจ้งเตือน" and got.mail_from == "noreply@agency.go.th"
     assert [a.get_filename() for a in got.attachments] == ["a.pdf"]
 
     monkeypatch.setenv("ESERVICE_SMTP_PORT", str(closed_port()))
     with pytest.raises(DeliveryError):
-        channel.send(plugin_api.Notification(to="a@example.com", subject="s", body="b"))
+        channel.send(plugin_api.OutgoingMessage(to="a@example.com", subject="s", body="b"))
 
 
 def test_long_thai_subject_keeps_its_spaces(smtp_server):  # R: RC-3
-    from eservice.notify import Mailer
-
     subject = "ได้รับคำขอแล้ว เลขรับที่ 1/2569 — ใบอนุญาตจัดตั้งสถานที่จำหน่ายอาหาร / Application received"
     Mailer(smtp_server.settings()).send("somchai@example.com", subject, "เนื้อความ")
     smtp_server.wait_for(1)

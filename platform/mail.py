@@ -1,11 +1,14 @@
-"""E-mail notifications over real SMTP, rendered from a definition's templates.
+"""Sending e-mail over real SMTP, and the outbox that records every attempt.
 
 R: RC-3 (the acknowledgement with the intake number reaches the applicant),
 PR-2 (an address that bounces must be visible: "applicant cannot be reached").
 
+This module is the transport; what to tell whom, and the rendering of a
+definition's templates, is :mod:`eservice.notifications`::
+
     settings = SmtpSettings.from_env()          # ESERVICE_SMTP_HOST, … (eservice.settings)
     mailer = Mailer(settings, outbox=Outbox(store, clock))
-    mail = render_notification(service.notifications["submitted"], context)
+    mail = render_notification(service.notifications["submitted"], context)  # eservice.notifications
     try:
         mailer.send(applicant_email, mail.subject, mail.text, application=app_id)
     except DeliveryError as err:               # err.permanent: the address bounced
@@ -19,31 +22,22 @@ from __future__ import annotations
 
 import email.policy
 import itertools
-
 import logging
 import mimetypes
 import secrets
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from functools import lru_cache
 from typing import Any
-
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .clock import Clock, SystemClock
 from .errors import BilingualError
 from .settings import SECURITY_MODES, SmtpSettings  # re-exported: the mail layer's settings
 from .store.base import Record, Store
 
-__all__ = [
-    "DeliveryError", "Mailer", "NotifyError", "Outbox", "RenderError", "RenderedMail",
-    "SmtpSettings", "render_notification", "render_template", "template_problem",
-]
+__all__ = ["DeliveryError", "Mailer", "NotifyError", "Outbox", "RenderError", "SmtpSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -299,74 +293,6 @@ def _refused_error(where: str, refused: dict[str, tuple[int, str]], partial: boo
         en = f"mail server {where} refused the recipient (the applicant cannot be reached by e-mail) — {listing}"
     return DeliveryError(th, en, code="recipient_refused", smtp_code=first_code,
                          reason=listing, permanent=permanent, refused=refused)
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-@dataclass(frozen=True)
-class RenderedMail:
-    subject: str
-    text: str
-
-
-# Sandboxed and immutable: templates cannot reach Python internals nor change
-# the application data they are given (``{{ answers.update(...) }}`` is refused).
-_ENV = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
-
-
-@lru_cache(maxsize=1024)
-def _compile(source: str):
-    return _ENV.from_string(source)
-
-
-def template_problem(source: str) -> str | None:
-    """Why ``source`` is not a valid template (for load-time checks), or None."""
-    try:
-        _compile(source)
-    except TemplateError as exc:
-        return str(exc)
-    return None
-
-
-def render_template(source: str, context: Mapping[str, Any]) -> str:
-    """Render one template in the sandbox; unknown names render as empty text.
-    Raises :class:`RenderError` for syntax errors and unsafe access."""
-    try:
-        return _compile(source).render(dict(context))
-    except Exception as exc:  # syntax, sandbox refusal, a filter's TypeError, a huge range…
-        raise RenderError(f"แม่แบบข้อความแจ้งเตือนไม่ถูกต้อง: {exc}",
-                          f"the notification template cannot be rendered: {exc}") from None
-
-
-def render_notification(notification: Any, context: Mapping[str, Any], lang: str | None = None) -> RenderedMail:
-    """Subject and body of a definition's notification (``.subject`` and
-    ``.body`` are ``Text`` with ``.th`` / ``.en``).
-
-    ``lang`` "th" or "en": that language only (English falls back to Thai).
-    ``None``: both in one mail, Thai first — subject "ไทย / English", body
-    Thai, a separator, then English (or Thai only when there is no English).
-    """
-    def one(text: Any, which: str) -> str:
-        source = text.en if which == "en" and getattr(text, "en", None) else text.th
-        return render_template(source, context)
-
-    if lang in ("th", "en"):
-        subject = one(notification.subject, lang)
-        body = one(notification.body, lang)
-    elif lang is None:
-        subject_th = one(notification.subject, "th")
-        body_th = one(notification.body, "th")
-        subject_en = one(notification.subject, "en") if notification.subject.en else ""
-        body_en = one(notification.body, "en") if notification.body.en else ""
-        subject = f"{subject_th} / {subject_en}" if subject_en and subject_en != subject_th else subject_th
-        body = body_th.rstrip("\n")
-        if body_en and body_en != body_th:
-            body += "\n\n" + "-" * 40 + " English " + "-" * 10 + "\n\n" + body_en.rstrip("\n")
-        body += "\n"
-    else:
-        raise ValueError(f"lang must be 'th', 'en' or None, got {lang!r}")
-    return RenderedMail(" ".join(subject.split()), body)
 
 
 # --------------------------------------------------------------------------- outbox
