@@ -228,7 +228,7 @@ def _resources(catalogue: Any, agency: str, link: Callable[[str], str]) -> list[
         for fmt, (suffix, media) in FORMATS.items():
             out.append({
                 "name": f"ทะเบียนใบอนุญาต {title['th']} ({suffix.upper()}) / Licence register: {title['en']}",
-                "url": link(f"/register/services/{svc.id}/register.{suffix}"),
+                "url": link(f"/licences/services/{svc.id}/register.{suffix}"),
                 "format": suffix.upper(), "mimetype": media, "resource_type": "file",
                 "description": f"คอลัมน์ / columns — {described}",
             })
@@ -254,7 +254,7 @@ def ckan_package(register: Register, agency: str, link: Callable[[str], str]) ->
         "owner_org": _name(agency),
         "author": name["th"],
         "maintainer": name["th"],
-        "url": link(f"/register/agencies/{agency}"),
+        "url": link(f"/licences/agencies/{agency}"),
         "license_id": "other-open",
         "version": _modified(register, agency)[:10],
         "private": False,
@@ -264,7 +264,7 @@ def ckan_package(register: Register, agency: str, link: Callable[[str], str]) ->
         "extras": [{"key": "language", "value": "th, en"},
                    {"key": "update_frequency", "value": "monthly"},
                    {"key": "modified", "value": _modified(register, agency)},
-                   {"key": "dcat", "value": link(f"/register/agencies/{agency}/dcat.jsonld")}],
+                   {"key": "dcat", "value": link(f"/licences/agencies/{agency}/dcat.jsonld")}],
         "resources": _resources(register.catalogue, agency, link),
     }
     if found.email:

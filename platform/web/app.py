@@ -72,9 +72,11 @@ __all__ = ["ROUTE_MODULES", "SESSION_COOKIE", "create_app", "collect_routes", "e
 log = logging.getLogger("eservice.web")
 
 # Optional parts of the web layer, imported when present (see the docstring).
+# "verify" comes before "accounts": GET /verify is the public document check, and it hands the
+# e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
 ROUTE_MODULES: tuple[str, ...] = (
-    "catalogue", "accounts", "large_upload", "apply", "track", "api", "api_documents", "issued", "officer_reports",
-    "officer", "register",
+    "catalogue", "verify", "accounts", "large_upload", "apply", "track", "api", "api_documents", "issued",
+    "officer_reports", "officer", "register",
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer
