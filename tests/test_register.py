@@ -17,7 +17,7 @@ import io
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -185,6 +185,8 @@ def test_suspending_and_revoking_change_the_register_verify_and_every_export(wor
     for other in ("reviewer.chatuchak-district", "signing_authority.nonthaburi-city", "somchai"):
         assert world.web(other).get(officer_path).status_code == 404
     officer = world.web("signing_authority.chatuchak-district")
+    application = officer.get(f"/officer/applications/{record['id']}").text  # how an officer finds it
+    assert f'href="/licences?q={quote(number)}"' in application
     token, version = officer_form(officer, officer_path)
     refused = world.web("reviewer.chatuchak-district").post(
         f"{officer_path}/status", data={"csrf_token": token_of(world.web("reviewer.chatuchak-district")
