@@ -226,7 +226,8 @@ def test_the_import_round_trips_the_export_and_is_idempotent(world, tmp_path, ca
 def test_a_wrong_row_is_reported_by_row_and_column_and_nothing_is_imported(tmp_path, capsys):  # R: PL-2
     rows = [
         "agency,service,licence,licence_number,status,issued_on,valid_until,shop_name,establishment_type,shop_area",
-        "nonthaburi-city,food-shop-permit,food_licence,สอ.0001/2560,active,2560-03-01,2561-02-28,ร้านเก่า,ร้านอาหาร,250",
+        "nonthaburi-city,food-shop-permit,food_licence,สอ.0001/2560,active,2560-03-01,2561-02-28,ร้านเก่า,ร้านอาหาร,"
+        "250",
         "nonthaburi-city,food-shop-permit,food_licence,สอ.0002/2560,closed,2017-03-01,,ร้านสอง,ร้านอาหาร,300",
         "nonthaburi-city,food-shop-permit,food_licence,สอ.0003/2560,active,2017-03-01,,ร้านสาม,ร้านอาหาร,กว้าง",
         "chatuchak-district,food-shop-permit,food_licence,สอ.0004/2560,active,2017-03-01,,ร้านสี่,ไม่มีประเภทนี้,90",

@@ -124,7 +124,8 @@ def _header_problems(header: Sequence[str], known: set[str]) -> list[Problem]:
     problems = []
     for name in REQUIRED:
         if name not in header:
-            problems.append(Problem(1, name, f"ไม่มีคอลัมน์ {name} ซึ่งต้องมี", f"the required column {name} is missing"))
+            problems.append(Problem(1, name, f"ไม่มีคอลัมน์ {name} ซึ่งต้องมี",
+                                    f"the required column {name} is missing"))
     seen: set[str] = set()
     for name in header:
         if name in seen:

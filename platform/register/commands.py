@@ -117,7 +117,8 @@ def _import(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(problem, file=sys.stderr)
     if report.problems and not report.imported and not args.skip_bad:
-        print(f"พบปัญหา {len(report.problems)} รายการ จึงยังไม่ได้นำเข้าแถวใด (แก้ไขแล้วนำเข้าใหม่ หรือใช้ --skip-bad) / "
+        print(f"พบปัญหา {len(report.problems)} รายการ จึงยังไม่ได้นำเข้าแถวใด "
+              "(แก้ไขแล้วนำเข้าใหม่ หรือใช้ --skip-bad) / "
               f"{len(report.problems)} problem(s): nothing was imported (fix them and import again, "
               "or use --skip-bad)", file=sys.stderr)
         return 1
