@@ -248,7 +248,7 @@ def ckan_package(register: Register, agency: str, link: Callable[[str], str]) ->
         "name": _name(f"{agency}-licence-register"),
         "title": f"ทะเบียนใบอนุญาต {name['th']} / Licence register of {name['en']}",
         "notes": (f"ใบอนุญาตที่{name['th']}ออกผ่านระบบบริการอิเล็กทรอนิกส์และที่นำเข้าย้อนหลัง พร้อมสถานะปัจจุบัน "
-                  f"(มีผลใช้บังคับ ถูกพักใช้ ถูกเพิกถอน สิ้นอายุ) เฉพาะข้อมูลที่กฎหมายให้เปิดเผย: {titles}\n\n"
+                  f"(มีผลใช้บังคับ ถูกพักใช้ ถูกเพิกถอน สิ้นอายุ) เฉพาะข้อมูลที่นิยามบริการกำหนดให้เปิดเผย: {titles}\n\n"
                   f"Licences issued by {name['en']} through its e-Services, and historical ones entered later, "
                   "with their status now (active, suspended, revoked, expired); only the data declared public."),
         "owner_org": _name(agency),
