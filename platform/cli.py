@@ -244,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--overwrite", action="store_true", help="replace existing keys / แทนที่กุญแจเดิม")
     keys.set_defaults(func=_keys)
 
+    from .register.commands import add_parser as add_register_parser
+
+    add_register_parser(sub, env_data_folder() or DEFAULT_DATA, DEFAULT_DEFINITIONS)  # PL-2, PL-3
+
     serve = sub.add_parser("serve", help="start the web platform / เปิดระบบ")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)

@@ -28,6 +28,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "verify_payment": frozenset({"finance_officer"}),
     "sign": frozenset({"signing_authority"}),
     "manage_staff": frozenset({"agency_admin"}),
+    # suspend, reinstate or revoke a licence in the public register (PL-1, PL-4; eservice.web.register)
+    "change_licence_status": frozenset({"signing_authority", "head_of_agency"}),
 }
 
 

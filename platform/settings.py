@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEFAULT_BASE_URL", "DEFAULT_DATA", "DEFAULT_DEFINITIONS", "DEFAULT_SITE_NAME", "DEFAULT_WORKER_INTERVAL",
     "FONT_DIR_VARIABLE", "SECURITY_MODES", "Settings", "SmtpSettings", "StartupError", "check_public_address",
-    "env_data_folder", "env_font_folder", "export_env", "public_url", "smtp_from_env",
+    "env_data_folder", "env_font_folder", "env_trust_roots", "export_env", "public_url", "smtp_from_env",
 ]
 
 log = logging.getLogger(__name__)
@@ -199,6 +199,7 @@ class Settings:
     site_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SITE_NAME))
     smtp: SmtpSettings | None = None  # None: mail is not configured
     tsa_url: str | None = None  # time-stamp service for issued documents (eservice.outputs)
+    trust_roots: tuple[Path, ...] = ()  # PEM files or folders the signature verifier trusts (PR-8)
     demo: bool = False
     debug: bool = False
     worker_interval: float = DEFAULT_WORKER_INTERVAL  # 0: no background jobs in this server
@@ -210,6 +211,8 @@ class Settings:
             defs = (defs,)
         object.__setattr__(self, "definitions", tuple(Path(p) for p in defs))
         object.__setattr__(self, "templates", tuple(Path(p) for p in self.templates))
+        roots = (self.trust_roots,) if isinstance(self.trust_roots, (str, Path)) else self.trust_roots
+        object.__setattr__(self, "trust_roots", tuple(Path(p) for p in roots))
         hosts = self.allowed_hosts
         if isinstance(hosts, str):
             hosts = hosts.split(",")
@@ -234,6 +237,7 @@ class Settings:
             allowed_hosts=env.get("ESERVICE_ALLOWED_HOSTS") or (),
             templates=_paths(env.get("ESERVICE_TEMPLATES")),
             site_name=site, smtp=smtp, tsa_url=env.get("ESERVICE_TSA_URL") or None,
+            trust_roots=env_trust_roots(env),
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
             worker_interval=_worker_interval(env.get("ESERVICE_WORKER_INTERVAL")),
         )
@@ -259,6 +263,8 @@ class Settings:
             env.update(self.smtp.to_env())
         if self.tsa_url:
             env["ESERVICE_TSA_URL"] = self.tsa_url
+        if self.trust_roots:
+            env["ESERVICE_TRUST_ROOTS"] = os.pathsep.join(str(p) for p in self.trust_roots)
         if self.demo:
             env["ESERVICE_DEMO"] = "1"
         if self.debug:
@@ -343,6 +349,13 @@ def env_secret(name: str, environ: Mapping[str, str] | None = None) -> str | Non
     """The variable an operator names on the command line to pass a secret (such
     as ``eservice keys import --password-env``), so it never shows in ``ps``."""
     return _environ(environ).get(name)
+
+
+def env_trust_roots(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """``ESERVICE_TRUST_ROOTS``: PEM files or folders of ``*.pem`` whose certificates the
+    PDF signature verifier trusts (PR-8), separated by ``os.pathsep``; for code without
+    an app's :class:`Settings` too (the verifier plugin built by its hook)."""
+    return _paths(_environ(environ).get("ESERVICE_TRUST_ROOTS"))
 
 
 def env_font_folder(environ: Mapping[str, str] | None = None) -> str | None:

@@ -26,6 +26,10 @@ store, so nothing is done twice:
    repeats it nor — since the latest slot not yet sent is sent at the next
    round — skips it.  Slots missed while down are not sent one by one: the
    latest one is sent once, and it lists everything still new.
+4. **Register** (PL-4) — once a day (the day is claimed in the store), every
+   licence past its ``valid_until`` is written *expired* in the public register
+   and recorded in the audit chain (:meth:`eservice.register.Register.daily`);
+   the pages show it expired from the first moment anyway.
 
 Mail goes through :class:`eservice.mail.Mailer` with the platform's SMTP
 settings (``ESERVICE_SMTP_*``), recorded in the outbox; without SMTP settings
@@ -69,7 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .spec.loader import CompiledService
 
 __all__ = ["DIGEST_TIMES", "ALERTS", "DIGESTS", "JobReport", "run_once", "fire_timers", "sla_alerts",
-           "digests", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
+           "digests", "register_daily", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
 
 log = logging.getLogger("eservice.worker")
 
@@ -90,6 +94,7 @@ class JobReport:
     digests: list[str] = field(default_factory=list)  # "<agency>@<slot>" claimed and sent
     mails: int = 0
     errors: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)  # register entries that reached the end of `validity`
 
 
 # ------------------------------------------------------------------ what a round needs
@@ -381,6 +386,21 @@ def digests(engine: EngineContext, now: dt.datetime, mailer: Any, *, notifier: A
     return done
 
 
+# ------------------------------------------------------------------ 4. the register (PL-4)
+def register_daily(ctx: Any, engine: EngineContext) -> list[str]:
+    """Once a day, licences past their ``valid_until`` become *expired* in the public
+    register, each recorded in the audit chain (:meth:`eservice.register.Register.daily`)."""
+    from .register import Register
+
+    settings = getattr(ctx, "settings", None)
+    audit = None
+    if settings is not None:
+        from .audit import AuditLog
+
+        audit = AuditLog(settings.data, engine.clock)
+    return Register(engine.store, engine.catalogue, engine.clock).daily(audit)
+
+
 # ------------------------------------------------------------------ one round
 def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) -> JobReport:
     """One round of every job.  ``ctx``: the app's context (``app.state.ctx``) or
@@ -398,6 +418,7 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
         ("sla_alerts", lambda: sla_alerts(engine, now, mailer, staff=staff, base_url=base_url, report=report)),
         ("digests", lambda: digests(engine, now, mailer, notifier=notifier, staff=staff, base_url=base_url,
                                     report=report)),
+        ("register", lambda: report.expired.extend(register_daily(ctx, engine))),
     ]
     for name, job in jobs:
         try:
@@ -405,9 +426,9 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
         except Exception as exc:  # one failing job must not stop the others
             log.exception("background job %s failed", name)
             report.errors.append(f"{name}: {exc}")
-    if report.fired or report.alerts or report.digests:
-        log.info("jobs: %d timer(s) fired, %d SLA alert(s), digests %s", len(report.fired), len(report.alerts),
-                 report.digests)
+    if report.fired or report.alerts or report.digests or report.expired:
+        log.info("jobs: %d timer(s) fired, %d SLA alert(s), digests %s, %d licence(s) expired", len(report.fired),
+                 len(report.alerts), report.digests, len(report.expired))
     return report
 
 

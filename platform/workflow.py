@@ -236,6 +236,10 @@ class Workflow:
                 events.append(record["events"], f"effect:{effect.kind}", actor.user_id, stamp, result)
         saved = self.ctx.store.update_application(record, record["version"])
         self._schedule_timers(saved, service, after, now, event["seq"])
+        if issued or any(e.kind == "publish" for e in tr.effects):  # once saved: /verify's index, the register
+            from .register import after_transition
+
+            after_transition(self.ctx, saved, service, tr, issued, ev.values)
         if self.ctx.notifier is not None:
             extra: dict[str, Any] = {"inputs": inputs, "transition": tr.id}
             if issued:  # the documents go with the step's mail (IS-3, A-D2)

@@ -15,6 +15,10 @@ Trusted roots, passed explicitly (never the operating system's list):
 * the platform's own organisation CAs (``<data>/keys/*/ca.pem``: the
   ``data_dir`` or ``settings`` given, else ``ESERVICE_DATA``), so documents
   the platform issued itself verify as well;
+* the installation's trust bundle: ``Settings.trust_roots``
+  (``ESERVICE_TRUST_ROOTS``), PEM files or folders of ``*.pem`` — the place for
+  the NRCA-accredited CAs, AATL roots and the time-stamp service's root that an
+  operator has checked (``docs/trust.md``);
 * any extra roots an installation passes to :class:`PdfSignatureVerifier`.
 
 Registered through the ``eservice`` entry-point group::
@@ -31,13 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from eservice.plugin_api import Message, Verification, hookimpl
-from eservice.settings import Settings, env_data_folder
+from eservice.settings import Settings, env_data_folder, env_trust_roots
 
 # eservice.signing (pyHanko) and eservice.certificates are imported on first
 # use, not here: the plugin manager imports every plugin at start-up, and
 # pyHanko alone takes about half a second to import.
 
-__all__ = ["BUNDLE_DIR", "PdfSignatureVerifier", "bundled_trust_roots", "eservice_document_verifiers"]
+__all__ = ["BUNDLE_DIR", "PdfSignatureVerifier", "bundled_trust_roots", "configured_trust_roots", "TrustListError",
+           "eservice_document_verifiers"]
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "data" / "trust_roots"
 
@@ -82,6 +87,43 @@ def bundled_trust_roots(folder: Path = BUNDLE_DIR) -> list[bytes]:
     return roots
 
 
+class TrustListError(ValueError):
+    """The configured trust bundle cannot be read (Thai and English)."""
+
+    def __init__(self, th: str, en: str):
+        super().__init__(f"{th} / {en}")
+        self.th, self.en = th, en
+
+
+def configured_trust_roots(paths: Sequence[str | Path]) -> list[bytes]:
+    """The certificates of the configured bundle: each path a PEM file (one or more
+    certificates) or a folder of ``*.pem`` files.  A path that is missing, unreadable
+    or without a certificate raises :class:`TrustListError`: a trust list that
+    silently trusts nothing would report every signer as untrusted without saying why."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from eservice.certificates import CertificateError, load_pem_certificates
+
+    roots: list[bytes] = []
+    for path in (Path(p) for p in paths):
+        try:
+            if path.is_dir():
+                found = bundled_trust_roots(path)
+            elif path.is_file():
+                found = [c.public_bytes(Encoding.PEM) for c in load_pem_certificates(path)]
+            else:
+                raise TrustListError(f"ไม่พบไฟล์หรือโฟลเดอร์ใบรับรองที่เชื่อถือ {path} (ESERVICE_TRUST_ROOTS)",
+                                     f"the trust roots {path} (ESERVICE_TRUST_ROOTS) do not exist")
+        except (CertificateError, OSError) as exc:
+            raise TrustListError(f"อ่านใบรับรองที่เชื่อถือใน {path} ไม่ได้ (ESERVICE_TRUST_ROOTS): {exc}",
+                                 f"cannot read the trust roots in {path} (ESERVICE_TRUST_ROOTS): {exc}") from None
+        if not found:
+            raise TrustListError(f"ไม่มีใบรับรองรูปแบบ PEM ใน {path} (ESERVICE_TRUST_ROOTS)",
+                                 f"no PEM certificate in {path} (ESERVICE_TRUST_ROOTS)")
+        roots += found
+    return roots
+
+
 def _run(coro):
     """Run *coro* to completion from synchronous code, even when this thread
     already runs an event loop (then in a helper thread)."""
@@ -108,20 +150,24 @@ class PdfSignatureVerifier:
         bundle_dir: Path = BUNDLE_DIR,
         revocation: str = "hard-fail",
         allow_fetching: bool = True,
+        trust_paths: Sequence[str | Path] | None = None,
     ):
         self.extra_trust_roots = tuple(extra_trust_roots)
         self.data_dir = data_dir if data_dir is not None or settings is None else settings.data
+        if trust_paths is None:  # the installation's bundle: its settings, else ESERVICE_TRUST_ROOTS
+            trust_paths = settings.trust_roots if settings is not None else env_trust_roots()
+        self.trust_paths = tuple(Path(p) for p in trust_paths)
         self.bundle_dir = bundle_dir
         self.revocation = revocation
         self.allow_fetching = allow_fetching
 
     def trust_roots(self) -> list[bytes]:
-        """Bundle + the platform's own CAs + extra roots (read on each call,
-        so a CA added to the bundle or a new agency counts at once)."""
+        """Bundle + configured bundle + the platform's own CAs + extra roots (read on
+        each call, so a CA added to the bundle or a new agency counts at once)."""
         from eservice.certificates import platform_trust_roots
 
         data_dir = self.data_dir if self.data_dir is not None else env_data_folder()
-        roots = bundled_trust_roots(self.bundle_dir)
+        roots = bundled_trust_roots(self.bundle_dir) + configured_trust_roots(self.trust_paths)
         if data_dir:
             roots += platform_trust_roots(data_dir)
         roots += list(self.extra_trust_roots)
@@ -142,6 +188,9 @@ class PdfSignatureVerifier:
 
         try:
             result = _run(self.averify(data))
+        except TrustListError as exc:  # the installation's fault, not the file's: say so
+            return Verification(ok=False, messages=[Message("pdf_signature.trust_list", exc.th, exc.en)],
+                                details={"filename": filename})
         except (VerificationError, TypeError) as exc:
             th = getattr(exc, "th", "ไฟล์นี้ตรวจสอบลายมือชื่อดิจิทัลไม่ได้")
             en = getattr(exc, "en", str(exc))

@@ -88,10 +88,11 @@ def token_of(html: str) -> str:
 class World:
     """The app over the example definitions, its people and a few helpers."""
 
-    def __init__(self, data: Path, tsa, smtp: SmtpTestServer):
+    def __init__(self, data: Path, tsa, smtp: SmtpTestServer, **settings):
         self.tsa, self.smtp, self.data = tsa, smtp, data
         self.clock = FixedClock(NOW.astimezone(dt.timezone.utc))
-        self.settings = Settings(data=data, definitions=(DEFINITIONS,), tsa_url=tsa.url, smtp=smtp.settings())
+        self.settings = Settings(data=data, definitions=(DEFINITIONS,), tsa_url=tsa.url, smtp=smtp.settings(),
+                                 **settings)
         self.app = create_app(self.settings, clock=self.clock)
         ctx = self.app.state.ctx
         self.store = ctx.store

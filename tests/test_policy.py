@@ -31,6 +31,7 @@ view_reports         .     .    Y     .     .    Y     Y      .       .         
 verify_payment       .     .    .     .     Y    .     .      .       .          .
 sign                 .     .    .     Y     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     Y      .       .          .
+change_licence_status .    .    .     Y     .    Y     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       Y          .
 edit_draft           .     .    .     .     .    .     .      .       Y          .
 submit               .     .    .     .     .    .     .      .       Y          .
@@ -53,6 +54,7 @@ view_reports         .     .    .     .     .    .     .      .       .         
 verify_payment       .     .    .     .     .    .     .      .       .          .
 sign                 .     .    .     .     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     .      .       .          .
+change_licence_status .    .    .     .     .    .     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       .          .
 edit_draft           .     .    .     .     .    .     .      .       .          .
 submit               .     .    .     .     .    .     .      .       .          .

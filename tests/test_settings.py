@@ -30,6 +30,7 @@ def full_settings(tmp_path: Path) -> Settings:
         templates=(tmp_path / "templates",), site_name={"th": "บริการของเขต", "en": "District services"},
         smtp=SmtpSettings(host="mail.example.go.th", port=2465, security="ssl", username="u", password="p",
                           sender="noreply@example.go.th", timeout=7.5, ca_file="/etc/eservice/ca.pem"),
+        tsa_url="http://tsa.example.go.th/tsa", trust_roots=(tmp_path / "roots", tmp_path / "nrca.pem"),
         demo=True, debug=True, worker_interval=0.5,
     )
 

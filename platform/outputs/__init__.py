@@ -46,8 +46,8 @@ code).  What a template can use:
 ``service``            ``id``, ``version``, ``title``
 ``signer``             ``name`` (the officer who signs), ``position`` {th, en}
                        (the output's ``signed_as``, else "ผู้มีอำนาจลงนาม")
-``verify_url``         ``<base>/verify?licence=<number>`` (letters: ``?document=<id>``);
-                       the verification page itself is not built yet
+``verify_url``         ``<base>/verify?licence=<number>`` (letters: ``?document=<id>``),
+                       the public verification page (:mod:`eservice.web.verify`)
 ``verify_page``        ``<base>/verify`` (to print beside the number)
 ``verify_qr``          that link as a QR code (an SVG ``data:`` URL; None in a draft)
 =====================  =========================================================

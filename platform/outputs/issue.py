@@ -96,7 +96,7 @@ class Outputs:
 
     def verify_url(self, *, number: str | None = None, document_id: str | None = None) -> str:
         """Where the QR code points: ``/verify?licence=<number>`` for a licence,
-        ``/verify?document=<id>`` for a letter (the page itself is not built yet)."""
+        ``/verify?document=<id>`` for a letter (:mod:`eservice.web.verify`)."""
         if number:
             return f"{self.base_url}/verify?licence={quote(number, safe='')}"
         return f"{self.base_url}/verify?document={quote(document_id or '', safe='')}"

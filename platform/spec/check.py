@@ -363,13 +363,23 @@ class ServiceChecker:
                         ("กำหนด `final: true` ให้สถานะที่งานจบ", "mark the finishing states `final: true`"))
 
     def check_outputs(self) -> None:
-        fields = {f.id for _, f, group in walk_fields(self.s) if group is None}
+        fields = {f.id: f for _, f, group in walk_fields(self.s) if group is None}
+        names = set(fields) | {c.id for c in self.s.calculations}  # the register shows fields and calculations
+        reserved = {"agency", "service", "licence", "licence_number", "status", "issued_on", "valid_until"}
         for li, lic in enumerate(self.s.outputs.licences):
             self.check_file(("outputs", "licences", li, "template"), lic.template)
             for ri, name in enumerate(lic.register_fields):
-                if name not in fields:
-                    self.report(("outputs", "licences", li, "register", ri),
-                                f"ไม่มีช่องข้อมูล `{name}`", f"no field `{name}`", did_you_mean(name, fields))
+                path = ("outputs", "licences", li, "register", ri)
+                if name not in names:
+                    self.report(path, f"ไม่มีช่องข้อมูลหรือการคำนวณ `{name}`", f"no field or calculation `{name}`",
+                                did_you_mean(name, names))
+                elif name in reserved:  # the register's exports have a column of that name already
+                    self.report(path, f"`{name}` ซ้ำกับชื่อคอลัมน์ของทะเบียน", f"`{name}` is a column the register "
+                                f"already has", ("เปลี่ยน id ของช่องข้อมูล", "rename the field"))
+                elif name in fields and fields[name].type.value == "thai_national_id":
+                    self.report(path, "เลขประจำตัวประชาชนเป็นข้อมูลส่วนบุคคล ห้ามแสดงในทะเบียนสาธารณะ",
+                                "a national ID number is personal data and must not be shown in the public register",
+                                ("ลบออกจาก `register`", "remove it from `register`"))
         for li, letter in enumerate(self.s.outputs.letters):
             self.check_file(("outputs", "letters", li, "template"), letter.template)
 

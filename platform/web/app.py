@@ -62,7 +62,7 @@ from starlette.staticfiles import StaticFiles
 from ..errors import BilingualError
 from ..renderers.html import STATIC
 from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, \
-    officer_reports, track
+    officer_reports, register, track, verify
 from .context import AppContext, Settings, StartupError, check_public_address
 from .errors import error_response, handle_error, server_error_handler
 from .i18n import LanguageMiddleware
@@ -73,9 +73,11 @@ __all__ = ["ROUTE_MODULES", "SESSION_COOKIE", "create_app", "collect_routes", "e
 log = logging.getLogger("eservice.web")
 
 # The parts of the web layer, in the order their routes are matched (see the docstring).
+# ``verify`` comes before ``accounts``: GET /verify is the public document check, and it hands
+# the e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    catalogue, accounts, large_upload, apply, attachments, track, api, issued, officer_reports, officer_actions,
-    officer,
+    catalogue, verify, accounts, large_upload, apply, attachments, track, api, issued, officer_reports,
+    officer_actions, officer, register,
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer

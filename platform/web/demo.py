@@ -315,9 +315,11 @@ def demo_markdown(catalogue: Any) -> str:
         "และได้รับเป็นไฟล์แนบทางอีเมลเมื่อระบบตั้งค่าอีเมลไว้ เจ้าหน้าที่เปิดดูร่างใบอนุญาตได้ก่อนลงนาม "
         "โปรแกรมอ่าน PDF จะแสดงว่าลายมือชื่อถูกต้องเมื่อนำเข้า `ca.pem` ของหน่วยงานเป็น CA ที่เชื่อถือ "
         "ถ้าไม่ได้ตั้ง `ESERVICE_TSA_URL` ลายมือชื่อไม่มีตราประทับเวลา (PAdES B-B) "
+        "QR code บนเอกสารเปิดหน้าตรวจสอบ `/verify` ซึ่งตรวจเลขที่ใบอนุญาตหรือไฟล์ PDF ที่อัปโหลดได้ด้วย "
+        "ใบอนุญาตที่มี `publish:` แสดงในทะเบียนใบอนุญาตสาธารณะ `/licences` "
         "ยังไม่ได้สร้าง: การชำระเงินออนไลน์ (ในระบบสาธิตจึงยังไปไม่ถึงขั้นลงนามใบอนุญาตที่ต้องชำระค่าธรรมเนียมก่อน "
-        "แต่ออกหนังสือไม่อนุญาต หนังสือจำหน่ายเรื่อง และหนังสือตอบข้อมูลได้) หน้าตรวจสอบเอกสาร `/verify` "
-        "ที่ QR code ชี้ไป และทะเบียนใบอนุญาตสาธารณะ",
+        "ทะเบียนจึงว่างอยู่จนกว่าจะนำเข้าใบอนุญาตย้อนหลังด้วย `eservice register import` "
+        "แต่ออกหนังสือไม่อนุญาต หนังสือจำหน่ายเรื่อง และหนังสือตอบข้อมูลได้)",
         "",
         "`eservice serve --demo` installs a demo CA and signing certificate for every agency "
         "(`<data>/keys/<agency>/`), so the licences, refusal letters, disposal notices and information letters "
@@ -325,10 +327,12 @@ def demo_markdown(catalogue: Any) -> str:
         "applicant downloads them from the application's status page and gets them attached to the e-mail of "
         "that step when mail is configured; officers can open a draft licence before it is signed. A PDF reader "
         "shows the signature as valid once the agency's `ca.pem` is imported as a trusted CA. Without "
-        "`ESERVICE_TSA_URL` the signatures carry no time stamp (PAdES B-B). Not built yet: online payment (so in "
-        "the demo a licence that needs a fee paid first cannot reach signing yet, while refusal letters, disposal "
-        "notices and information letters can be issued), the `/verify` page the QR code points to, and the "
-        "public licence register.",
+        "`ESERVICE_TSA_URL` the signatures carry no time stamp (PAdES B-B). The QR code on a document opens the "
+        "`/verify` page, which also checks a licence number or an uploaded PDF; licences a service `publish`es "
+        "appear in the public licence register at `/licences`. Not built yet: online payment (so in the demo a "
+        "licence that needs a fee paid first cannot reach signing yet, and the register stays empty until "
+        "historical licences are imported with `eservice register import`; refusal letters, disposal notices and "
+        "information letters can be issued).",
         "",
         "ไฟล์นี้สร้างจากโค้ด / This file is generated: `python -m eservice.web.demo > docs/demo.md`.",
         "",

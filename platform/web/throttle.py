@@ -39,6 +39,7 @@ LIMITS: dict[tuple[str, str], Limit] = {
     ("verify_resend", "client"): Limit(20, timedelta(hours=1)),
     ("otp", "client"): Limit(20, timedelta(minutes=15)),
     ("otp", "account"): Limit(5, timedelta(minutes=15)),
+    ("verify", "client"): Limit(60, timedelta(hours=1)),  # PDFs checked on /verify (eservice.web.verify)
 }
 
 
