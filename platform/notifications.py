@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from .spec.models import text_pair as _text_pair
 from . import dates
 from .auth import Accounts
 from .clock import BANGKOK, Clock, SystemClock
@@ -207,18 +208,6 @@ def not_configured_error() -> DeliveryError:
 
 # --------------------------------------------------------------------------- context
 
-
-def _text_pair(value: Any) -> dict[str, str]:
-    """``{"th", "en"}`` from a Text, a mapping or a string (English falls back to Thai)."""
-    if value is None:
-        return {"th": "", "en": ""}
-    if isinstance(value, Mapping):
-        th = str(value.get("th") or "")
-        return {"th": th, "en": str(value.get("en") or th)}
-    th = getattr(value, "th", None)
-    if th is not None:
-        return {"th": th, "en": getattr(value, "en", None) or th}
-    return {"th": str(value), "en": str(value)}
 
 
 def _when(value: Any, lang: str, *, with_time: bool) -> str:

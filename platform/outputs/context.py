@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from ..spec.models import text_pair
 from ..dates import format_datetime
 from ..renderers.pdf import english_date, thai_date
 
@@ -25,18 +26,6 @@ __all__ = ["DEFAULT_POSITION", "document_context", "sample_answers", "sample_con
 
 DEFAULT_POSITION = {"th": "ผู้มีอำนาจลงนาม", "en": "Signing authority"}
 
-
-def text_pair(value: Any) -> dict[str, str]:
-    """A definition ``Text`` (or mapping, or string) as ``{"th", "en"}``; English falls back to Thai."""
-    if value is None:
-        return {"th": "", "en": ""}
-    if isinstance(value, Mapping):
-        th = str(value.get("th") or "")
-        return {"th": th, "en": str(value.get("en") or th)}
-    th = getattr(value, "th", None)
-    if th is not None:
-        return {"th": th, "en": getattr(value, "en", None) or th}
-    return {"th": str(value), "en": str(value)}
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..spec.models import text_pair as pair
 from ..forms import ADDRESS_PARTS
 from .. import dates
 
@@ -41,17 +42,6 @@ class CellError(Exception):
         self.th = th
         self.en = en
 
-
-def pair(value: Any) -> dict[str, str]:
-    if value is None:
-        return {"th": "", "en": ""}
-    if isinstance(value, Mapping):
-        th = str(value.get("th") or "")
-        return {"th": th, "en": str(value.get("en") or th)}
-    th = getattr(value, "th", None)
-    if th is not None:
-        return {"th": th, "en": getattr(value, "en", None) or th}
-    return {"th": str(value), "en": str(value)}
 
 
 class FieldSpec:

@@ -13,7 +13,8 @@ import datetime as dt
 import re
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator,
@@ -468,3 +469,17 @@ class Agency(Spec):
 
 Service.model_rebuild()
 FormField.model_rebuild()
+
+
+def text_pair(value: Any) -> dict[str, str]:
+    """A definition ``Text`` (or a mapping, or a plain string) as ``{"th", "en"}``;
+    English falls back to Thai.  Used wherever a text goes into a template or an export."""
+    if value is None:
+        return {"th": "", "en": ""}
+    if isinstance(value, Mapping):
+        th = str(value.get("th") or "")
+        return {"th": th, "en": str(value.get("en") or th)}
+    th = getattr(value, "th", None)
+    if th is not None:
+        return {"th": th, "en": getattr(value, "en", None) or th}
+    return {"th": str(value), "en": str(value)}
