@@ -67,9 +67,10 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("user-id", re.compile(r"\b(u-[0-9a-f]{20})\b")),
     ("api-token", re.compile(r'"token":"([A-Za-z0-9_-]{43})"')),
     ("session", re.compile(r"\beservice_session=([A-Za-z0-9_.=-]+)")),
-    # /static/x?v=<mtime>: the files' modification time, new in every clone.
-    ("static-version", re.compile(r"/static/[A-Za-z0-9_./-]+\?v=(\d+)")),
 )
+# /static/x?v=<mtime>: the files' modification times, new in every clone (and equal or not
+# depending on how the files were written), so every one becomes the same placeholder.
+STATIC_VERSION = re.compile(r"(/static/[A-Za-z0-9_./-]+\?v=)\d+")
 
 
 class Normaliser:
@@ -86,6 +87,7 @@ class Normaliser:
         return self.names[value]
 
     def __call__(self, text: str) -> str:
+        text = STATIC_VERSION.sub(r"\1<static-version>", text)
         for kind, pattern in TOKEN_PATTERNS:
             for value in pattern.findall(text):
                 if value != NO_SUCH_APP:
