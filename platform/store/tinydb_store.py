@@ -39,6 +39,7 @@ so no two writers deadlock.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -61,6 +62,8 @@ from .layout import name_digest as _digest
 from .maintenance import open_data_folder
 
 __all__ = ["TinyDBStore", "TinyDBCollection"]
+
+log = logging.getLogger("eservice.store")
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -265,7 +268,8 @@ class TinyDBStore(Store):
             try:
                 self.checkpoint()
             except Exception:  # the write is committed; the next one checkpoints again
-                pass
+                log.warning("checkpoint of %s failed; the journal keeps everything, retrying on the next write",
+                            self.root, exc_info=True)
 
     # -- one application ------------------------------------------------------
     def _current(self, app_id: str, overlay: _Overlay) -> tuple[Record, str | None] | None:
