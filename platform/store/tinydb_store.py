@@ -127,7 +127,7 @@ class TinyDBStore(Store):
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None, durable: bool = True,
-                 lock_timeout: float = 30.0, checkpoint_lines: int = 4096,
+                 lock_timeout: float = 30.0, checkpoint_lines: int = 2048,
                  checkpoint_bytes: int = 64 << 20):
         self.root = Path(root)
         self.clock = clock or SystemClock()
@@ -453,21 +453,25 @@ class TinyDBStore(Store):
             return self._checkpoint_locked()
 
     def _checkpoint_locked(self) -> int:
+        """The caller holds the exclusive lock, so no line can arrive meanwhile and
+        the overlay stays as it is: readers of this process go on reading it (and
+        the files, which only ever catch up with it) while it is folded; only the
+        switch to the next generation holds them for a moment."""
+        overlay = self.catch_up()
+        if overlay.lines == 0 and overlay.file.torn == 0:
+            return 0
+        marker = self.root / CHECKPOINT_MARKER  # tells the next start to look for temp files
+        self._touch(marker)
+        self._fold_applications(overlay)
+        self._fold_records(overlay)
+        self._fold_numbers(overlay)
+        if self.durable:
+            os.sync()  # one flush for every file written above
         with self._memory_lock:
-            overlay = self.catch_up()
-            if overlay.lines == 0 and overlay.file.torn == 0:
-                return 0
-            marker = self.root / CHECKPOINT_MARKER  # tells the next start to look for temp files
-            self._touch(marker)
-            self._fold_applications(overlay)
-            self._fold_records(overlay)
-            self._fold_numbers(overlay)
-            if self.durable:
-                os.sync()  # one flush for every file written above
             self.journal.create(overlay.file.generation + 1)
             marker.unlink()
             self.catch_up()
-            return overlay.lines
+        return overlay.lines
 
     def _touch(self, path: Path) -> None:
         """Create an empty file, durably (not through a temporary file: it marks them)."""
@@ -491,23 +495,32 @@ class TinyDBStore(Store):
                 if record.get("applicant"):
                     applicants.add(record["applicant"])
         apps = overlay.apps
+        # Where each application stands now, grouped once (not one pass per index file).
+        open_now: dict[str, dict[str, Record]] = defaultdict(dict)
+        closed_now: dict[tuple[str, str | None], dict[str, Record]] = defaultdict(dict)
+        by_applicant: dict[str, dict[str, Record]] = defaultdict(dict)
+        for k, r in apps.items():
+            agency = r.summary["agency"]
+            if r.summary["closed"]:
+                closed_now[agency, r.period][k] = r.summary
+            else:
+                open_now[agency][k] = r.summary
+            if r.summary.get("applicant"):
+                by_applicant[r.summary["applicant"]][k] = {"id": k, "agency": agency}
         for agency in opened:
             table = self._open_index(agency)
             rows = {k: s for k, s in table.items() if k not in apps}
-            rows.update((k, r.summary) for k, r in apps.items()
-                        if r.summary["agency"] == agency and not r.summary["closed"])
+            rows.update(open_now.get(agency, {}))
             table.replace_all(rows)
         for agency, period in archives:
             table = self._archive(agency, period)
             rows = {k: s for k, s in table.items() if k not in apps}
-            rows.update((k, r.summary) for k, r in apps.items() if r.summary["agency"] == agency
-                        and r.summary["closed"] and r.period == period)
+            rows.update(closed_now.get((agency, period), {}))
             table.replace_all(rows)
         for applicant in applicants:
             table = self._applicant_index(applicant)
             rows = {k: v for k, v in table.items() if k not in apps}
-            rows.update((k, {"id": k, "agency": r.summary["agency"]}) for k, r in apps.items()
-                        if r.summary.get("applicant") == applicant)
+            rows.update(by_applicant.get(applicant, {}))
             table.replace_all(rows)
         for ref in apps.values():
             self._write_app_file(ref.line.record(), ref.period)
