@@ -263,8 +263,7 @@ class TinyDBStore(Store):
             return
         self.journal.wait_durable(*ticket)
         overlay = self._overlay
-        if overlay is not None and (overlay.lines >= self.checkpoint_lines
-                                    or overlay.file.position >= self.checkpoint_bytes):
+        if overlay and (overlay.lines >= self.checkpoint_lines or overlay.file.position >= self.checkpoint_bytes):
             try:
                 self.checkpoint()
             except Exception:  # the write is committed; the next one checkpoints again
@@ -453,10 +452,8 @@ class TinyDBStore(Store):
             return self._checkpoint_locked()
 
     def _checkpoint_locked(self) -> int:
-        """The caller holds the exclusive lock, so no line can arrive meanwhile and
-        the overlay stays as it is: readers of this process go on reading it (and
-        the files, which only ever catch up with it) while it is folded; only the
-        switch to the next generation holds them for a moment."""
+        """Under the exclusive lock no line arrives, so readers keep using the overlay
+        while it is folded; only the switch of generation holds them."""
         overlay = self.catch_up()
         if overlay.lines == 0 and overlay.file.torn == 0:
             return 0
@@ -495,7 +492,6 @@ class TinyDBStore(Store):
                 if record.get("applicant"):
                     applicants.add(record["applicant"])
         apps = overlay.apps
-        # Where each application stands now, grouped once (not one pass per index file).
         open_now: dict[str, dict[str, Record]] = defaultdict(dict)
         closed_now: dict[tuple[str, str | None], dict[str, Record]] = defaultdict(dict)
         by_applicant: dict[str, dict[str, Record]] = defaultdict(dict)
