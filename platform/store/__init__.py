@@ -23,6 +23,7 @@ __all__ = [
 def open_store(path: str | Path, **options) -> Store:
     """The store kept in the data folder ``path`` (created if missing).
 
-    ``options`` go to :class:`TinyDBStore` (``clock``, ``durable``, ``lock_timeout``).
+    ``options`` go to :class:`TinyDBStore` (``clock``, ``durable``, ``lock_timeout``,
+    ``checkpoint_lines``, ``checkpoint_bytes``).
     """
     return TinyDBStore(path, **options)
