@@ -175,6 +175,14 @@ class Journal:
     def exists(self) -> bool:
         return self.path.is_file()
 
+    def sync_file(self) -> None:
+        """fsync the current file to its end (before a checkpoint seals it)."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     # -- appending ----------------------------------------------------------------
     def append(self, lines: list[bytes]) -> tuple[tuple[int, int], int]:
         """Append ``lines`` (each ending in ``\\n``) in one write; returns the

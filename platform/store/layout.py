@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["CHECKPOINT_MARKER", "FORMAT_TEXT", "V1_MARKERS", "name_digest"]
+__all__ = ["CHECKPOINT_MARKER", "FORMAT_TEXT", "SEALED_JOURNAL", "V1_MARKERS", "name_digest"]
 
 FORMAT_TEXT = "eservice-store 2\n"  # the FORMAT file of a version-2 folder
-CHECKPOINT_MARKER = "CHECKPOINTING"  # present while a checkpoint may have left temp files
+CHECKPOINT_MARKER = "CHECKPOINTING"  # present while a fold may have left temp files
+SEALED_JOURNAL = "journal.sealed.log"  # the previous journal generation, until it is folded in
 V1_MARKERS = ("applications", "open", "archive", "applicants", "sequences.json", "collections")
 
 

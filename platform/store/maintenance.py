@@ -99,27 +99,34 @@ def open_data_folder(store: TinyDBStore) -> Report:
                 f"รูปแบบโฟลเดอร์ข้อมูล {store.root} ไม่รู้จัก ({fmt.read_text(encoding='utf-8').strip()!r}): "
                 f"ใช้ eservice รุ่นที่สร้างโฟลเดอร์นี้ / unknown data folder format in {store.root}; "
                 "use the eservice version that wrote it")
-    overlay = store.catch_up()  # replay the journal
-    if overlay.file.torn:  # a writer killed mid-line: never acknowledged, so nothing is lost
-        report.repaired.append(f"skipped {overlay.file.torn} torn journal line(s) (never acknowledged)")
+    overlay = store.catch_up()  # replay the journal (the sealed generation first, if any)
+    torn = overlay.file.torn + (overlay.sealed.torn if overlay.sealed else 0)
+    if torn:  # a writer killed mid-line: never acknowledged, so nothing is lost
+        report.repaired.append(f"skipped {torn} torn journal line(s) (never acknowledged)")
     _remove_temp_files(store, report)
+    if overlay.sealed is not None:
+        try:  # a fold that a killed process left: finish it now (idempotent)
+            store.fold_pending(timeout=0.05)
+        except LockTimeoutError:
+            pass  # another process is folding it
     return report
 
 
 def _remove_temp_files(store: TinyDBStore, report: Report) -> None:
-    """After a checkpoint that was killed (its marker is still there), and only
-    when no checkpoint can be running (the exclusive lock is free now)."""
+    """After a fold that was killed (its marker is still there), and only when
+    no seal or fold can be running (both locks are free now)."""
     if not (store.root / CHECKPOINT_MARKER).exists():
         return
     try:
         with _try_exclusive(store):
-            for path in store.temp_files():
-                path.unlink(missing_ok=True)
-                report.repaired.append(f"removed {path.relative_to(store.root)}")
+            with store.fold_lock(timeout=0.05):
+                for path in store.temp_files():
+                    path.unlink(missing_ok=True)
+                    report.repaired.append(f"removed {path.relative_to(store.root)}")
             store._checkpoint_locked()  # finish what was interrupted (idempotent)
             (store.root / CHECKPOINT_MARKER).unlink(missing_ok=True)
     except LockTimeoutError:
-        pass  # another process is checkpointing: it is not ours to clean now
+        pass  # another process is sealing or folding: it is not ours to clean now
 
 
 def _try_exclusive(store: TinyDBStore):
@@ -163,7 +170,8 @@ def verify(store: TinyDBStore, *, repair: bool = False) -> Report:
     non-finite numbers.  ``repair`` rebuilds the indexes and removes leftovers."""
     report = Report()
     with store.exclusive():
-        torn = store.catch_up().file.torn
+        overlay = store.catch_up()
+        torn = overlay.file.torn + (overlay.sealed.torn if overlay.sealed else 0)
         if torn:
             report.repaired.append(f"dropped {torn} torn journal line(s) (never acknowledged)")
         store._checkpoint_locked()

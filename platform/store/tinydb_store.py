@@ -11,14 +11,18 @@ dictionary in memory, and after ``kill -9`` at any moment every acknowledged
 write is in the journal, where every process (the restarted one included)
 reads it back before it answers anything — indexes included.
 
-A *checkpoint*, every few thousand lines, writes the overlay into the TinyDB
-files below, makes them durable with one ``sync`` and starts an empty journal
-of the next generation.  Those files are ordinary TinyDB documents, readable
-with ``tinydb.TinyDB(path)``::
+A *checkpoint*, every few thousand lines, first *seals* the journal: under the
+exclusive lock (a few milliseconds) the current file becomes
+``journal.sealed.log`` and an empty journal of the next generation takes its
+place.  Writers go on at once; readers follow both files.  Then, in the
+background and holding only the fold lock, the sealed generation is written
+into the TinyDB files below, made durable with one ``sync`` and deleted.  Those
+files are ordinary TinyDB documents, readable with ``tinydb.TinyDB(path)``::
 
     <root>/
       FORMAT                         "eservice-store 2"
       journal.log                    the journal (current generation)
+      journal.sealed.log             the previous generation, while it is folded in
       applications/abc/<id>.json     one application: the full record (answers,
                                      events, document metadata)
       open/<agency>.json             summaries of the agency's open applications
@@ -28,13 +32,15 @@ with ``tinydb.TinyDB(path)``::
       sequences/<digest>.json        what each logged number was drawn for
       collections/<name>/<xx>.json   a named collection, hashed into 256 shards
       locks/                         lock files
-      CHECKPOINTING                  present only while a checkpoint runs (or was killed)
+      CHECKPOINTING                  present only while a fold runs (or was killed)
 
 Locks: an application's lock stripe (version check and write of one
 application), a collection shard's or the sequences' lock, then the shared
 checkpoint lock (held only while appending; a checkpoint holds it exclusively),
 then the journal's own ``flock`` while the bytes go in.  Always in that order,
-so no two writers deadlock.
+so no two writers deadlock.  The fold lock is taken by folds alone, never while
+waiting for another lock except by maintenance that already holds the exclusive
+one (a fold never asks for it), so it cannot deadlock either.
 """
 from __future__ import annotations
 
@@ -57,7 +63,7 @@ from ..clock import BANGKOK, Clock, SystemClock
 from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, fsync_dir, locked
 from .base import Collection, ConflictError, NotFoundError, Record, Store, summarize
 from .journal import Journal, JournalFile, Line, encode_json, flocked
-from .layout import CHECKPOINT_MARKER
+from .layout import CHECKPOINT_MARKER, SEALED_JOURNAL
 from .layout import name_digest as _digest
 from .maintenance import open_data_folder
 from .tinydb_collection import TinyDBCollection
@@ -108,15 +114,30 @@ class _AppRef:
 
 @dataclass
 class _Overlay:
-    """What one journal generation holds, as read so far by this process."""
+    """What the journal holds beyond the files, as read so far by this process:
+    the sealed generation (while it is folded in) and then the current one."""
     file: JournalFile
+    sealed: JournalFile | None = None
     apps: dict[str, _AppRef] = field(default_factory=dict)
     records: dict[tuple[str, str], Line] = field(default_factory=dict)  # (collection, key); v None: deleted
     numbers: dict[str, int] = field(default_factory=dict)
     notes: dict[str, list[Record]] = field(default_factory=lambda: defaultdict(list))
     inboxes: dict[str, dict[str, Record]] = field(default_factory=dict)  # agency -> id -> summary
     sorted_inboxes: dict[str, list[Record]] = field(default_factory=dict)
-    lines: int = 0
+    lines: int = 0  # of the current generation: what bounds the journal
+
+    def snapshot(self) -> _Overlay:
+        """A copy that later lines do not change (what a fold writes out)."""
+        return _Overlay(self.file, None, dict(self.apps), dict(self.records), dict(self.numbers),
+                        defaultdict(list, {k: list(v) for k, v in self.notes.items()}), lines=self.lines)
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class TinyDBStore(Store):
@@ -142,6 +163,8 @@ class TinyDBStore(Store):
         self._memory_lock = threading.RLock()
         self._overlay: _Overlay | None = None
         self._group = threading.local()  # see commit_group
+        self._folding = threading.Lock()  # held while this process checkpoints in the background
+        self.sealed_path = self.root / SEALED_JOURNAL
         self.startup = open_data_folder(self)  # the start-up part of `store verify`
 
     # -- where things live ---------------------------------------------------
@@ -153,8 +176,13 @@ class TinyDBStore(Store):
         return flocked(self.root / "locks" / "checkpoint.lock", mode, self.lock_timeout)
 
     def exclusive(self):
-        """Hold every writer off (checkpoints, rebuilds, verification, migration)."""
+        """Hold every writer off (sealing the journal, rebuilds, verification, migration)."""
         return self._checkpoint_lock(fcntl.LOCK_EX)
+
+    def fold_lock(self, timeout: float | None = None):
+        """Held while a sealed generation is written into the files."""
+        return flocked(self.root / "locks" / "fold.lock", fcntl.LOCK_EX,
+                       self.lock_timeout if timeout is None else timeout)
 
     def application_path(self, app_id: str) -> Path:
         """``applications/abc/<id>.json``: 4096 hashed folders keep each one small
@@ -192,14 +220,40 @@ class TinyDBStore(Store):
 
     # -- following the journal -------------------------------------------------
     def catch_up(self) -> _Overlay:
-        """Read what any process appended since last time (a new generation after
-        a checkpoint: start again from the files).  Cheap when nothing changed:
-        one ``stat`` and one ``fstat``."""
+        """Read what any process appended since last time.  When the generation we
+        follow was sealed, keep its lines and go on with the next; when a sealed
+        generation was folded away, start again from the files.  Cheap when
+        nothing changed: two ``stat`` and one ``fstat``."""
         with self._memory_lock:
-            overlay = self._overlay
-            st = os.stat(self.journal.path)
-            if overlay is None or overlay.file.inode != (st.st_dev, st.st_ino):
-                overlay = self._overlay = _Overlay(JournalFile(self.journal.path))
+            while True:
+                current, sealed = _inode(self.journal.path), _inode(self.sealed_path)
+                if sealed == current:
+                    sealed = None  # a seal killed between its link and the new generation
+                overlay = self._overlay
+                if overlay is not None and overlay.file.inode == current and \
+                        (overlay.sealed.inode if overlay.sealed else None) == sealed:
+                    break
+                try:
+                    if overlay is not None and overlay.sealed is None and overlay.file.inode == sealed:
+                        for line in overlay.file.new_lines():  # the rest of the sealed generation
+                            self._apply(overlay, line)
+                        following = JournalFile(self.journal.path)
+                        overlay.sealed, overlay.file, overlay.lines = overlay.file, following, 0
+                    else:
+                        overlay = _Overlay(JournalFile(self.journal.path))
+                        if sealed is not None:
+                            overlay.sealed = JournalFile(self.sealed_path)
+                            for line in overlay.sealed.new_lines():
+                                self._apply(overlay, line)
+                            overlay.lines = 0
+                except FileNotFoundError:  # folded or sealed meanwhile: look again
+                    self._overlay = None
+                    continue
+                self._overlay = overlay
+                if overlay.file.inode != current or (overlay.sealed and overlay.sealed.inode != sealed):
+                    self._overlay = None  # moved on between the stat and the open
+                    continue
+                break
             for line in overlay.file.new_lines():
                 self._apply(overlay, line)
             return overlay
@@ -264,12 +318,20 @@ class TinyDBStore(Store):
             return
         self.journal.wait_durable(*ticket)
         overlay = self._overlay
-        if overlay and (overlay.lines >= self.checkpoint_lines or overlay.file.position >= self.checkpoint_bytes):
-            try:
-                self.checkpoint()
-            except Exception:  # the write is committed; the next one checkpoints again
-                log.warning("checkpoint of %s failed; the journal keeps everything, retrying on the next write",
-                            self.root, exc_info=True)
+        if overlay and (overlay.lines >= self.checkpoint_lines or overlay.file.position >= self.checkpoint_bytes) \
+                and self._folding.acquire(blocking=False):
+            threading.Thread(target=self._background_checkpoint, name="eservice-checkpoint", daemon=True).start()
+
+    def _background_checkpoint(self) -> None:
+        """Seal and fold without making any request wait for the fold (a process
+        that dies meanwhile leaves the sealed file, which the next start folds)."""
+        try:
+            self.checkpoint()
+        except Exception:  # every write is committed in the journal; the next write retries
+            log.warning("checkpoint of %s failed; the journal keeps everything, retrying on the next write",
+                        self.root, exc_info=True)
+        finally:
+            self._folding.release()
 
     # -- one application ------------------------------------------------------
     def _current(self, app_id: str, overlay: _Overlay) -> tuple[Record, str | None] | None:
@@ -447,29 +509,71 @@ class TinyDBStore(Store):
 
     # -- checkpoints -----------------------------------------------------------
     def checkpoint(self) -> int:
-        """Write the journal into the files and start the next generation.
-        Returns how many lines were folded in (0: nothing to do)."""
+        """Write the journal into the files: fold a sealed generation left over, seal
+        the current one, fold it.  Writers wait only for the seal.  Returns how many
+        lines were folded in (0: nothing to do)."""
+        folded = self.fold_pending()
         with self.exclusive():
-            return self._checkpoint_locked()
+            source = self._seal_locked()
+        return folded + (self._fold(source) if source is not None else 0)
 
     def _checkpoint_locked(self) -> int:
-        """Under the exclusive lock no line arrives, so readers keep using the overlay
-        while it is folded; only the switch of generation holds them."""
+        """:meth:`checkpoint` for a caller that holds the exclusive lock (maintenance):
+        everything is in the files when it returns."""
+        folded = self.fold_pending()
+        source = self._seal_locked()
+        return folded + (self._fold(source) if source is not None else 0)
+
+    def _seal_locked(self) -> _Overlay | None:
+        """Under the exclusive lock: make every line of the current generation durable,
+        keep it as ``journal.sealed.log`` and start the next generation.  Returns a
+        snapshot of what to fold, or None (nothing written, or a fold pending)."""
         overlay = self.catch_up()
-        if overlay.lines == 0 and overlay.file.torn == 0:
-            return 0
+        if overlay.sealed is not None or (overlay.lines == 0 and overlay.file.torn == 0):
+            return None
+        with self._memory_lock:
+            source = overlay.snapshot()  # complete: no line can arrive under the exclusive lock
+        if self.durable:
+            self.journal.sync_file()  # then waiters on the old file may return at once
+        self.sealed_path.unlink(missing_ok=True)  # only a name left by a killed seal (see catch_up)
+        os.link(self.journal.path, self.sealed_path)  # never a moment without the lines
+        self.journal.create(source.file.generation + 1)  # fsyncs the folder: the link is durable too
+        self.catch_up()
+        return source
+
+    def fold_pending(self, timeout: float | None = None) -> int:
+        """Fold a sealed generation left by a seal whose fold has not finished (a
+        process killed, or another one folding: then wait for it)."""
+        with self.fold_lock(timeout):
+            sealed = _inode(self.sealed_path)
+            if sealed is None or sealed == _inode(self.journal.path):
+                return 0
+            source = _Overlay(JournalFile(self.sealed_path))
+            for line in source.file.new_lines():
+                self._apply(source, line)
+            return self._fold_locked(source)
+
+    def _fold(self, source: _Overlay) -> int:
+        with self.fold_lock():
+            if _inode(self.sealed_path) != source.file.inode:
+                return 0  # another process folded it already
+            return self._fold_locked(source)
+
+    def _fold_locked(self, source: _Overlay) -> int:
+        """Write the sealed generation into the files, then delete it.  Readers keep
+        reading it from the overlay meanwhile, so a half-folded file never shows."""
         marker = self.root / CHECKPOINT_MARKER  # tells the next start to look for temp files
         self._touch(marker)
-        self._fold_applications(overlay)
-        self._fold_records(overlay)
-        self._fold_numbers(overlay)
+        self._fold_applications(source)
+        self._fold_records(source)
+        self._fold_numbers(source)
         if self.durable:
             os.sync()  # one flush for every file written above
-        with self._memory_lock:
-            self.journal.create(overlay.file.generation + 1)
-            marker.unlink()
-            self.catch_up()
-        return overlay.lines
+        self.sealed_path.unlink()
+        if self.durable:
+            fsync_dir(self.root)
+        marker.unlink()
+        return source.lines
 
     def _touch(self, path: Path) -> None:
         """Create an empty file, durably (not through a temporary file: it marks them)."""
