@@ -533,6 +533,7 @@ class TinyDBStore(Store):
             return None
         with self._memory_lock:
             source = overlay.snapshot()  # complete: no line can arrive under the exclusive lock
+        self._touch(self.root / CHECKPOINT_MARKER)  # the new journal is written through a temp file
         if self.durable:
             self.journal.sync_file()  # then waiters on the old file may return at once
         self.sealed_path.unlink(missing_ok=True)  # only a name left by a killed seal (see catch_up)
