@@ -65,6 +65,7 @@ from .base import Collection, ConflictError, NotFoundError, Record, Store, summa
 from .journal import Journal, JournalFile, Line, encode_json, flocked
 from .layout import CHECKPOINT_MARKER, SEALED_JOURNAL
 from .layout import name_digest as _digest
+from .fold import write_into_files
 from .maintenance import open_data_folder
 from .tinydb_collection import TinyDBCollection
 
@@ -565,9 +566,7 @@ class TinyDBStore(Store):
         reading it from the overlay meanwhile, so a half-folded file never shows."""
         marker = self.root / CHECKPOINT_MARKER  # tells the next start to look for temp files
         self._touch(marker)
-        self._fold_applications(source)
-        self._fold_records(source)
-        self._fold_numbers(source)
+        write_into_files(self, source)
         if self.durable:
             os.sync()  # one flush for every file written above
         self.sealed_path.unlink()
@@ -581,77 +580,6 @@ class TinyDBStore(Store):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         if self.durable:
             fsync_dir(path.parent)
-
-    def _fold_applications(self, overlay: _Overlay) -> None:
-        """Index files first, records second: if a crash comes between, the next
-        checkpoint still reads each record's old placement from its old file."""
-        opened, archives, applicants = set(), set(), set()
-        for app_id, ref in overlay.apps.items():
-            old = self._read_app_file(app_id)
-            for record, period in ((old[0], old[1]) if old else (None, None), (ref.summary, ref.period)):
-                if record is None:
-                    continue
-                if record["closed"] and period:
-                    archives.add((record["agency"], period))
-                else:
-                    opened.add(record["agency"])
-                if record.get("applicant"):
-                    applicants.add(record["applicant"])
-        apps = overlay.apps
-        open_now: dict[str, dict[str, Record]] = defaultdict(dict)
-        closed_now: dict[tuple[str, str | None], dict[str, Record]] = defaultdict(dict)
-        by_applicant: dict[str, dict[str, Record]] = defaultdict(dict)
-        for k, r in apps.items():
-            agency = r.summary["agency"]
-            if r.summary["closed"]:
-                closed_now[agency, r.period][k] = r.summary
-            else:
-                open_now[agency][k] = r.summary
-            if r.summary.get("applicant"):
-                by_applicant[r.summary["applicant"]][k] = {"id": k, "agency": agency}
-        for agency in opened:
-            table = self._open_index(agency)
-            rows = {k: s for k, s in table.items() if k not in apps}
-            rows.update(open_now.get(agency, {}))
-            table.replace_all(rows)
-        for agency, period in archives:
-            table = self._archive(agency, period)
-            rows = {k: s for k, s in table.items() if k not in apps}
-            rows.update(closed_now.get((agency, period), {}))
-            table.replace_all(rows)
-        for applicant in applicants:
-            table = self._applicant_index(applicant)
-            rows = {k: v for k, v in table.items() if k not in apps}
-            rows.update(by_applicant.get(applicant, {}))
-            table.replace_all(rows)
-        for ref in apps.values():
-            self._write_app_file(ref.line.record(), ref.period)
-
-    def _fold_records(self, overlay: _Overlay) -> None:
-        shards: dict[tuple[str, str], list[tuple[str, Line]]] = defaultdict(list)
-        for (name, key), line in overlay.records.items():
-            shards[name, _digest(key)[:2]].append((key, line))
-        for (name, shard), changes in shards.items():
-            table = self._table(self.root / "collections" / name / f"{shard}.json", "records")
-            rows = dict(table.items())
-            for key, line in changes:
-                if line.header["v"] is None:
-                    rows.pop(key, None)
-                else:
-                    rows[key] = line.record()
-            table.replace_all(rows)
-
-    def _fold_numbers(self, overlay: _Overlay) -> None:
-        if overlay.numbers:
-            table = self._sequences()
-            rows = dict(table.items())
-            rows.update((k, {"value": v}) for k, v in overlay.numbers.items())
-            table.replace_all(rows)
-        for sequence, notes in overlay.notes.items():
-            table = self._number_log(sequence)
-            rows = dict(table.items())
-            rows.update((str(n["value"]), n) for n in notes)
-            table.replace_all(rows)
 
     # -- maintenance -----------------------------------------------------------
     def _application_files(self) -> Iterator[Path]:
