@@ -88,11 +88,47 @@ def _store_folder(args: argparse.Namespace) -> Path:
     return Path(args.data) / "store"
 
 
+def _database_url() -> str | None:
+    from .settings import Settings
+    return Settings.from_env().database_url
+
+
+def _db(args: argparse.Namespace) -> int:
+    """``eservice db upgrade|status``: the PostgreSQL schema (ESERVICE_DATABASE_URL)."""
+    url = args.url or _database_url()
+    if not url:
+        print("ไม่ได้ตั้ง ESERVICE_DATABASE_URL (หรือ --url): ระบบใช้ที่เก็บข้อมูลฝังตัว ไม่มีฐานข้อมูลให้ปรับ / "
+              "ESERVICE_DATABASE_URL (or --url) is not set: the embedded store is in use, there is no database "
+              "to upgrade", file=sys.stderr)
+        return 2
+    import psycopg
+
+    from .store.pg_schema import SCHEMA_VERSION, schema_version, upgrade
+    try:
+        if args.db_action == "upgrade":
+            before, after = upgrade(url)
+            print(f"โครงสร้างฐานข้อมูลรุ่น {before} → {after} / database schema version {before} → {after}")
+            return 0
+        with psycopg.connect(url) as conn:
+            found = schema_version(conn)
+    except psycopg.Error as exc:
+        print(f"ติดต่อฐานข้อมูลไม่ได้: {exc} / cannot reach the database: {exc}", file=sys.stderr)
+        return 1
+    print(f"โครงสร้างฐานข้อมูลรุ่น {found} (ระบบนี้ต้องการรุ่น {SCHEMA_VERSION}) / "
+          f"database schema version {found} (this eservice needs {SCHEMA_VERSION})")
+    return 0 if found == SCHEMA_VERSION else 1
+
+
 def _store(args: argparse.Namespace) -> int:
     """``eservice store verify [--repair]`` and ``eservice store checkpoint``."""
     from .store import open_store
     from .store.maintenance import verify
 
+    if _database_url():
+        print("คำสั่งนี้ใช้กับที่เก็บข้อมูลฝังตัวเท่านั้น ระบบนี้ใช้ PostgreSQL (ESERVICE_DATABASE_URL) / "
+              "this command is for the embedded store; this installation uses PostgreSQL (ESERVICE_DATABASE_URL)",
+              file=sys.stderr)
+        return 2
     store = open_store(_store_folder(args))
     for line in store.startup.repaired:
         print(f"เปิดที่เก็บข้อมูล: {line} / opening the store: {line}")
@@ -122,7 +158,7 @@ def _intake_book(args: argparse.Namespace) -> int:
     from .intake_book import book_lines, intake_book
     from .store import open_store
 
-    rows = intake_book(open_store(_store_folder(args)), args.agency, args.year)
+    rows = intake_book(open_store(_store_folder(args), database_url=_database_url()), args.agency, args.year)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -217,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (store_verify, store_checkpoint):
         command.add_argument("--data", default=env_data_folder() or DEFAULT_DATA)
     store.set_defaults(func=_store)
+
+    db = sub.add_parser("db", help="the PostgreSQL database (ESERVICE_DATABASE_URL) / ฐานข้อมูล PostgreSQL")
+    db_sub = db.add_subparsers(dest="db_action", required=True)
+    for action, text in (("upgrade", "create or upgrade the schema / สร้างหรือปรับโครงสร้างฐานข้อมูล"),
+                         ("status", "show the schema version / แสดงรุ่นโครงสร้างฐานข้อมูล")):
+        db_sub.add_parser(action, help=text).add_argument("--url", help="instead of ESERVICE_DATABASE_URL")
+    db.set_defaults(func=_db)
 
     book = sub.add_parser("intake-book", help="the book of intake numbers / ทะเบียนเลขรับ (RC-1)")
     book.add_argument("--agency", required=True)

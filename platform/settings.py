@@ -199,6 +199,7 @@ class Settings:
     site_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SITE_NAME))
     smtp: SmtpSettings | None = None  # None: mail is not configured
     tsa_url: str | None = None  # time-stamp service for issued documents (eservice.outputs)
+    database_url: str | None = None  # PostgreSQL instead of the embedded store (eservice.store.postgres)
     trust_roots: tuple[Path, ...] = ()  # PEM files or folders the signature verifier trusts (PR-8)
     demo: bool = False
     debug: bool = False
@@ -237,6 +238,7 @@ class Settings:
             allowed_hosts=env.get("ESERVICE_ALLOWED_HOSTS") or (),
             templates=_paths(env.get("ESERVICE_TEMPLATES")),
             site_name=site, smtp=smtp, tsa_url=env.get("ESERVICE_TSA_URL") or None,
+            database_url=env.get("ESERVICE_DATABASE_URL") or None,
             trust_roots=env_trust_roots(env),
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
             worker_interval=_worker_interval(env.get("ESERVICE_WORKER_INTERVAL")),
@@ -263,6 +265,8 @@ class Settings:
             env.update(self.smtp.to_env())
         if self.tsa_url:
             env["ESERVICE_TSA_URL"] = self.tsa_url
+        if self.database_url:
+            env["ESERVICE_DATABASE_URL"] = self.database_url
         if self.trust_roots:
             env["ESERVICE_TRUST_ROOTS"] = os.pathsep.join(str(p) for p in self.trust_roots)
         if self.demo:

@@ -1,7 +1,8 @@
 """Storage for applications, indexes, sequences and collections.
 
-``open_store(path)`` gives the embedded TinyDB backend rooted at a data folder;
-engine code depends only on the :class:`Store` interface in :mod:`.base`.
+``open_store(path)`` gives the embedded TinyDB backend rooted at a data folder,
+or with ``database_url`` the PostgreSQL backend (:mod:`.postgres`); engine code
+depends only on the :class:`Store` interface in :mod:`.base`.
 
 Requirements: A-F9 (requests and documents stored securely), RC-1 (every request registered).
 """
@@ -20,10 +21,16 @@ __all__ = [
 ]
 
 
-def open_store(path: str | Path, **options) -> Store:
-    """The store kept in the data folder ``path`` (created if missing).
+def open_store(path: str | Path, *, database_url: str | None = None, **options) -> Store:
+    """The store kept in the data folder ``path`` (created if missing), or, with
+    ``database_url`` (``ESERVICE_DATABASE_URL``), in that PostgreSQL database.
 
     ``options`` go to :class:`TinyDBStore` (``clock``, ``durable``, ``lock_timeout``,
-    ``checkpoint_lines``, ``checkpoint_bytes``).
+    ``checkpoint_lines``, ``checkpoint_bytes``) or to :class:`.postgres.PostgresStore`
+    (``clock``, ``schema``).
     """
+    if database_url:
+        from .postgres import PostgresStore
+        pg = {k: v for k, v in options.items() if k in ("clock", "schema")}
+        return PostgresStore(database_url, **pg)
     return TinyDBStore(path, **options)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
+from ..clock import BANGKOK, Clock
 from ..errors import BilingualError
 
 Record = dict[str, Any]
@@ -182,6 +184,22 @@ SUMMARY_FIELDS = (
     "assignee", "intake_number", "intake_at", "sla_due", "changed", "updated_at",
     "reference", "title", "version",
 )
+
+
+def archive_period(record: Record, clock: Clock) -> str:
+    """The archive month of a closed application: the month ``closed_at`` falls
+    in (Bangkok time), else the current month."""
+    closed_at = record.get("closed_at")
+    if isinstance(closed_at, str):
+        try:
+            when = datetime.fromisoformat(closed_at)
+        except ValueError:
+            when = None
+        if when is not None:
+            if when.tzinfo is not None:
+                when = when.astimezone(BANGKOK)
+            return when.strftime("%Y-%m")
+    return clock.local_now().strftime("%Y-%m")
 
 
 def summarize(record: Record, fields: Iterable[str] = SUMMARY_FIELDS) -> Record:

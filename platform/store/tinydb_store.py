@@ -55,13 +55,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..clock import BANGKOK, Clock, SystemClock
+from ..clock import Clock, SystemClock
 from .atomic import TMP_SUFFIX, AtomicJSONStorage, KeyedTable, fsync_dir, locked
-from .base import Collection, ConflictError, NotFoundError, Record, Store, summarize
+from .base import Collection, ConflictError, NotFoundError, Record, Store, archive_period, summarize
 from .journal import Journal, JournalFile, Line, encode_json, flocked
 from .layout import CHECKPOINT_MARKER, SEALED_JOURNAL
 from .layout import name_digest as _digest
@@ -354,18 +353,7 @@ class TinyDBStore(Store):
         AtomicJSONStorage(self.application_path(record["id"]), durable=durable).write(data)
 
     def _period_of(self, record: Record) -> str:
-        """The archive month: the month ``closed_at`` falls in (Bangkok), else now."""
-        closed_at = record.get("closed_at")
-        if isinstance(closed_at, str):
-            try:
-                when = datetime.fromisoformat(closed_at)
-            except ValueError:
-                when = None
-            if when is not None:
-                if when.tzinfo is not None:
-                    when = when.astimezone(BANGKOK)
-                return when.strftime("%Y-%m")
-        return self.clock.local_now().strftime("%Y-%m")
+        return archive_period(record, self.clock)
 
     @staticmethod
     def _check_record(record: Record) -> None:

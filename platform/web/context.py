@@ -84,7 +84,7 @@ class AppContext:
         if clock is None:
             clock = SystemClock()
         if store is None:
-            store = open_store(settings.store_path, clock=clock)
+            store = open_store(settings.store_path, clock=clock, database_url=settings.database_url)
         if files is None:
             files = FileStore(settings.files_path)
         return cls(settings=settings, catalogue=catalogue, store=store, files=files, clock=clock,

@@ -198,7 +198,7 @@ def seed_demo(settings: Any = None, *, clock: Any = None, store: Any = None, cat
         from ..store import open_store
 
         settings.data.mkdir(parents=True, exist_ok=True)
-        store = open_store(settings.store_path, clock=clock)
+        store = open_store(settings.store_path, clock=clock, database_url=settings.database_url)
     try:
         try:
             result = _seed(store, clock, catalogue, Accounts(store, clock, hasher=hasher))
