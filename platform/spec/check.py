@@ -15,10 +15,12 @@ from pathlib import Path as FsPath
 from pydantic import BaseModel
 
 from .. import expr as expressions
+from ..expr.types import DYN, T, check_result, check_types
 from .models import BUILTIN_ROLES, Agency, FieldType, FormField, Service
 from .models import PROFILE_KEYS as PREFILL_PROFILE_KEYS
 from .problems import Path, Problem, did_you_mean
 from .text import Text
+from .types import CALCULATION_TYPES, field_type, guard_names, item_type, with_types
 from .yamlsource import SourceMap
 
 # Names every guard may use besides fields and calculations.
@@ -66,6 +68,7 @@ class ServiceChecker:
         self.verifiers = verifiers
         self.problems: list[Problem] = []
         self.compiled: dict[str, expressions.Expression] = {}
+        self.types: dict[str, T] = {}  # the type of every field and calculation (expr.types)
 
     # -- helpers -------------------------------------------------------------
     def report(self, path: Path, th: str, en: str, fix: tuple[str, str] = ("", ""),
@@ -83,9 +86,13 @@ class ServiceChecker:
             else:
                 seen[ident] = path
 
-    def expression(self, path: Path, source: str | None, declared: set[str]) -> None:
+    def expression(self, path: Path, source: str | None, declared: set[str],
+                   types: dict[str, T] | None = None, want: str | None = None) -> T:
+        """Compile *source*, check its names and (given *types*) its types; *want*
+        ``bool`` or ``money`` is what its place needs.  Whole numbers meeting
+        decimals are converted (expr.types): the compiled form is the rewritten text."""
         if source is None:
-            return
+            return DYN
         try:
             compiled = expressions.compile_expression(source)
         except expressions.ExpressionError as exc:
@@ -93,16 +100,37 @@ class ServiceChecker:
                         f"expression `{source}` does not compile: {exc.en}",
                         ("ตรวจวงเล็บ เครื่องหมายคำพูด และตัวดำเนินการ (&&, ||, ==)",
                          "check brackets, quotes and operators (&&, ||, ==)"))
-            return
-        self.compiled[source] = compiled
-        for name in sorted(compiled.names - declared):
+            return DYN
+        self.compiled.setdefault(source, compiled)
+        unknown = sorted(compiled.names - declared)
+        for name in unknown:
             self.report(path, f"นิพจน์ `{source}` ใช้ชื่อ `{name}` ที่ไม่ได้ประกาศไว้",
                         f"expression `{source}` uses `{name}`, which is not declared",
                         did_you_mean(name, declared))
-        for name in sorted(compiled.functions - expressions.KNOWN_FUNCTIONS):
+        missing = sorted(compiled.functions - expressions.KNOWN_FUNCTIONS)
+        for name in missing:
             self.report(path, f"นิพจน์ `{source}` เรียกฟังก์ชัน `{name}()` ที่ไม่มี",
                         f"expression `{source}` calls `{name}()`, which does not exist",
                         did_you_mean(name, expressions.KNOWN_FUNCTIONS))
+        if types is None or unknown or missing:
+            return DYN
+        result = check_types(source, compiled._tree, types)
+        for p in result.problems:
+            self.report(path, f"นิพจน์ `{source}` (ตัวอักษรที่ {p.pos + 1}): {p.th}",
+                        f"expression `{source}` (at character {p.pos + 1}): {p.en}", (p.fix_th, p.fix_en))
+        if want is not None and not result.problems:
+            wrong = check_result(result.type, want)
+            if wrong:
+                self.report(path, f"นิพจน์ `{source}`: {wrong[0]}", f"expression `{source}`: {wrong[1]}",
+                            (wrong[2], wrong[3]))
+        if result.rewritten != source and not result.problems:
+            try:
+                self.compiled[source] = expressions.compile_expression(result.rewritten)
+            except expressions.ExpressionError as exc:  # e.g. longer than allowed once converted
+                self.report(path, f"นิพจน์ `{source}` ใช้ไม่ได้เมื่อแปลงจำนวนเต็มเป็นทศนิยม: {exc.th}",
+                            f"expression `{source}` fails once whole numbers are made decimals: {exc.en}",
+                            ("เขียนตัวเลขเป็นทศนิยม เช่น `5.0`", "write the numbers as decimals, e.g. `5.0`"))
+        return result.type
 
     # -- the checks ------------------------------------------------------------
     def run(self) -> list[Problem]:
@@ -186,19 +214,62 @@ class ServiceChecker:
         return {f.id for _, f, group in walk_fields(s) if group is None} | {c.id for c in s.calculations}
 
     def check_form_expressions(self, names: set[str]) -> None:
+        types = self.types
+        for _, field, group in walk_fields(self.s):
+            if group is None:
+                types[field.id] = field_type(field)
+        self.check_calculation_types(names)
         for si, section in enumerate(self.s.form.sections):
             for pi, page in enumerate(section.pages):
-                self.expression(("form", "sections", si, "pages", pi, "when"), page.when, names)
+                self.expression(("form", "sections", si, "pages", pi, "when"), page.when, names, types, "bool")
         for path, field, group in walk_fields(self.s):
             scope = names | ({f.id for f in group.fields} if group else set())
-            self.expression(path + ("when",), field.when, scope)
-            self.expression(path + ("required_when",), field.required_when, scope)
+            scoped = with_types(types, item_type(group).fields) if group else types
+            self.expression(path + ("when",), field.when, scope, scoped, "bool")
+            self.expression(path + ("required_when",), field.required_when, scope, scoped, "bool")
             for ri, rule in enumerate(field.rules):
-                self.expression(path + ("rules", ri, "check"), rule.check, scope)
+                self.expression(path + ("rules", ri, "check"), rule.check, scope, scoped, "bool")
             if field.prefill:
                 self.check_prefill(path + ("prefill",), field.prefill)
-        for ci, calc in enumerate(self.s.calculations):
-            self.expression(("calculations", ci, "expr"), calc.expr, names)
+
+    def check_calculation_types(self, names: set[str]) -> None:
+        """Each calculation's type is what its expression gives (calculations read
+        each other: checked in the order they depend on each other)."""
+        calcs = {c.id: (ci, c) for ci, c in enumerate(self.s.calculations)}
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(cid: str) -> None:  # dependencies first; a cycle is reported elsewhere
+            if cid in seen:
+                return
+            seen.add(cid)
+            try:
+                used = expressions.compile_expression(calcs[cid][1].expr).names & calcs.keys()
+            except expressions.ExpressionError:
+                used = set()
+            for dep in sorted(used):
+                visit(dep)
+            order.append(cid)
+
+        for cid in calcs:
+            self.types[cid] = DYN
+        for cid in calcs:
+            visit(cid)
+        for cid in order:
+            ci, calc = calcs[cid]
+            want = "money" if calc.type == "money" else None
+            result = self.expression(("calculations", ci, "expr"), calc.expr, names, self.types, want)
+            declared = CALCULATION_TYPES.get(calc.type)
+            if calc.type == "money":
+                self.types[cid] = declared
+                continue
+            if declared is not None and result.kind not in ("dyn", declared.kind):
+                self.report(("calculations", ci, "type"),
+                            f"การคำนวณ `{calc.id}` ประกาศเป็น `{calc.type}` แต่นิพจน์ให้{result.name}",
+                            f"calculation `{calc.id}` is declared `{calc.type}` but its expression gives a "
+                            f"{result.name}", ("แก้ `type:` ให้ตรงกับผลของนิพจน์",
+                                               "make `type:` match what the expression gives"))
+            self.types[cid] = result
 
     def check_prefill(self, path: Path, prefill: str) -> None:
         source, _, key = prefill.partition(".")
@@ -241,8 +312,8 @@ class ServiceChecker:
     def check_documents(self, names: set[str]) -> None:
         for di, doc in enumerate(self.s.documents):
             path = ("documents", di)
-            self.expression(path + ("when",), doc.when, names)
-            self.expression(path + ("required_when",), doc.required_when, names)
+            self.expression(path + ("when",), doc.when, names, self.types, "bool")
+            self.expression(path + ("required_when",), doc.required_when, names, self.types, "bool")
             if doc.sample:
                 self.check_file(path + ("sample",), doc.sample)
             if self.verifiers is not None:
@@ -255,8 +326,8 @@ class ServiceChecker:
     def check_fees(self, names: set[str]) -> None:
         transitions = {t.id for t in self.s.workflow.transitions}
         for fi, fee in enumerate(self.s.fees):
-            self.expression(("fees", fi, "amount"), fee.amount, names)
-            self.expression(("fees", fi, "when"), fee.when, names)
+            self.expression(("fees", fi, "amount"), fee.amount, names, self.types, "money")
+            self.expression(("fees", fi, "when"), fee.when, names, self.types, "bool")
             if fee.on_overdue and fee.on_overdue in transitions and "system" not in next(
                     t for t in self.s.workflow.transitions if t.id == fee.on_overdue).roles:
                 self.report(("fees", fi, "on_overdue"),
@@ -306,7 +377,8 @@ class ServiceChecker:
                 if role not in roles:
                     self.report(path + ("roles", ri), f"ไม่มีบทบาท `{role}`", f"no role `{role}`",
                                 did_you_mean(role, roles))
-            self.expression(path + ("guard",), tr.guard, names | GUARD_NAMES)
+            self.expression(path + ("guard",), tr.guard, names | GUARD_NAMES,
+                            with_types(self.types, guard_names(tr.inputs)), "bool")
             for ei, effect in enumerate(tr.effects):
                 if effect.target not in refs[effect.kind]:
                     self.report(path + ("effects", ei, effect.kind),
