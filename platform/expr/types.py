@@ -229,7 +229,9 @@ class _Checker:
                 listed = ", ".join(f"`{k}`" for k in sorted(base.fields))
                 what = base.what or "this record"
                 fix = ((f"คุณหมายถึง `{close[0]}` ใช่หรือไม่", f"did you mean `{close[0]}`?") if close else
-                       (f"ใช้ได้: {listed}", f"use one of: {listed}"))
+                       (f"ใช้ได้: {listed}", f"use one of: {listed}") if listed else
+                       ("ประกาศไว้ก่อนใช้ (เช่น ใน `inputs` ของการดำเนินการ)",
+                        "declare it before use (e.g. under the transition's `inputs`)"))
                 self.problem(node, f"{what} ไม่มี `{name}`", f"{what} has no member `{name}`", fix)
                 return DYN
             return base.elem or DYN
