@@ -167,6 +167,7 @@ class ServiceChecker:
     def check_notifications(self) -> None:
         from ..notifications import template_problem
 
+        broken: set[str] = set()
         for name, notification in self.s.notifications.items():
             for part in ("subject", "body"):
                 text = getattr(notification, part)
@@ -179,6 +180,23 @@ class ServiceChecker:
                                     f"the notification template does not compile: {problem}",
                                     ("ตรวจเครื่องหมาย {{ }} และ {% %} ให้เปิดปิดครบ",
                                      "check that every {{ }} and {% %} is closed"))
+                        broken.add(name)
+        if self.s.agency not in self.agencies:
+            return
+        from types import MappingProxyType, SimpleNamespace
+
+        from ..template_vars import notification_problems
+
+        stand_in = SimpleNamespace(
+            definition=self.s, agency=self.agencies[self.s.agency], id=self.s.id, version=self.s.version,
+            states=MappingProxyType({x.id: x for x in self.s.workflow.states}),
+            transitions=MappingProxyType({x.id: x for x in self.s.workflow.transitions}))
+        for path, th, en in notification_problems(stand_in):
+            if path[1] not in broken:
+                self.report(path, th, en, ("ใช้เฉพาะชื่อที่ข้อความแจ้งเตือนได้รับ (ดู \"Names in templates\" ใน "
+                                           "docs/service-definition.md)",
+                                           "use only the names a notification is given (see \"Names in "
+                                           "templates\" in docs/service-definition.md)"))
 
     def check_agency(self) -> None:
         if self.s.agency not in self.agencies:
