@@ -9,7 +9,7 @@ Requirements: A-SP1–A-SP4.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path as FsPath
 
 from pydantic import BaseModel
@@ -57,14 +57,17 @@ class ServiceChecker:
     """Collects every problem of one service definition; never stops at the first."""
 
     def __init__(self, service: Service, source: SourceMap, file: FsPath,
-                 agencies: dict[str, Agency], prefill_sources: frozenset[str] = frozenset(),
+                 agencies: dict[str, Agency],
+                 prefill_sources: Mapping[str, frozenset[str]] | frozenset[str] = frozenset(),
                  verifiers: frozenset[str] | None = None, check_files: bool = True):
         self.s = service
         self.check_files = check_files
         self.src = source
         self.file = file
         self.agencies = agencies
-        self.prefill_sources = prefill_sources
+        # source name -> the keys its plugin declares (a bare set of names: keys unknown, none accepted)
+        self.prefill_sources: Mapping[str, frozenset[str]] = (
+            prefill_sources if isinstance(prefill_sources, Mapping) else dict.fromkeys(prefill_sources, frozenset()))
         self.verifiers = verifiers
         self.problems: list[Problem] = []
         self.compiled: dict[str, expressions.Expression] = {}
@@ -144,6 +147,7 @@ class ServiceChecker:
         self.check_outputs()
         self.check_notifications()
         self.check_texts()
+        self.check_unbuilt_keys()
         if not self.problems and self.check_files:
             self.check_templates()
         return self.problems
@@ -299,6 +303,13 @@ class ServiceChecker:
             self.report(path, f"ไม่รู้จักแหล่งข้อมูลเติมอัตโนมัติ `{source}`",
                         f"unknown prefill source `{source}`",
                         did_you_mean(source, {"profile", *self.prefill_sources}))
+        elif key not in self.prefill_sources[source]:
+            keys = self.prefill_sources[source]
+            self.report(path, f"แหล่งข้อมูล `{source}` ไม่มีคีย์ `{key}`",
+                        f"the prefill source `{source}` offers no key `{key}`",
+                        did_you_mean(key, keys) if keys else
+                        (f"ปลั๊กอิน `{source}` ไม่ได้ประกาศคีย์ใด (`keys`): ติดต่อผู้ดูแลปลั๊กอิน",
+                         f"the plugin `{source}` declares no `keys`: ask its maintainer"))
 
     def check_calculation_cycles(self) -> None:
         calcs = {c.id: i for i, c in enumerate(self.s.calculations)}
@@ -356,6 +367,19 @@ class ServiceChecker:
             if fee.on_overdue and fee.on_overdue not in transitions:
                 self.report(("fees", fi, "on_overdue"), f"ไม่มีการดำเนินการ `{fee.on_overdue}`",
                             f"no transition `{fee.on_overdue}`", did_you_mean(fee.on_overdue, transitions))
+            elif fee.on_overdue:
+                # the fee is awaited in the states its issuing transitions lead to
+                waiting = sorted({t.to for t in self.s.workflow.transitions
+                                  if any(e.kind == "issue_fee" and e.target == fee.id for e in t.effects)})
+                overdue = next(t for t in self.s.workflow.transitions if t.id == fee.on_overdue)
+                if waiting and not set(waiting) & set(overdue.from_):
+                    shown = ", ".join(f"`{w}`" for w in waiting)
+                    self.report(("fees", fi, "on_overdue"),
+                                f"`{fee.on_overdue}` ไม่ได้ออกจากสถานะที่รอชำระ {shown} จึงไม่มีวันทำงาน",
+                                f"`{fee.on_overdue}` does not start from {shown}, where the fee is awaited, "
+                                "so it could never run",
+                                (f"เพิ่ม {shown} ใน `from` ของ `{fee.on_overdue}`",
+                                 f"add {shown} to the `from` of `{fee.on_overdue}`"))
 
     def check_file(self, path: Path, relative: str) -> None:
         if not self.check_files:
@@ -472,6 +496,23 @@ class ServiceChecker:
                                 ("ลบออกจาก `register`", "remove it from `register`"))
         for li, letter in enumerate(self.s.outputs.letters):
             self.check_file(("outputs", "letters", li, "template"), letter.template)
+
+    def check_unbuilt_keys(self) -> None:
+        """Keys of the language that nothing acts on yet are refused, never ignored
+        (issue #10 item 3): a clerk must not believe they work."""
+        if "risk_level" in self.s.model_fields_set:
+            self.report(("risk_level",), "`risk_level` ยังไม่มีผล (ระดับการพิสูจน์ตัวตนตามความเสี่ยงยังไม่พร้อมใช้งาน)",
+                        "`risk_level` is not yet available: nothing acts on it (identity assurance by risk "
+                        "is later work)", ("ลบ `risk_level` ออก", "remove `risk_level`"), prefer_key=True)
+        for si, state in enumerate(self.s.workflow.states):
+            if "sla_working_days" in state.model_fields_set:
+                self.report(("workflow", "states", si, "sla_working_days"),
+                            "`sla_working_days` ของแต่ละสถานะยังไม่มีผล (ระบบนับเฉพาะ `sla.working_days` ของทั้งบริการ)",
+                            "per-state `sla_working_days` is not yet available: only the service's "
+                            "`sla.working_days` is counted",
+                            ("ลบออก และใช้ `sla.working_days` ของบริการ (จะเขียนเป็นหมายเหตุ `#` ไว้ก็ได้)",
+                             "remove it and use the service's `sla.working_days` (keep it as a `#` comment "
+                             "if you like)"), prefer_key=True)
 
     def check_texts(self) -> None:
         for path, text in walk_texts(self.s):
