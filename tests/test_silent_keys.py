@@ -146,3 +146,20 @@ def test_validity_and_register_are_acted_on():
 def test_shipped_definitions_use_no_unbuilt_key():
     _, problems = load([ROOT / "service_definitions"])
     assert problems == [], "\n".join(p.format() for p in problems)
+
+
+def test_decimals_is_acted_on(defs):
+    """`decimals` limits the places a number answer may have (it was only a widget hint)."""
+    from eservice import forms
+
+    edit(defs, "              label: {th: พื้นที่ (ตร.ม.), en: Area (m²)}\n",
+         "              label: {th: พื้นที่ (ตร.ม.), en: Area (m²)}\n              decimals: 1\n")
+    service = load_or_raise([defs]).latest("minimal-permit")
+    base = {"shop_name": "ร้าน", "has_kitchen": False}
+    _, errors = forms.validate(service, {**base, "shop_area": 12.25})
+    assert [(e.field, e.code) for e in errors] == [("shop_area", "decimals")]
+    assert "1 decimal" in errors[0].en and "ทศนิยม" in errors[0].th
+    _, errors = forms.validate(service, {**base, "shop_area": 12.5})
+    assert errors == []
+    _, errors = forms.validate(service, {**base, "shop_area": 1200})
+    assert errors == []
