@@ -168,3 +168,40 @@ def test_cli_reports_type_problem_with_file_line_and_fix(defs: Path):
     assert out.returncode == 1
     assert f"minimal.yaml:{line}:" in out.stdout
     assert 'duration("6M")' in out.stdout and "วิธีแก้" in out.stdout and "Fix:" in out.stdout
+
+
+def test_a_typed_date_input_works_in_a_guard_at_run_time(defs, tmp_path):
+    """`input.deadline` is a date in guards (not ISO text): "at most 30 days" holds for a
+    near deadline and refuses a far one (A-SP3, A-A4, PR-1)."""
+    import datetime as dt
+
+    from eservice.applications import Applications, declaration_of
+    from eservice.clock import BANGKOK, FixedClock
+    from eservice.engine import EngineContext, EngineError
+    from eservice.policy import Actor, Grant
+    from eservice.store import open_store
+    from eservice.workflow import Workflow
+
+    edit(defs, "      to: awaiting_documents\n",
+         "      to: awaiting_documents\n      guard: 'input.deadline <= today() + duration(\"720h\")'\n")
+    catalogue = load_or_raise([defs])
+    clock = FixedClock(dt.datetime(2023, 1, 23, 10, 0, tzinfo=BANGKOK).astimezone(dt.timezone.utc))
+    ctx = EngineContext(catalogue=catalogue, store=open_store(tmp_path / "data"), clock=clock,
+                        notifier=lambda *a: None)
+    citizen = Actor(user_id="u-citizen", name="สมชาย ใจดี", ip="203.0.113.9", user_agent="pytest")
+    reviewer = Actor(user_id="u-reviewer", grants=(Grant("test-agency", "reviewer"),))
+    apps = Applications(ctx)
+    service = catalogue.latest("minimal-permit")
+    ids = []
+    for _ in range(2):
+        record = apps.start("minimal-permit", citizen)
+        record, errors = apps.save_page(record["id"], citizen, "shop", {"shop_name": "ร้าน", "shop_area": 25})
+        assert errors == []
+        ids.append(apps.submit(record["id"], citizen, declaration_shown=declaration_of(service),
+                               intent_confirmed=True)["id"])
+    flow = Workflow(ctx)
+    with pytest.raises(EngineError) as refused:
+        flow.take(ids[0], "request_documents", reviewer, {"missing": "x", "deadline": "2023-04-30"})
+    assert refused.value.code == "guard"
+    done = flow.take(ids[1], "request_documents", reviewer, {"missing": "x", "deadline": "2023-02-10"})
+    assert done["state"] == "awaiting_documents"
