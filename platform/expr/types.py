@@ -31,7 +31,7 @@ fraction): ``int(x)`` says so explicitly.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ._parser import _is_macro, _Node, _qualified
@@ -192,9 +192,10 @@ class _Checker:
             for kid in node.kids:
                 self.walk(kid, scope)
             return DYN
-        return method(node, scope)
+        result: T = method(node, scope)
+        return result
 
-    def k_lit(self, node: _Node, scope) -> T:
+    def k_lit(self, node: _Node, scope: Mapping[str, T]) -> T:
         if node.name == "bool":
             return BOOL
         if node.name == "null":
@@ -208,12 +209,12 @@ class _Checker:
             return INT
         return DOUBLE if ("." in text or "e" in text or "E" in text) else INT
 
-    def k_ident(self, node: _Node, scope) -> T:
+    def k_ident(self, node: _Node, scope: Mapping[str, T]) -> T:
         if node.name in scope:
             return scope[node.name]
         return self.env.get(node.name, DYN)
 
-    def k_select(self, node: _Node, scope) -> T:
+    def k_select(self, node: _Node, scope: Mapping[str, T]) -> T:
         base = self.walk(node.kids[0], scope)
         return self.member(node, base, node.name)
 
@@ -241,7 +242,7 @@ class _Checker:
                       "`.` reads a member of a record only (a group item, an address, `input`)"))
         return DYN
 
-    def k_index(self, node: _Node, scope) -> T:
+    def k_index(self, node: _Node, scope: Mapping[str, T]) -> T:
         base = self.walk(node.kids[0], scope)
         key = self.walk(node.kids[1], scope)
         if base.kind == "list":
@@ -259,11 +260,11 @@ class _Checker:
             self.problem(node, f"ใช้ [ ] กับ{th_name(base)}ไม่ได้", f"a {base.name} cannot be indexed with [ ]")
         return DYN
 
-    def k_list(self, node: _Node, scope) -> T:
+    def k_list(self, node: _Node, scope: Mapping[str, T]) -> T:
         types = [self.walk(k, scope) for k in node.kids]
         return list_of(self.unify(node.kids, types) if types else DYN)
 
-    def k_map(self, node: _Node, scope) -> T:
+    def k_map(self, node: _Node, scope: Mapping[str, T]) -> T:
         values = []
         for i, kid in enumerate(node.kids):
             t = self.walk(kid, scope)
@@ -271,7 +272,7 @@ class _Checker:
                 values.append(t)
         return map_of(self.unify(node.kids[1::2], values) if values else DYN)
 
-    def unify(self, nodes, types: list[T]) -> T:
+    def unify(self, nodes: Sequence[_Node], types: list[T]) -> T:
         """The common type of list items or ?: branches (whole numbers become
         decimals when decimals are among them)."""
         kinds = {t.kind for t in types} - {"dyn", "null"}
@@ -285,7 +286,7 @@ class _Checker:
             return concrete[0]
         return DYN
 
-    def k_unary(self, node: _Node, scope) -> T:
+    def k_unary(self, node: _Node, scope: Mapping[str, T]) -> T:
         t = self.walk(node.kids[0], scope)
         if node.name == "!":
             if t.kind not in ("bool", "dyn"):
@@ -298,7 +299,7 @@ class _Checker:
             return DYN
         return t
 
-    def k_cond(self, node: _Node, scope) -> T:
+    def k_cond(self, node: _Node, scope: Mapping[str, T]) -> T:
         cond = self.walk(node.kids[0], scope)
         self.need_bool(node.kids[0], cond, "`?`")
         a, b = self.walk(node.kids[1], scope), self.walk(node.kids[2], scope)
@@ -311,7 +312,7 @@ class _Checker:
                          ("เขียนการเปรียบเทียบ เช่น `x > 0` หรือ `x == \"a\"`",
                           "write a comparison such as `x > 0` or `x == \"a\"`"))
 
-    def k_binary(self, node: _Node, scope) -> T:
+    def k_binary(self, node: _Node, scope: Mapping[str, T]) -> T:
         op = node.name
         left, right = node.kids
         a, b = self.walk(left, scope), self.walk(right, scope)
@@ -372,7 +373,7 @@ class _Checker:
         return DYN
 
     # -- calls -----------------------------------------------------------------
-    def k_call(self, node: _Node, scope) -> T:
+    def k_call(self, node: _Node, scope: Mapping[str, T]) -> T:
         if _is_macro(node):
             return self.macro(node, scope)
         qualified = _qualified(node, frozenset(scope))
@@ -387,7 +388,7 @@ class _Checker:
             return self.method(node, name, target, args)
         return self.function(node, name, args)
 
-    def macro(self, node: _Node, scope) -> T:
+    def macro(self, node: _Node, scope: Mapping[str, T]) -> T:
         if node.target is None:  # has(a.b)
             arg = node.kids[0]
             if arg.kind == "select":
