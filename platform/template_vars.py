@@ -84,13 +84,36 @@ def notification_problems(service: Any) -> Iterator[tuple[tuple, str, str]]:
                     line = getattr(exc, "lineno", None)
                     at_th = f" (บรรทัดที่ {line} ของข้อความ)" if line and line > 1 else ""
                     at_en = f" (line {line} of the text)" if line and line > 1 else ""
+                    hint_th, hint_en = _did_you_mean(str(exc), context)
                     yield ((("notifications", name, part, lang)),
-                           f"แม่แบบข้อความแจ้งเตือนใช้ไม่ได้{at_th}: {exc}",
-                           f"the notification template cannot be rendered{at_en}: {exc}")
+                           f"แม่แบบข้อความแจ้งเตือนใช้ไม่ได้{at_th}: {exc}{hint_th}",
+                           f"the notification template cannot be rendered{at_en}: {exc}{hint_en}")
                 except Exception as exc:  # a filter's TypeError, a sandbox refusal…
                     yield ((("notifications", name, part, lang)),
                            f"แม่แบบข้อความแจ้งเตือนใช้ไม่ได้: {exc}",
                            f"the notification template cannot be rendered: {exc}")
+
+
+def _keys(value: Any, depth: int = 0) -> Iterator[str]:
+    if isinstance(value, Mapping) and depth < 4:
+        for key, inner in value.items():
+            yield str(key)
+            yield from _keys(inner, depth + 1)
+
+
+def _did_you_mean(message: str, context: Mapping[str, Any]) -> tuple[str, str]:
+    """" — did you mean `reference`?" for an unknown name, from the names the context has."""
+    import difflib
+    import re
+
+    found = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", message)
+    if not found:
+        return "", ""
+    name = found.group(1) or found.group(2)
+    close = difflib.get_close_matches(name, sorted(set(_keys(context))), n=1, cutoff=0.7)
+    if not close:
+        return "", ""
+    return f" — คุณหมายถึง `{close[0]}` ใช่หรือไม่", f" — did you mean `{close[0]}`?"
 
 
 # --------------------------------------------------------------------------- the names, for the guide

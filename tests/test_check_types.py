@@ -205,3 +205,11 @@ def test_a_typed_date_input_works_in_a_guard_at_run_time(defs, tmp_path):
     assert refused.value.code == "guard"
     done = flow.take(ids[1], "request_documents", reviewer, {"missing": "x", "deadline": "2023-02-10"})
     assert done["state"] == "awaiting_documents"
+
+
+def test_a_calculation_without_type_must_give_a_number(defs: Path):
+    line = edit(defs, CALC, CALC + '''  - id: big
+    expr: "shop_area > 100.0"
+''')
+    p = problem_at(defs, line + 3, "declared `number` but its expression gives a true/false")
+    assert "`type: number` is the default" in p.fix_en

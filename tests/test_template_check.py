@@ -36,8 +36,8 @@ BODY = 'en: "Please send more documents for {{ application.reference }}"'
 
 
 @pytest.mark.parametrize("typo, says", [
-    ("{{ application.referense }}", "referense"),
-    ("{{ answers.shop_nme }}", "shop_nme"),
+    ("{{ application.referense }}", "did you mean `reference`"),
+    ("{{ answers.shop_nme }}", "did you mean `shop_name`"),
     ("{{ inputs.misssing }}", "misssing"),
     ("{{ application.reference | no_such_filter }}", "no_such_filter"),
 ])

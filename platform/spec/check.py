@@ -285,12 +285,15 @@ class ServiceChecker:
             if calc.type == "money":
                 self.types[cid] = declared
                 continue
-            if declared is not None and result.kind not in ("dyn", declared.kind):
+            mismatch = (not result.numeric and result.kind != "dyn") if calc.type == "number" else (
+                declared is not None and result.kind not in ("dyn", declared.kind))
+            if mismatch:
                 self.report(("calculations", ci, "type"),
                             f"การคำนวณ `{calc.id}` ประกาศเป็น `{calc.type}` แต่นิพจน์ให้{result.name}",
                             f"calculation `{calc.id}` is declared `{calc.type}` but its expression gives a "
                             f"{result.name}", ("แก้ `type:` ให้ตรงกับผลของนิพจน์",
-                                               "make `type:` match what the expression gives"))
+                                               "make `type:` match what the expression gives "
+                                               "(`type: number` is the default)"))
             self.types[cid] = result
 
     def check_prefill(self, path: Path, prefill: str) -> None:
