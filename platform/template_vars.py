@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,6 +33,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 __all__ = ["notification_problems", "template_variables", "variables_markdown"]
 
 _STRICT = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=2048)
+def _strict(source: str) -> Any:
+    """The template compiled once per process (compiling is most of the check's cost)."""
+    return _STRICT.from_string(source)
 
 
 def _all_answers(definition: Any) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def notification_problems(service: Any) -> Iterator[tuple[tuple, str, str]]:
                 if not source:
                     continue
                 try:
-                    _STRICT.from_string(source).render(context)
+                    _strict(source).render(context)
                 except TemplateError as exc:
                     line = getattr(exc, "lineno", None)
                     at_th = f" (บรรทัดที่ {line} ของข้อความ)" if line and line > 1 else ""
