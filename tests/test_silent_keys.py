@@ -163,3 +163,14 @@ def test_decimals_is_acted_on(defs):
     assert errors == []
     _, errors = forms.validate(service, {**base, "shop_area": 1200})
     assert errors == []
+
+
+def test_agency_timezone_must_exist(defs):
+    """`timezone` is acted on by the working calendar; a misspelt one is refused at its line."""
+    path = defs / "agencies" / "test-agency.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "timezone: Asia/Bangkokk\n", encoding="utf-8")
+    line = text.count("\n") + 1
+    _, problems = load([defs])
+    found = [p for p in problems if "unknown time zone `Asia/Bangkokk`" in p.en]
+    assert found and found[0].line == line and found[0].th and found[0].fix_en

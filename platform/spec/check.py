@@ -526,6 +526,15 @@ class ServiceChecker:
 
 
 def check_agency_texts(agency: Agency, source: SourceMap) -> list[Problem]:
-    return [source.problem(path, "ข้อความนี้ไม่มีภาษาไทย", "this text has no Thai",
-                           "เขียนข้อความภาษาไทยใน `th:`", "write the Thai text under `th:`")
-            for path, text in walk_texts(agency) if not text.has_thai]
+    problems = [source.problem(path, "ข้อความนี้ไม่มีภาษาไทย", "this text has no Thai",
+                               "เขียนข้อความภาษาไทยใน `th:`", "write the Thai text under `th:`")
+                for path, text in walk_texts(agency) if not text.has_thai]
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:  # the working calendar counts office hours in it (eservice.calendar.from_agency)
+        ZoneInfo(agency.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(source.problem(("timezone",), f"ไม่รู้จักเขตเวลา `{agency.timezone}`",
+                                       f"unknown time zone `{agency.timezone}`",
+                                       "ใช้ `Asia/Bangkok`", "use `Asia/Bangkok` (an IANA time zone name)"))
+    return problems
