@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ._parser import _is_macro, _Node, _qualified
 
@@ -120,10 +121,19 @@ class TypeResult:
     rewritten: str  # the source with whole numbers converted where they meet decimals
 
 
-# Go's duration syntax, which the engine's duration() accepts.
-_DURATION_RE = re.compile(r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^[-+]?0$")
-_TIMESTAMP_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@lru_cache(maxsize=512)
+def _engine_reads(fn: str, literal: str) -> bool:
+    """Does the engine accept ``fn(literal)`` (a string literal as written)?"""
+    import cel
+
+    try:
+        cel.compile(f"{fn}({literal})").execute({})
+    except Exception:
+        return False
+    return True
+
 _DURATION_UNITS = {"d": 24, "D": 24, "w": 24 * 7, "W": 24 * 7}
 
 _TIMESTAMP_GETTERS = frozenset({"getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek",
@@ -471,26 +481,27 @@ class _Checker:
         return DYN
 
     def literal_check(self, node: _Node, fn: str) -> None:
+        """A ``duration("…")`` / ``timestamp("…")`` literal: the engine itself
+        judges it now, rather than when the expression first runs."""
         if len(node.kids) != 1:
             return
         value = _string_value(self.src, node.kids[0])
-        if value is None:
+        if value is None or _engine_reads(fn, _literal_text(self.src, node.kids[0])):
             return
-        if fn == "duration" and not _DURATION_RE.match(value):
+        if fn == "duration":
             m = re.fullmatch(r"(\d+)\s*([a-zA-Z]+)", value.strip())
-            hint_th = hint_en = ""
+            hint = ""
             if m and m.group(2) in _DURATION_UNITS:
-                hours = int(m.group(1)) * _DURATION_UNITS[m.group(2)]
-                hint_th = hint_en = f"`duration(\"{hours}h\")`"
-            fix = ((f"เขียนเป็นชั่วโมง เช่น {hint_th}" if hint_th else
+                hint = f"`duration(\"{int(m.group(1)) * _DURATION_UNITS[m.group(2)]}h\")`"
+            fix = ((f"เขียนเป็นชั่วโมง เช่น {hint}" if hint else
                     "ใช้หน่วย h (ชั่วโมง) m (นาที) s (วินาที) เช่น `duration(\"720h\")` คือ 30 วัน "
                     "ระยะเป็นเดือนหรือปีให้เปรียบเทียบวันที่ด้วย `age()` หรือ getMonth()/getFullYear()"),
-                   (f"write it in hours: {hint_en}" if hint_en else
+                   (f"write it in hours: {hint}" if hint else
                     "use the units h, m, s (e.g. `duration(\"720h\")` is 30 days); months and years have no "
                     "fixed length: compare dates with `age()` or getMonth()/getFullYear()"))
             self.problem(node.kids[0], f"`duration(\"{value}\")` ไม่ใช่ช่วงเวลาที่ระบบอ่านได้",
                          f"`duration(\"{value}\")` is not a duration the engine can read", fix)
-        if fn == "timestamp" and not _TIMESTAMP_RE.match(value):
+        else:
             self.problem(node.kids[0], f"`timestamp(\"{value}\")` ไม่ใช่วันเวลาที่ระบบอ่านได้",
                          f"`timestamp(\"{value}\")` is not a timestamp the engine can read",
                          ("เขียนแบบ `timestamp(\"2024-05-01T00:00:00+07:00\")`",
