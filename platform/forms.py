@@ -362,6 +362,11 @@ def check_value(f: FormField, value: Any, path: str | None = None,
         if t is FieldType.money and number.as_tuple().exponent < -2:
             return err("satang", f"“{label_th}” มีทศนิยมได้ไม่เกิน 2 ตำแหน่ง",
                        f"“{label_en}” can have at most 2 decimal places")
+        if t is FieldType.number and f.decimals is not None and number.normalize().as_tuple().exponent < -f.decimals:
+            if f.decimals == 0:
+                return err("decimals", f"“{label_th}” ต้องเป็นจำนวนเต็ม", f"“{label_en}” must be a whole number")
+            return err("decimals", f"“{label_th}” มีทศนิยมได้ไม่เกิน {f.decimals} ตำแหน่ง",
+                       f"“{label_en}” can have at most {f.decimals} decimal places")
         if f.min is not None and number < f.min:
             return err("min", f"“{label_th}” ต้องไม่น้อยกว่า {f.min}", f"“{label_en}” must be at least {f.min}")
         if f.max is not None and number > f.max:

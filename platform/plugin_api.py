@@ -153,12 +153,15 @@ class DocumentVerifier(Protocol):
 class PrefillSource(Protocol):
     """Supplies answers known elsewhere (civil registry, juristic registry, …).
 
-    ``fetch`` returns ``{field_id: value}`` for the fields it can fill, given
-    the signed-in person's identity; it returns an empty dict when it knows
-    nothing and never invents values.
+    ``keys`` are the keys a definition may name as ``prefill: <name>.<key>``;
+    ``eservice check`` refuses any other key (and a source without ``keys``
+    offers none).  ``fetch`` returns ``{key: value}`` for the keys asked that
+    it knows, given the signed-in person's identity; it returns an empty dict
+    when it knows nothing and never invents values.
     """
 
     name: str
+    keys: Sequence[str]
 
     def fetch(self, identity: Identity, fields: Sequence[str]) -> dict[str, Any]: ...
 

@@ -15,7 +15,7 @@ from typing import Any
 from .spec.models import PROFILE_KEYS
 from .thai_ids import check_thai_id, check_thai_phone, normalize_thai_id
 
-__all__ = ["PROFILE_FIELDS", "PROFILE_KEYS", "clean_field", "merge_profile", "prefill_values"]
+__all__ = ["PROFILE_FIELDS", "PROFILE_KEYS", "clean_field", "merge_profile", "plugin_prefill", "prefill_values"]
 
 Problem = tuple[str, str, str]  # (code, th, en)
 
@@ -97,3 +97,33 @@ def prefill_values(user: Mapping[str, Any]) -> dict[str, Any]:
         "address": dict(address) if address else None,
         "birth_date": profile.get("birth_date"),
     }
+
+
+def plugin_prefill(user: Mapping[str, Any], wanted: Mapping[str, set[str]]) -> dict[str, dict[str, Any]]:
+    """Answers from installed prefill-source plugins (``prefill: <source>.<key>``), A-F2:
+    ``{source: {key: value}}`` for the keys *wanted* of each source.  A plugin that
+    fails offers nothing (the applicant types the answer); it never blocks the form."""
+    import logging
+
+    from .plugin_api import Identity, prefill_sources
+
+    wanted = {s: k for s, k in wanted.items() if s != "profile" and k}
+    if not wanted:
+        return {}
+    profile = user.get("profile") or {}
+    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p)
+    identity = Identity(provider="eservice", subject=str(user.get("id", "")), name=name,
+                        national_id=profile.get("national_id"), email=user.get("email"))
+    sources = prefill_sources()
+    out: dict[str, dict[str, Any]] = {}
+    for source, keys in wanted.items():
+        plugin = sources.get(source)
+        if plugin is None:
+            continue
+        try:
+            found = plugin.fetch(identity, sorted(keys)) or {}
+        except Exception:  # a remote registry down: nothing prefilled
+            logging.getLogger(__name__).warning("prefill source %s failed", source, exc_info=True)
+            continue
+        out[source] = {k: v for k, v in found.items() if k in keys}
+    return out

@@ -38,6 +38,22 @@ def _parse(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
+def _typed_inputs(tr, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The officer's inputs as a guard sees them (the types in docs/service-definition.md,
+    "Types in expressions"): numbers and money as decimals, dates as dates (A-SP3)."""
+    kinds = {i.id: i.type for i in tr.inputs}
+    out = dict(inputs)
+    for key, value in inputs.items():
+        try:
+            if kinds.get(key) in ("number", "money") and isinstance(value, str):
+                out[key] = Decimal(value)
+            elif kinds.get(key) == "date" and isinstance(value, str):
+                out[key] = dt.date.fromisoformat(value)
+        except (ArithmeticError, ValueError):
+            pass
+    return out
+
+
 class Workflow:
     def __init__(self, ctx: EngineContext):
         self.ctx = ctx
@@ -108,7 +124,7 @@ class Workflow:
             raise EngineError("deadline_passed", "เลยกำหนดเวลาที่ให้ไว้แล้ว กรุณาติดต่อหน่วยงาน",
                               "the deadline has passed; contact the agency", status=409)
         signed = self._applicant_resubmission(record, service, actor, tr)
-        ev, extra = self.bindings(record, service, clean_inputs)
+        ev, extra = self.bindings(record, service, _typed_inputs(tr, clean_inputs))
         if tr.guard and not ev.holds(tr.guard, extra):
             raise EngineError("guard", "ยังไม่เข้าเงื่อนไขของการดำเนินการนี้",
                               f"the condition of this action does not hold ({tr.guard})", status=409)

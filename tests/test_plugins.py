@@ -162,6 +162,7 @@ def test_every_hook_is_collected_by_name():
 
     class Prefill:
         name = "registry"
+        keys = ("full_name",)
 
         def fetch(self, identity, fields):
             return {"full_name": identity.name} if "full_name" in fields else {}
@@ -231,6 +232,7 @@ def test_every_hook_is_collected_by_name():
     assert verifier.verify(b"%PDF-1.7").ok and not verifier.verify(b"GIF").ok
 
     prefill = plugin_api.prefill_sources()["registry"]
+    assert isinstance(prefill, plugin_api.PrefillSource)
     who = Identity(provider="local", subject="u1", name="สมชาย ใจดี")
     assert prefill.fetch(who, ["full_name"]) == {"full_name": "สมชาย ใจดี"}
 

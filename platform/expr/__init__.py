@@ -43,8 +43,11 @@ Decisions
   date fields into dates so that comparisons work too.
 * **Numbers.**  ``Decimal`` is bound as a double (the engine has no decimal
   type); integers stay integers.  CEL never mixes ``int`` and ``double`` in
-  arithmetic (``area * 10`` fails when ``area`` is a double: write ``10.0`` or
-  ``double(n)``); comparisons across the two work.  Fees come back through
+  arithmetic (``area * 10`` fails when ``area`` is a double); comparisons
+  across the two work.  A definition's expressions are type-checked when it
+  loads (:mod:`eservice.expr.types`) and whole numbers that meet decimals are
+  rewritten there (``10`` -> ``10.0``), so clerks need not write ``double()``;
+  an expression compiled here directly gets no such help.  Fees come back through
   :meth:`Expression.evaluate_money`, which rounds to satang (ROUND_HALF_UP)
   after first rounding away binary noise at 1e-6 baht, so ``37.5 * 12.345``
   (462.9375) is 462.94 and ``1.07 * 2.5`` (2.6750000000000003) is 2.68.
@@ -88,6 +91,7 @@ Modules
 ``_parser``         tokenizer, analysis parser, free names and paths
 ``_cost``           the cost model ("Bounded work")
 ``binding``         :func:`to_cel`, :func:`bind`: host values to CEL values
+``types``           types of names and expressions, checked at load; int -> double conversion
 ==================  =========================================================
 """
 from __future__ import annotations

@@ -135,7 +135,7 @@ class _Node:
     list, map (kids = k1, v1, k2, v2 …), msg, unary, binary (name = op), cond.
     """
 
-    __slots__ = ("kind", "pos", "name", "kids", "target", "size", "depth")
+    __slots__ = ("kind", "pos", "name", "kids", "target", "size", "depth", "start", "end")
     kind: str
     pos: int
     name: str
@@ -143,6 +143,8 @@ class _Node:
     target: _Node | None
     size: int
     depth: int
+    start: int  # the node's text is source[start:end] (the type checker rewrites it)
+    end: int
 
     def __init__(self, kind: str, pos: int, name: str = "", kids: tuple[_Node, ...] = (),
                  target: _Node | None = None, size: int = 1):
@@ -153,10 +155,18 @@ class _Node:
         self.target = target
         self.size = size
         depth = target.depth if target is not None else 0
+        start, end = pos, pos + 1
+        if target is not None:
+            start, end = min(start, target.start), max(end, target.end)
         for kid in kids:
             if kid.depth > depth:
                 depth = kid.depth
+            if kid.start < start:
+                start = kid.start
+            if kid.end > end:
+                end = kid.end
         self.depth = depth + 1
+        self.start, self.end = start, end
 
 
 _RELOPS = frozenset({"<", "<=", ">=", ">", "==", "!=", "in"})
@@ -181,6 +191,12 @@ class _Parser:
         t = self.toks[self.i]
         self.i += 1
         return t
+
+    def ended(self, node: _Node) -> _Node:
+        """*node* ends where the last token taken ends (closing brackets included)."""
+        last = self.toks[self.i - 1]
+        node.end = max(node.end, last.pos + len(last.text))
+        return node
 
     def expect(self, text: str) -> _Tok:
         if not self.at(text):
@@ -267,18 +283,18 @@ class _Parser:
                     raise _SyntaxProblem(t.pos, "ต้องมีชื่อหลังจุด", "expected a name after `.`")
                 if self.at("("):
                     args = self.args("(", ")")
-                    node = _Node("call", t.pos, t.text, args, target=node)
+                    node = self.ended(_Node("call", t.pos, t.text, args, target=node))
                 elif self.at("{") and _is_ident_chain(node):
-                    node = self.message(node, t)
+                    node = self.ended(self.message(node, t))
                 else:
-                    node = _Node("select", t.pos, t.text, (node,))
+                    node = self.ended(_Node("select", t.pos, t.text, (node,)))
             elif self.at("["):
                 pos = self.take().pos
                 self.enter()
                 index = self.expr()
                 self.depth -= 1
                 self.expect("]")
-                node = _Node("index", pos, "", (node, index))
+                node = self.ended(_Node("index", pos, "", (node, index)))
             else:
                 return node
 
@@ -320,36 +336,36 @@ class _Parser:
             self.take()
             name = self.take()
             if self.at("("):
-                return _Node("call", name.pos, name.text, self.args("(", ")"))
-            return _Node("ident", name.pos, name.text)
+                return self.ended(_Node("call", name.pos, name.text, self.args("(", ")")))
+            return self.ended(_Node("ident", name.pos, name.text))
         if t.kind == "id":
             if t.text in ("true", "false"):
                 self.take()
-                return _Node("lit", t.pos, "bool")
+                return self.ended(_Node("lit", t.pos, "bool"))
             if t.text == "null":
                 self.take()
-                return _Node("lit", t.pos, "null")
+                return self.ended(_Node("lit", t.pos, "null"))
             if t.text in RESERVED_WORDS:
                 raise _SyntaxProblem(t.pos, f"`{t.text}` เป็นคำสงวน", f"`{t.text}` is a reserved word")
             self.take()
             if self.at("("):
-                return _Node("call", t.pos, t.text, self.args("(", ")"))
+                return self.ended(_Node("call", t.pos, t.text, self.args("(", ")")))
             if self.at("{"):
-                return self.message(_Node("ident", t.pos, t.text), t)
-            return _Node("ident", t.pos, t.text)
+                return self.ended(self.message(self.ended(_Node("ident", t.pos, t.text)), t))
+            return self.ended(_Node("ident", t.pos, t.text))
         if t.kind == "num":
             self.take()
-            return _Node("lit", t.pos, "num")
+            return self.ended(_Node("lit", t.pos, "num"))
         if t.kind == "str":
             self.take()
-            return _Node("lit", t.pos, "str", size=max(1, len(t.text)))
+            return self.ended(_Node("lit", t.pos, "str", size=max(1, len(t.text))))
         if t.kind == "op" and t.text == "(":
             self.take()
             node = self.expr()
             self.expect(")")
             return node
         if t.kind == "op" and t.text == "[":
-            return _Node("list", t.pos, "", self.args("[", "]"))
+            return self.ended(_Node("list", t.pos, "", self.args("[", "]")))
         if t.kind == "op" and t.text == "{":
             self.take()
             self.enter()
@@ -363,7 +379,7 @@ class _Parser:
                 self.take()
             self.expect("}")
             self.depth -= 1
-            return _Node("map", t.pos, "", tuple(kids))
+            return self.ended(_Node("map", t.pos, "", tuple(kids)))
         if t.kind == "eof":
             raise _SyntaxProblem(t.pos, "นิพจน์จบก่อนครบ", "the expression ends too early")
         raise _SyntaxProblem(t.pos, f"ไม่ควรมี `{t.text}` ตรงนี้", f"unexpected `{t.text}`")

@@ -9,16 +9,18 @@ Requirements: A-SP1–A-SP4.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path as FsPath
 
 from pydantic import BaseModel
 
 from .. import expr as expressions
+from ..expr.types import DYN, T, check_result, check_types
 from .models import BUILTIN_ROLES, Agency, FieldType, FormField, Service
 from .models import PROFILE_KEYS as PREFILL_PROFILE_KEYS
 from .problems import Path, Problem, did_you_mean
 from .text import Text
+from .types import CALCULATION_TYPES, field_type, guard_names, item_type, with_types
 from .yamlsource import SourceMap
 
 # Names every guard may use besides fields and calculations.
@@ -55,17 +57,21 @@ class ServiceChecker:
     """Collects every problem of one service definition; never stops at the first."""
 
     def __init__(self, service: Service, source: SourceMap, file: FsPath,
-                 agencies: dict[str, Agency], prefill_sources: frozenset[str] = frozenset(),
+                 agencies: dict[str, Agency],
+                 prefill_sources: Mapping[str, frozenset[str]] | frozenset[str] = frozenset(),
                  verifiers: frozenset[str] | None = None, check_files: bool = True):
         self.s = service
         self.check_files = check_files
         self.src = source
         self.file = file
         self.agencies = agencies
-        self.prefill_sources = prefill_sources
+        # source name -> the keys its plugin declares (a bare set of names: keys unknown, none accepted)
+        self.prefill_sources: Mapping[str, frozenset[str]] = (
+            prefill_sources if isinstance(prefill_sources, Mapping) else dict.fromkeys(prefill_sources, frozenset()))
         self.verifiers = verifiers
         self.problems: list[Problem] = []
         self.compiled: dict[str, expressions.Expression] = {}
+        self.types: dict[str, T] = {}  # the type of every field and calculation (expr.types)
 
     # -- helpers -------------------------------------------------------------
     def report(self, path: Path, th: str, en: str, fix: tuple[str, str] = ("", ""),
@@ -83,9 +89,13 @@ class ServiceChecker:
             else:
                 seen[ident] = path
 
-    def expression(self, path: Path, source: str | None, declared: set[str]) -> None:
+    def expression(self, path: Path, source: str | None, declared: set[str],
+                   types: dict[str, T] | None = None, want: str | None = None) -> T:
+        """Compile *source*, check its names and (given *types*) its types; *want*
+        ``bool`` or ``money`` is what its place needs.  Whole numbers meeting
+        decimals are converted (expr.types): the compiled form is the rewritten text."""
         if source is None:
-            return
+            return DYN
         try:
             compiled = expressions.compile_expression(source)
         except expressions.ExpressionError as exc:
@@ -93,16 +103,37 @@ class ServiceChecker:
                         f"expression `{source}` does not compile: {exc.en}",
                         ("ตรวจวงเล็บ เครื่องหมายคำพูด และตัวดำเนินการ (&&, ||, ==)",
                          "check brackets, quotes and operators (&&, ||, ==)"))
-            return
-        self.compiled[source] = compiled
-        for name in sorted(compiled.names - declared):
+            return DYN
+        self.compiled.setdefault(source, compiled)
+        unknown = sorted(compiled.names - declared)
+        for name in unknown:
             self.report(path, f"นิพจน์ `{source}` ใช้ชื่อ `{name}` ที่ไม่ได้ประกาศไว้",
                         f"expression `{source}` uses `{name}`, which is not declared",
                         did_you_mean(name, declared))
-        for name in sorted(compiled.functions - expressions.KNOWN_FUNCTIONS):
+        missing = sorted(compiled.functions - expressions.KNOWN_FUNCTIONS)
+        for name in missing:
             self.report(path, f"นิพจน์ `{source}` เรียกฟังก์ชัน `{name}()` ที่ไม่มี",
                         f"expression `{source}` calls `{name}()`, which does not exist",
                         did_you_mean(name, expressions.KNOWN_FUNCTIONS))
+        if types is None or unknown or missing:
+            return DYN
+        result = check_types(source, compiled._tree, types)
+        for p in result.problems:
+            self.report(path, f"นิพจน์ `{source}` (ตัวอักษรที่ {p.pos + 1}): {p.th}",
+                        f"expression `{source}` (at character {p.pos + 1}): {p.en}", (p.fix_th, p.fix_en))
+        if want is not None and not result.problems:
+            wrong = check_result(result.type, want)
+            if wrong:
+                self.report(path, f"นิพจน์ `{source}`: {wrong[0]}", f"expression `{source}`: {wrong[1]}",
+                            (wrong[2], wrong[3]))
+        if result.rewritten != source and not result.problems:
+            try:
+                self.compiled[source] = expressions.compile_expression(result.rewritten)
+            except expressions.ExpressionError as exc:  # e.g. longer than allowed once converted
+                self.report(path, f"นิพจน์ `{source}` ใช้ไม่ได้เมื่อแปลงจำนวนเต็มเป็นทศนิยม: {exc.th}",
+                            f"expression `{source}` fails once whole numbers are made decimals: {exc.en}",
+                            ("เขียนตัวเลขเป็นทศนิยม เช่น `5.0`", "write the numbers as decimals, e.g. `5.0`"))
+        return result.type
 
     # -- the checks ------------------------------------------------------------
     def run(self) -> list[Problem]:
@@ -116,6 +147,7 @@ class ServiceChecker:
         self.check_outputs()
         self.check_notifications()
         self.check_texts()
+        self.check_unbuilt_keys()
         if not self.problems and self.check_files:
             self.check_templates()
         return self.problems
@@ -139,6 +171,7 @@ class ServiceChecker:
     def check_notifications(self) -> None:
         from ..notifications import template_problem
 
+        broken: set[str] = set()
         for name, notification in self.s.notifications.items():
             for part in ("subject", "body"):
                 text = getattr(notification, part)
@@ -151,6 +184,23 @@ class ServiceChecker:
                                     f"the notification template does not compile: {problem}",
                                     ("ตรวจเครื่องหมาย {{ }} และ {% %} ให้เปิดปิดครบ",
                                      "check that every {{ }} and {% %} is closed"))
+                        broken.add(name)
+        if self.s.agency not in self.agencies:
+            return
+        from types import MappingProxyType, SimpleNamespace
+
+        from ..template_vars import notification_problems
+
+        stand_in = SimpleNamespace(
+            definition=self.s, agency=self.agencies[self.s.agency], id=self.s.id, version=self.s.version,
+            states=MappingProxyType({x.id: x for x in self.s.workflow.states}),
+            transitions=MappingProxyType({x.id: x for x in self.s.workflow.transitions}))
+        for path, th, en in notification_problems(stand_in):
+            if path[1] not in broken:
+                self.report(path, th, en, ("ใช้เฉพาะชื่อที่ข้อความแจ้งเตือนได้รับ (ดู \"Names in templates\" ใน "
+                                           "docs/service-definition.md)",
+                                           "use only the names a notification is given (see \"Names in "
+                                           "templates\" in docs/service-definition.md)"))
 
     def check_agency(self) -> None:
         if self.s.agency not in self.agencies:
@@ -186,19 +236,65 @@ class ServiceChecker:
         return {f.id for _, f, group in walk_fields(s) if group is None} | {c.id for c in s.calculations}
 
     def check_form_expressions(self, names: set[str]) -> None:
+        types = self.types
+        for _, field, group in walk_fields(self.s):
+            if group is None:
+                types[field.id] = field_type(field)
+        self.check_calculation_types(names)
         for si, section in enumerate(self.s.form.sections):
             for pi, page in enumerate(section.pages):
-                self.expression(("form", "sections", si, "pages", pi, "when"), page.when, names)
+                self.expression(("form", "sections", si, "pages", pi, "when"), page.when, names, types, "bool")
         for path, field, group in walk_fields(self.s):
             scope = names | ({f.id for f in group.fields} if group else set())
-            self.expression(path + ("when",), field.when, scope)
-            self.expression(path + ("required_when",), field.required_when, scope)
+            scoped = with_types(types, item_type(group).fields) if group else types
+            self.expression(path + ("when",), field.when, scope, scoped, "bool")
+            self.expression(path + ("required_when",), field.required_when, scope, scoped, "bool")
             for ri, rule in enumerate(field.rules):
-                self.expression(path + ("rules", ri, "check"), rule.check, scope)
+                self.expression(path + ("rules", ri, "check"), rule.check, scope, scoped, "bool")
             if field.prefill:
                 self.check_prefill(path + ("prefill",), field.prefill)
-        for ci, calc in enumerate(self.s.calculations):
-            self.expression(("calculations", ci, "expr"), calc.expr, names)
+
+    def check_calculation_types(self, names: set[str]) -> None:
+        """Each calculation's type is what its expression gives (calculations read
+        each other: checked in the order they depend on each other)."""
+        calcs = {c.id: (ci, c) for ci, c in enumerate(self.s.calculations)}
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(cid: str) -> None:  # dependencies first; a cycle is reported elsewhere
+            if cid in seen:
+                return
+            seen.add(cid)
+            try:
+                used = expressions.compile_expression(calcs[cid][1].expr).names & calcs.keys()
+            except expressions.ExpressionError:
+                used = set()
+            for dep in sorted(used):
+                visit(dep)
+            order.append(cid)
+
+        for cid in calcs:
+            self.types[cid] = DYN
+        for cid in calcs:
+            visit(cid)
+        for cid in order:
+            ci, calc = calcs[cid]
+            want = "money" if calc.type == "money" else None
+            result = self.expression(("calculations", ci, "expr"), calc.expr, names, self.types, want)
+            declared = CALCULATION_TYPES.get(calc.type)
+            if calc.type == "money":
+                self.types[cid] = declared
+                continue
+            mismatch = (not result.numeric and result.kind != "dyn") if calc.type == "number" else (
+                declared is not None and result.kind not in ("dyn", declared.kind))
+            if mismatch:
+                self.report(("calculations", ci, "type"),
+                            f"การคำนวณ `{calc.id}` ประกาศเป็น `{calc.type}` แต่นิพจน์ให้{result.name}",
+                            f"calculation `{calc.id}` is declared `{calc.type}` but its expression gives a "
+                            f"{result.name}", ("แก้ `type:` ให้ตรงกับผลของนิพจน์",
+                                               "make `type:` match what the expression gives "
+                                               "(`type: number` is the default)"))
+            self.types[cid] = result
 
     def check_prefill(self, path: Path, prefill: str) -> None:
         source, _, key = prefill.partition(".")
@@ -210,6 +306,13 @@ class ServiceChecker:
             self.report(path, f"ไม่รู้จักแหล่งข้อมูลเติมอัตโนมัติ `{source}`",
                         f"unknown prefill source `{source}`",
                         did_you_mean(source, {"profile", *self.prefill_sources}))
+        elif key not in self.prefill_sources[source]:
+            keys = self.prefill_sources[source]
+            self.report(path, f"แหล่งข้อมูล `{source}` ไม่มีคีย์ `{key}`",
+                        f"the prefill source `{source}` offers no key `{key}`",
+                        did_you_mean(key, keys) if keys else
+                        (f"ปลั๊กอิน `{source}` ไม่ได้ประกาศคีย์ใด (`keys`): ติดต่อผู้ดูแลปลั๊กอิน",
+                         f"the plugin `{source}` declares no `keys`: ask its maintainer"))
 
     def check_calculation_cycles(self) -> None:
         calcs = {c.id: i for i, c in enumerate(self.s.calculations)}
@@ -241,8 +344,8 @@ class ServiceChecker:
     def check_documents(self, names: set[str]) -> None:
         for di, doc in enumerate(self.s.documents):
             path = ("documents", di)
-            self.expression(path + ("when",), doc.when, names)
-            self.expression(path + ("required_when",), doc.required_when, names)
+            self.expression(path + ("when",), doc.when, names, self.types, "bool")
+            self.expression(path + ("required_when",), doc.required_when, names, self.types, "bool")
             if doc.sample:
                 self.check_file(path + ("sample",), doc.sample)
             if self.verifiers is not None:
@@ -255,8 +358,8 @@ class ServiceChecker:
     def check_fees(self, names: set[str]) -> None:
         transitions = {t.id for t in self.s.workflow.transitions}
         for fi, fee in enumerate(self.s.fees):
-            self.expression(("fees", fi, "amount"), fee.amount, names)
-            self.expression(("fees", fi, "when"), fee.when, names)
+            self.expression(("fees", fi, "amount"), fee.amount, names, self.types, "money")
+            self.expression(("fees", fi, "when"), fee.when, names, self.types, "bool")
             if fee.on_overdue and fee.on_overdue in transitions and "system" not in next(
                     t for t in self.s.workflow.transitions if t.id == fee.on_overdue).roles:
                 self.report(("fees", fi, "on_overdue"),
@@ -267,6 +370,19 @@ class ServiceChecker:
             if fee.on_overdue and fee.on_overdue not in transitions:
                 self.report(("fees", fi, "on_overdue"), f"ไม่มีการดำเนินการ `{fee.on_overdue}`",
                             f"no transition `{fee.on_overdue}`", did_you_mean(fee.on_overdue, transitions))
+            elif fee.on_overdue:
+                # the fee is awaited in the states its issuing transitions lead to
+                waiting = sorted({t.to for t in self.s.workflow.transitions
+                                  if any(e.kind == "issue_fee" and e.target == fee.id for e in t.effects)})
+                overdue = next(t for t in self.s.workflow.transitions if t.id == fee.on_overdue)
+                if waiting and not set(waiting) & set(overdue.from_):
+                    shown = ", ".join(f"`{w}`" for w in waiting)
+                    self.report(("fees", fi, "on_overdue"),
+                                f"`{fee.on_overdue}` ไม่ได้ออกจากสถานะที่รอชำระ {shown} จึงไม่มีวันทำงาน",
+                                f"`{fee.on_overdue}` does not start from {shown}, where the fee is awaited, "
+                                "so it could never run",
+                                (f"เพิ่ม {shown} ใน `from` ของ `{fee.on_overdue}`",
+                                 f"add {shown} to the `from` of `{fee.on_overdue}`"))
 
     def check_file(self, path: Path, relative: str) -> None:
         if not self.check_files:
@@ -306,7 +422,8 @@ class ServiceChecker:
                 if role not in roles:
                     self.report(path + ("roles", ri), f"ไม่มีบทบาท `{role}`", f"no role `{role}`",
                                 did_you_mean(role, roles))
-            self.expression(path + ("guard",), tr.guard, names | GUARD_NAMES)
+            self.expression(path + ("guard",), tr.guard, names | GUARD_NAMES,
+                            with_types(self.types, guard_names(tr.inputs)), "bool")
             for ei, effect in enumerate(tr.effects):
                 if effect.target not in refs[effect.kind]:
                     self.report(path + ("effects", ei, effect.kind),
@@ -383,6 +500,23 @@ class ServiceChecker:
         for li, letter in enumerate(self.s.outputs.letters):
             self.check_file(("outputs", "letters", li, "template"), letter.template)
 
+    def check_unbuilt_keys(self) -> None:
+        """Keys of the language that nothing acts on yet are refused, never ignored
+        (issue #10 item 3): a clerk must not believe they work."""
+        if "risk_level" in self.s.model_fields_set:
+            self.report(("risk_level",), "`risk_level` ยังไม่มีผล (ระดับการพิสูจน์ตัวตนตามความเสี่ยงยังไม่พร้อมใช้งาน)",
+                        "`risk_level` is not yet available: nothing acts on it (identity assurance by risk "
+                        "is later work)", ("ลบ `risk_level` ออก", "remove `risk_level`"), prefer_key=True)
+        for si, state in enumerate(self.s.workflow.states):
+            if "sla_working_days" in state.model_fields_set:
+                self.report(("workflow", "states", si, "sla_working_days"),
+                            "`sla_working_days` ของแต่ละสถานะยังไม่มีผล (ระบบนับเฉพาะ `sla.working_days` ของทั้งบริการ)",
+                            "per-state `sla_working_days` is not yet available: only the service's "
+                            "`sla.working_days` is counted",
+                            ("ลบออก และใช้ `sla.working_days` ของบริการ (จะเขียนเป็นหมายเหตุ `#` ไว้ก็ได้)",
+                             "remove it and use the service's `sla.working_days` (keep it as a `#` comment "
+                             "if you like)"), prefer_key=True)
+
     def check_texts(self) -> None:
         for path, text in walk_texts(self.s):
             if not text.th.strip() or not text.has_thai:
@@ -392,6 +526,15 @@ class ServiceChecker:
 
 
 def check_agency_texts(agency: Agency, source: SourceMap) -> list[Problem]:
-    return [source.problem(path, "ข้อความนี้ไม่มีภาษาไทย", "this text has no Thai",
-                           "เขียนข้อความภาษาไทยใน `th:`", "write the Thai text under `th:`")
-            for path, text in walk_texts(agency) if not text.has_thai]
+    problems = [source.problem(path, "ข้อความนี้ไม่มีภาษาไทย", "this text has no Thai",
+                               "เขียนข้อความภาษาไทยใน `th:`", "write the Thai text under `th:`")
+                for path, text in walk_texts(agency) if not text.has_thai]
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:  # the working calendar counts office hours in it (eservice.calendar.from_agency)
+        ZoneInfo(agency.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(source.problem(("timezone",), f"ไม่รู้จักเขตเวลา `{agency.timezone}`",
+                                       f"unknown time zone `{agency.timezone}`",
+                                       "ใช้ `Asia/Bangkok`", "use `Asia/Bangkok` (an IANA time zone name)"))
+    return problems

@@ -129,16 +129,20 @@ def _nearby_agency_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def _plugin_names() -> tuple[frozenset[str], frozenset[str] | None]:
-    """Prefill sources and document verifiers offered by installed plugins."""
+def _plugin_names() -> tuple[dict[str, frozenset[str]], frozenset[str] | None]:
+    """Prefill sources (with the keys each declares) and document verifiers
+    offered by installed plugins."""
     pm = get_plugin_manager()
-    sources: set[str] = set()
+    sources: dict[str, frozenset[str]] = {}
     verifiers: set[str] = set()
     for group in pm.hook.eservice_prefill_sources():
-        sources.update(getattr(s, "name", s) for s in group or ())
+        for source in group or ():
+            name = getattr(source, "name", source)
+            keys = getattr(source, "keys", None) or ()
+            sources[name] = sources.get(name, frozenset()) | frozenset(str(k) for k in keys)
     for group in pm.hook.eservice_document_verifiers():
         verifiers.update(getattr(v, "name", v) for v in group or ())
-    return frozenset(sources), frozenset(verifiers)
+    return sources, frozenset(verifiers)
 
 
 def _read(path: Path, display: str) -> ParsedYaml:

@@ -205,7 +205,10 @@ PAYMENT_METHODS = ("promptpay", "card", "bank_transfer", "counter", "cheque", "c
 class Fee(Spec):
     id: Identifier
     title: Text
-    amount: Expression = Field(..., description="baht; a number or an expression, e.g. `shop_area * 10`")
+    amount: Annotated[Expression, WithJsonSchema({
+        "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "minLength": 1, "maxLength": 2000}],
+        "description": "baht; a number or an expression, e.g. `shop_area * 10`"})] = Field(
+        ..., description="baht; a number or an expression, e.g. `shop_area * 10`")
     when: Expression | None = None
     due_days: int = Field(15, ge=1, le=365, description="calendar days to pay after the fee is issued")
     methods: tuple[Literal["promptpay", "card", "bank_transfer", "counter", "cheque", "cash"], ...] = (
@@ -216,6 +219,8 @@ class Fee(Spec):
     @classmethod
     def _number_as_text(cls, value):
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError("a fee cannot be negative")
             return str(value)
         return value
 

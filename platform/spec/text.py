@@ -19,6 +19,15 @@ class Text(BaseModel):
     th: str
     en: str | None = None
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # the exported schema accepts what the loader accepts: a plain string too
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        target["anyOf"] = [{"type": "string", "description": "Thai only"},
+                           {k: target.pop(k) for k in list(target) if k not in ("title", "description")}]
+        return schema
+
     @model_validator(mode="before")
     @classmethod
     def _from_plain_string(cls, value: Any) -> Any:

@@ -41,6 +41,7 @@ from ..applications import declaration_of
 from ..engine import EngineError
 from ..events import canonical_json
 from ..renderers.html import render
+from ..profiles import plugin_prefill
 from ..spec.models import FieldType
 from .context import get_context, public_url
 from .deps import accounts, actor_for, applications, current_user, engine, login_redirect
@@ -196,14 +197,22 @@ def _back_url(request: Request, record: Mapping[str, Any], service: Any, page_id
     return app_url(record["id"])
 
 
-def _profile_prefill(request: Request) -> dict[str, Any]:
+def _profile_prefill(request: Request, fields: Any = ()) -> dict[str, Any]:
+    """``{"profile": …}`` and, for the plugin sources *fields* name, their answers (A-F2)."""
     user = current_user(request)
     if user is None:
         return {}
     try:
-        return {"profile": accounts(request).prefill_profile(user)}
+        out: dict[str, Any] = {"profile": accounts(request).prefill_profile(user)}
     except Exception:  # the accounts module may not offer prefill: nothing to offer
-        return {}
+        out = {}
+    wanted: dict[str, set[str]] = {}
+    for f in fields:
+        if f.prefill:
+            source, _, key = f.prefill.partition(".")
+            wanted.setdefault(source, set()).add(key)
+    out.update(plugin_prefill(user, wanted))
+    return out
 
 
 def service_contact(service: Any) -> dict[str, Any]:
@@ -229,7 +238,7 @@ async def apply_start(request: Request) -> Response:
     apps = applications(request)
     if request.method == "POST":  # only a POST (CSRF-checked) makes a draft, never a GET
         try:
-            record = apps.start(service.id, actor, prefill=_profile_prefill(request))
+            record = apps.start(service.id, actor, prefill=_profile_prefill(request, service.fields.values()))
         except EngineError as exc:
             raise HTTPException(exc.status, detail=exc.text(get_lang(request))) from exc
         return see_other(entry_url(request, record, service))
@@ -247,7 +256,7 @@ def _render_page(request: Request, record: dict, service: Any, page_id: str, *,
     section, page = _page(service, page_id)
     ev = _evaluation(request, service, record)
     answers = dict(record.get("answers", {}))
-    answers.update(prefill_values(page, answers, _profile_prefill(request)))
+    answers.update(prefill_values(page, answers, _profile_prefill(request, page.fields)))
     widgets, summary = build_page(page, answers, lang, errors=errors, ev=ev, add_to=add_to)
     provinces = address_lists(None)["province"] if _attach_address_lists(widgets) else []
     visible = _visible(request, service, record)
