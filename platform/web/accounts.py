@@ -103,8 +103,11 @@ def _path_of(request: Request, name: str, fallback: str) -> str:
 
 def _default_target(request: Request, user: Mapping[str, Any]) -> str:
     """Staff land in the back office, citizens on their applications."""
-    if _staff(user):
-        return _path_of(request, "officer_home", "/officer")
+    if _staff(user):  # the inbox, else the administration pages; never a page that refuses them
+        from .admin.staff import landing_path
+        found = landing_path(request, user)
+        if found:
+            return found
     return _path_of(request, "my_applications", "/applications")
 
 

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse
 from ..applications import Applications
 from ..auth import Accounts
 from ..engine import EngineContext
-from ..policy import Actor, Grant
+from ..policy import Actor, Grant, declared_roles, scope_declared
 from ..runtime import engine_of
 from ..workflow import Workflow
 from .context import get_context
@@ -57,6 +57,16 @@ def workflow(request: HTTPConnection) -> Workflow:
     return _cached(request, "workflow", lambda ctx: Workflow(engine(request)))
 
 
+def service_roles(request: HTTPConnection) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The roles the current definitions declare (:func:`eservice.policy.declared_roles`),
+    worked out again when the catalogue is replaced."""
+    ctx = get_context(request)
+    cached = ctx.extra.get("service_roles")
+    if cached is None or cached[0] is not ctx.catalogue:
+        cached = ctx.extra["service_roles"] = (ctx.catalogue, declared_roles(ctx.catalogue))
+    return cached[1]
+
+
 def client_ip(request: HTTPConnection) -> str:
     return request.client.host if request.client else ""
 
@@ -81,8 +91,8 @@ def actor_for(user: dict | None, request: HTTPConnection) -> Actor:
     ip, agent = client_ip(request), request.headers.get("user-agent", "")[:300]
     if user is None:
         return Actor(user_id="", ip=ip, user_agent=agent)
-    grants = tuple(Grant(g.agency, g.role, tuple(g.services) if g.services else None)
-                   for g in accounts(request).roles_of(user))
+    grants = scope_declared(tuple(Grant(g.agency, g.role, tuple(g.services) if g.services else None)
+                                  for g in accounts(request).roles_of(user)), service_roles(request))
     profile = user.get("profile", {})
     name = " ".join(x for x in (profile.get("first_name"), profile.get("last_name")) if x) or user.get("email", "")
     return Actor(user_id=user["id"], grants=grants, ip=ip, user_agent=agent, name=name)
