@@ -8,6 +8,7 @@ Handlers call these instead of building services themselves:
   user record and as a policy :class:`Actor` (with IP and user agent for evidence);
 * ``sign_in(request, user)`` / ``sign_out(request)`` (signing out ends every copy of
   the cookie: the user's ``session_generation`` is bumped, issue #17);
+* ``landing_path(request, user)`` — where staff land after signing in;
 * ``login_redirect(request)`` — the response that sends an anonymous visitor to sign in.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.responses import RedirectResponse
 from ..applications import Applications
 from ..auth import Accounts
 from ..engine import EngineContext
-from ..policy import Actor, Grant, declared_roles, scope_declared
+from ..policy import Actor, Grant, allowed, declared_roles, scope_declared
 from ..runtime import engine_of
 from ..workflow import Workflow
 from .context import get_context
@@ -100,6 +101,25 @@ def actor_for(user: dict | None, request: HTTPConnection) -> Actor:
 
 def current_actor(request: HTTPConnection) -> Actor:
     return actor_for(current_user(request), request)
+
+
+def landing_path(request: HTTPConnection, user: dict) -> str | None:
+    """Where a member of staff lands after signing in: the inbox when they have one,
+    else the administration pages (issue #9); None when neither, so never a 403 page."""
+    from starlette.routing import NoMatchFound
+
+    actor = actor_for(dict(user), request)
+    agencies = get_context(request).catalogue.agencies
+    if any(allowed(actor, "view_inbox", agency=code) for code in agencies):
+        name = "officer_home"
+    elif actor.is_system_admin or any(allowed(actor, "manage_staff", agency=code) for code in agencies):
+        name = "admin_home"
+    else:
+        return None
+    try:
+        return str(request.app.url_path_for(name))
+    except NoMatchFound:  # a trimmed app (tests) without that page
+        return "/officer" if name == "officer_home" else None
 
 
 def sign_in(request: HTTPConnection, user: dict) -> None:

@@ -51,7 +51,7 @@ from ..demo import ROLE_INFO
 from ..i18n import get_lang
 from ..officer import audit_log, flash
 
-__all__ = ["routes", "landing_path", "role_choices"]
+__all__ = ["routes", "role_choices", "manageable_agencies"]
 
 log = logging.getLogger("eservice.web.admin")
 
@@ -66,18 +66,6 @@ def _signed_in(request: Request) -> Actor | Response:
 def manageable_agencies(request: Request, actor: Actor) -> list[str]:
     catalogue = get_context(request).catalogue
     return [code for code in catalogue.agencies if allowed(actor, "manage_staff", agency=code)]
-
-
-def landing_path(request: Request, user: Mapping[str, Any]) -> str | None:
-    """Where a member of staff lands after signing in: the inbox when they have one,
-    else the administration pages; None when neither (never a 403 page)."""
-    actor = deps.actor_for(dict(user), request)
-    catalogue = get_context(request).catalogue
-    if any(allowed(actor, "view_inbox", agency=code) for code in catalogue.agencies):
-        return str(request.app.url_path_for("officer_home"))
-    if actor.is_system_admin or manageable_agencies(request, actor):
-        return str(request.app.url_path_for("admin_home"))
-    return None
 
 
 def role_choices(request: Request, agency: str) -> list[dict[str, Any]]:
@@ -440,7 +428,7 @@ async def welcome(request: Request) -> Response:
         trail.record(user["id"], "staff.password_set", target=user["id"], ip=deps.client_ip(request),
                      user_agent=request.headers.get("user-agent", "")[:300])
     await run_in_threadpool(deps.sign_in, request, user)
-    return RedirectResponse(landing_path(request, user) or "/applications", status_code=303)
+    return RedirectResponse(deps.landing_path(request, user) or "/applications", status_code=303)
 
 
 routes = [
