@@ -73,6 +73,7 @@ STAFF_ROLES: tuple[str, ...] = (
 
 VERIFY_TTL = timedelta(hours=48)
 RESET_TTL = timedelta(hours=1)
+INVITE_TTL = timedelta(days=3)  # a staff invitation's set-password link (issue #9)
 MAX_RESETS_PER_HOUR = 5  # more requests are silently ignored (no mail bombing)
 
 _ROLE = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -539,6 +540,89 @@ class Accounts:
     @staticmethod
     def has_role(user: Record, agency: str, role: str, service: str | None = None) -> bool:
         return any(g.role == role and g.covers(agency, service) for g in Accounts.roles_of(user))
+
+    # -- staff invitations (issue #9: an agency admin adds staff from the web) ------------
+    def invite_staff(self, email: str, name_th: str, name_en: str, *, invited_by: str | None = None
+                     ) -> tuple[Record, str | None]:
+        """The account for a new member of staff, and a set-password token for it.
+
+        A new address gets an account with no usable password (``invited`` until the
+        password is set) and a token (single use, :data:`INVITE_TTL`); inviting it
+        again issues a new token and makes the older ones unusable (epoch bump).  An
+        address that already has a working account gets no token (None): the caller
+        grants the role and tells the person.  Staff names have a Thai and an English form.
+        """
+        address = normalize_email(email)
+        names = self._staff_names(name_th, name_en)
+        user = self.find_by_email(address)
+        if user is not None and not user.get("invited"):
+            if not user.get("staff_name"):
+                user = self._update(user["id"], lambda u: u.update(staff_name=names))
+            return user, None
+        if user is None:
+            first, _, last = names["th"].partition(" ")
+            now = self.clock.now()
+            user_id = "u-" + secrets.token_hex(10)
+            user = self.users.put(user_id, {
+                "id": user_id, "email": address, "email_verified": False, "email_verified_at": None,
+                "password_hash": self.hasher.hash(secrets.token_urlsafe(32)),  # unusable until set
+                "password_changed_at": None, "profile": {"first_name": first, "last_name": last},
+                "staff_name": names, "roles": [], "session_epoch": 0, "session_generation": 0,
+                "disabled": False, "invited": True, "invited_by": invited_by,
+                "created_at": _iso(now), "updated_at": _iso(now)})
+            try:
+                self.emails.put(address, {"user_id": user_id, "created_at": _iso(now)})
+            except ConflictError:
+                self.users.delete(user_id)
+                raise self._email_taken() from None
+        else:  # invited again: only the newest link works
+            user = self._update(user["id"], lambda u: u.update(
+                staff_name=names, session_epoch=u.get("session_epoch", 0) + 1))
+        log.info("staff account %s invited by %s", user["id"], invited_by)
+        return user, self._issue_token(user, "invite", INVITE_TTL)
+
+    def check_invitation(self, token: str) -> Record:
+        """The invited account of a set-password link, or AuthError (used, expired, replaced)."""
+        entry, user = self._peek_token(token, "invite")
+        if entry.get("epoch") != user.get("session_epoch", 0) or not user.get("invited"):
+            raise _bad_token("token_used")
+        return user
+
+    def accept_invitation(self, token: str, password: str) -> Record:
+        """Set the first password with an invitation link: single use; proves the address."""
+        user = self.check_invitation(token)
+        check_password(password, user["email"])
+        entry, _ = self._peek_token(token, "invite")
+        self._consume(entry)
+        now = self.clock.now()
+        new_hash = self.hasher.hash(password)
+        return self._update(user["id"], lambda u: u.update(
+            password_hash=new_hash, password_changed_at=_iso(now), invited=False, email_verified=True,
+            email_verified_at=u.get("email_verified_at") or _iso(now),
+            session_epoch=u.get("session_epoch", 0) + 1))
+
+    def set_staff_name(self, user_id: str, name_th: str, name_en: str) -> Record:
+        names = self._staff_names(name_th, name_en)
+        return self._update(user_id, lambda u: u.update(staff_name=names))
+
+    @staticmethod
+    def _staff_names(name_th: Any, name_en: Any) -> dict[str, str]:
+        names = {"th": " ".join(str(name_th or "").split()), "en": " ".join(str(name_en or "").split())}
+        bad = [k for k, v in names.items() if not v or len(v) > 100 or not v.isprintable()]
+        if bad:
+            raise AuthError("invalid_name", "กรุณากรอกชื่อ-นามสกุลทั้งภาษาไทยและภาษาอังกฤษ (ไม่เกิน 100 ตัวอักษร)",
+                            "Enter the full name in Thai and in English (at most 100 characters)",
+                            problems=[("name_" + k, "", "") for k in bad])
+        return names
+
+    @staticmethod
+    def staff_name(user: Mapping[str, Any], lang: str = "th") -> str:
+        """The person's name in ``lang`` (the staff name, else the profile name, else the e-mail)."""
+        names = user.get("staff_name") or {}
+        if names.get(lang) or names.get("th"):
+            return names.get(lang) or names["th"]
+        profile = user.get("profile") or {}
+        return " ".join(x for x in (profile.get("first_name"), profile.get("last_name")) if x) or user.get("email", "")
 
     def set_disabled(self, user_id: str, disabled: bool = True) -> Record:
         """Disable (or re-enable) an account; disabling ends its sessions."""

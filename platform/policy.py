@@ -14,20 +14,24 @@ OFFICER_ROLES = (
     "head_of_agency", "agency_admin",
 )
 SYSTEM_ADMIN = "system_admin"
+BUILTIN_ROLES = (*OFFICER_ROLES, SYSTEM_ADMIN)
+# In ACTION_ROLES: "a role the application's service declares under ``roles:``" (``engineer``).
+# Such a grant is marked ``declared`` by :func:`scope_declared`, limited to the declaring services.
+DECLARED = "*declared"
 
 # Actions on an agency's work and the roles that may take them (besides a
 # workflow transition, which names its own roles in the definition).
 ACTION_ROLES: dict[str, frozenset[str]] = {
-    "view_inbox": frozenset(OFFICER_ROLES),
-    "view_application": frozenset(OFFICER_ROLES),
-    "claim": frozenset({"registry_clerk", "reviewer", "approver", "signing_authority", "finance_officer"}),
+    "view_inbox": frozenset({*OFFICER_ROLES, DECLARED}),
+    "view_application": frozenset({*OFFICER_ROLES, DECLARED}),
+    "claim": frozenset({"registry_clerk", "reviewer", "approver", "signing_authority", "finance_officer", DECLARED}),
     "assign": frozenset({"registry_clerk", "head_of_agency", "agency_admin"}),
     "refer": frozenset({"registry_clerk", "head_of_agency"}),
     "approve_disposal": frozenset({"head_of_agency"}),
     "view_reports": frozenset({"head_of_agency", "agency_admin", "approver"}),
     "verify_payment": frozenset({"finance_officer"}),
     "sign": frozenset({"signing_authority"}),
-    "manage_staff": frozenset({"agency_admin"}),
+    "manage_staff": frozenset({"agency_admin"}),  # and the system administrator, in every agency
     # suspend, reinstate or revoke a licence in the public register (PL-1, PL-4; eservice.web.register)
     "change_licence_status": frozenset({"signing_authority", "head_of_agency"}),
 }
@@ -38,6 +42,7 @@ class Grant:
     agency: str
     role: str
     services: tuple[str, ...] | None = None  # None: every service of the agency
+    declared: bool = False  # a role the services in ``services`` declare (see scope_declared)
 
     def covers(self, agency: str, service: str | None) -> bool:
         if self.agency not in ("*", agency):  # "*": every agency (as in auth.RoleGrant)
@@ -97,12 +102,44 @@ def allowed(actor: Actor, action: str, application: Mapping[str, Any] | None = N
         return True
     if action in ("view_audit", "manage_agencies"):
         return actor.is_system_admin
+    if action == "manage_staff" and application is None and agency is not None and actor.is_system_admin:
+        return True  # the system administrator may manage the staff of every agency
     roles = ACTION_ROLES.get(action)
     if roles is None or agency is None:
         return False
     if application is not None and application.get("state") == "draft":
         return False  # drafts belong to the applicant alone
-    return bool(actor.roles_for(agency, service) & roles)
+    if actor.roles_for(agency, service) & roles:
+        return True
+    return DECLARED in roles and any(g.declared and g.covers(agency, service) for g in actor.grants)
+
+
+def declared_roles(catalogue: Any) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``{agency: {role: (service ids that declare it, ...)}}`` from the current
+    definitions' ``roles:`` (built-in role ids are never "declared")."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for code in getattr(catalogue, "agencies", {}):
+        for service in catalogue.of_agency(code):
+            for decl in service.definition.roles:
+                if decl.id not in BUILTIN_ROLES:
+                    out.setdefault(code, {}).setdefault(decl.id, set()).add(service.id)
+    return {a: {r: tuple(sorted(s)) for r, s in roles.items()} for a, roles in out.items()}
+
+
+def scope_declared(grants: tuple[Grant, ...], declared: Mapping[str, Mapping[str, tuple[str, ...]]]
+                   ) -> tuple[Grant, ...]:
+    """Mark the grants of service-declared roles and limit them to the services that
+    declare the role (also when the grant names no service).  A grant of a role no
+    service of its agency declares stays as it is, with no officer powers of its own."""
+    out = []
+    for g in grants:
+        services = declared.get(g.agency, {}).get(g.role) if g.role not in BUILTIN_ROLES else None
+        if services:
+            scoped = services if g.services is None else tuple(s for s in g.services if s in services)
+            if scoped:
+                g = Grant(g.agency, g.role, scoped, declared=True)
+        out.append(g)
+    return tuple(out)
 
 
 def may_take(actor: Actor, application: Mapping[str, Any], roles: tuple[str, ...]) -> bool:

@@ -24,7 +24,7 @@ from . import events, forms, submission
 from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
-from .policy import SYSTEM, Actor, may_take
+from .policy import SYSTEM, Actor, allowed, may_take
 from .store import ConflictError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,6 +116,10 @@ class Workflow:
                               state=record["state"])
         if not may_take(actor, record, tr.roles):
             raise EngineError("forbidden", "คุณไม่มีสิทธิ์ทำรายการนี้", "you may not take this action", status=403)
+        if not actor.is_system and any(e.kind == "sign_licence" for e in tr.effects) \
+                and not allowed(actor, "sign", record):  # a licence is signed by a signing authority (A-L4)
+            raise EngineError("forbidden", "การลงนามใบอนุญาตต้องเป็นผู้มีอำนาจลงนาม",
+                              "only a signing authority may sign a licence", status=403)
         clean_inputs = self._check_inputs(tr, inputs or {})
         deadline = _parse(record.get("deadline"))
         withdrawing = service.states[tr.to].outcome == "withdrawn"

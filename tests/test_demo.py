@@ -56,7 +56,7 @@ def test_seeding_twice_creates_each_account_once(tmp_path, defs):  # R: A-X1
     first = seed(tmp_path, defs)
     assert all(created for _, created in first)
     emails = [a.email for a, _ in first]
-    assert len(emails) == len(set(emails)) == len(OFFICER_ROLES) + 1 + 1 + 2  # + engineer, admin, 2 citizens
+    assert len(emails) == len(set(emails)) == len(OFFICER_ROLES) + 1 + 1 + 1 + 2  # + engineer, mayor, admin, 2 citizens
     before = {u["id"]: u["version"] for u in open_accounts(tmp_path).users.all()}
 
     out = io.StringIO()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from eservice.policy import ACTION_ROLES, SYSTEM, Actor, Grant, allowed, may_take
+from eservice.policy import ACTION_ROLES, SYSTEM, Actor, Grant, allowed, may_take, scope_declared
 
 OWN, OTHER = "own-agency", "other-agency"
 SERVICE, OTHER_SERVICE = "food-permit", "building-permit"
@@ -177,3 +177,58 @@ def test_may_take_applicant_and_system_transitions():
     assert may_take(SYSTEM, application, ("system", "head_of_agency")) is True
     assert may_take(SYSTEM, application, ("head_of_agency",)) is False
     assert may_take(_actor("head_of_agency"), application, ("system",)) is False
+
+
+# --- roles a service declares under `roles:` (issue #9 item 1) ------------------------
+DECLARED_MAP = {OWN: {"engineer": (OTHER_SERVICE,)}}
+
+
+def _declared_actor(services: tuple[str, ...] | None = None, agency: str = OWN) -> Actor:
+    return Actor(user_id="u-engineer", grants=scope_declared((Grant(agency, "engineer", services),), DECLARED_MAP))
+
+
+def test_a_declared_role_opens_the_inbox_and_applications_of_its_service_only():  # R: A-X1, CH-4
+    engineer = _declared_actor()
+    building = dict(_application(applicant="u-somebody-else"), service=OTHER_SERVICE)
+    food = _application(applicant="u-somebody-else")
+    assert allowed(engineer, "view_inbox", agency=OWN) is True
+    assert allowed(engineer, "view_inbox", agency=OWN, service=OTHER_SERVICE) is True
+    assert allowed(engineer, "view_inbox", agency=OWN, service=SERVICE) is False
+    for action in ("view_application", "claim"):
+        assert allowed(engineer, action, building) is True, action
+        assert allowed(engineer, action, food) is False, action
+    for action in ("assign", "refer", "approve_disposal", "view_reports", "verify_payment", "sign",
+                   "manage_staff", "change_licence_status", "view_audit", "manage_agencies"):
+        assert allowed(engineer, action, building) is False, action
+    assert allowed(engineer, "view_application", dict(building, state="draft")) is False
+    assert may_take(engineer, building, ("engineer",)) is True
+    assert may_take(engineer, food, ("engineer",)) is False
+
+
+def test_a_declared_role_in_another_agency_or_undeclared_gives_nothing():  # R: CH-4
+    elsewhere = _declared_actor(agency=OTHER)
+    assert allowed(elsewhere, "view_inbox", agency=OTHER) is False
+    assert allowed(elsewhere, "view_inbox", agency=OWN) is False
+    undeclared = Actor(user_id="u-x", grants=scope_declared((Grant(OWN, "gardener"),), DECLARED_MAP))
+    assert allowed(undeclared, "view_inbox", agency=OWN) is False
+    assert allowed(undeclared, "view_application", _application(applicant="u-other")) is False
+    # a grant limited to a service that does not declare the role stays powerless
+    wrong = _declared_actor(services=(SERVICE,))
+    assert allowed(wrong, "view_inbox", agency=OWN) is False
+
+
+def test_one_person_may_hold_many_roles():  # R: A-X1 — the mayor signs and approves disposals
+    mayor = Actor(user_id="u-mayor", grants=(Grant(OWN, "head_of_agency"), Grant(OWN, "signing_authority")))
+    application = _application(applicant="u-other")
+    for action in ("sign", "approve_disposal", "change_licence_status", "view_reports", "claim", "assign"):
+        assert allowed(mayor, action, application) is True, action
+    assert may_take(mayor, application, ("signing_authority",)) is True
+    assert may_take(mayor, application, ("head_of_agency",)) is True
+    assert allowed(mayor, "manage_staff", agency=OWN) is False
+
+
+def test_system_administrator_manages_staff_of_every_agency():  # R: A-X1
+    admin = _actor("system_admin")
+    assert allowed(admin, "manage_staff", agency=OWN) is True
+    assert allowed(admin, "manage_staff", agency=OTHER) is True
+    assert allowed(admin, "view_inbox", agency=OWN) is False

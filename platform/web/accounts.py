@@ -57,7 +57,7 @@ from ..plugins.thai_address import check_address, normalize_address
 from ..renderers.html import render
 from ..thai_ids import check_thai_id, check_thai_phone
 from .context import get_context, public_url
-from .deps import accounts, current_user, login_redirect, sign_in, sign_out
+from .deps import accounts, current_user, landing_path, login_redirect, sign_in, sign_out
 from .throttle import Throttled, give_back, limit
 
 __all__ = ["routes", "safe_next", "send_account_mail"]
@@ -103,8 +103,10 @@ def _path_of(request: Request, name: str, fallback: str) -> str:
 
 def _default_target(request: Request, user: Mapping[str, Any]) -> str:
     """Staff land in the back office, citizens on their applications."""
-    if _staff(user):
-        return _path_of(request, "officer_home", "/officer")
+    if _staff(user):  # the inbox, else the administration pages; never a page that refuses them
+        found = landing_path(request, user)
+        if found:
+            return found
     return _path_of(request, "my_applications", "/applications")
 
 

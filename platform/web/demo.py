@@ -9,8 +9,9 @@ system administrators), A-I1/A-I2 (accounts that can sign in at once), A-F2
 ``ESERVICE_DATA`` and ``ESERVICE_DEFINITIONS`` already in the environment.  For
 each agency of the loaded catalogue it creates a verified officer account per
 role — the built-in ones and any extra role the agency's services declare under
-``roles:`` (e.g. ``engineer``) — as ``<role>@<agency-code>.demo.go.th``; one
-system administrator ``admin@demo.go.th``; and two citizens,
+``roles:`` (e.g. ``engineer``) — as ``<role>@<agency-code>.demo.go.th``, plus
+``mayor@<agency-code>.demo.go.th``, one person holding ``head_of_agency`` and
+``signing_authority`` (signs licences and approves disposals); one system administrator ``admin@demo.go.th``; and two citizens,
 ``somchai@demo.example`` and ``malee@demo.example``, with valid national ID
 numbers, real Thai addresses and phone numbers.  Every account uses the
 password :data:`DEMO_PASSWORD`.
@@ -85,6 +86,12 @@ ROLE_INFO: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+MAYOR = ("ผู้บริหารหน่วยงาน (นายกเทศมนตรี / ผู้อำนวยการเขต)", "Chief executive (mayor / district director)",
+         "บัญชีเดียวถือสองบทบาท: หัวหน้าหน่วยงาน (อนุมัติการจำหน่ายเรื่อง ดูรายงาน) และผู้มีอำนาจลงนาม (ลงนามใบอนุญาต) (A-X1)",
+         "One account with two roles: head of agency (approves disposals, sees reports) and signing authority "
+         "(signs licences) (A-X1)")
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     email: str
@@ -95,6 +102,11 @@ class DemoAccount:
     can_th: str = ""
     can_en: str = ""
     profile: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    also: tuple[str, ...] = ()  # more roles held by the same account (one person, many roles: the mayor)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return (self.role, *self.also)
 
 
 CITIZENS = (
@@ -157,6 +169,8 @@ def demo_accounts(catalogue: Any) -> list[DemoAccount]:
             can_th, can_en = (info[2], info[3]) if info else (
                 f"บทบาทเฉพาะของบริการ: {th}", f"A role the agency's services declare: {en}")
             out.append(DemoAccount(f"{role}@{code}.demo.go.th", role, code, th, en, can_th, can_en))
+        # One person, several roles (issue #9): the chief executive approves disposals and signs.
+        out.append(DemoAccount(f"mayor@{code}.demo.go.th", "head_of_agency", code, *MAYOR, also=("signing_authority",)))
     info = ROLE_INFO["system_admin"]
     out.append(DemoAccount("admin@demo.go.th", "system_admin", "*", info[0], info[1], info[2], info[3]))
     info = ROLE_INFO["applicant"]
@@ -251,8 +265,9 @@ def _seed(store: Any, clock: Any, catalogue: Any, accounts: Any) -> list[tuple[D
         if created:
             user, token = accounts.register(account.email, DEMO_PASSWORD, _profile_of(account, names))
             user = accounts.verify_email(token)
-        if account.role != "applicant" and not accounts.has_role(user, account.agency, account.role):
-            accounts.grant_role(user["id"], account.agency, account.role, granted_by="demo")
+        for role in account.roles if account.role != "applicant" else ():
+            if not accounts.has_role(user, account.agency, role):
+                user = accounts.grant_role(user["id"], account.agency, role, granted_by="demo")
         result.append((account, created))
     return result
 
@@ -356,7 +371,7 @@ def demo_markdown(catalogue: Any) -> str:
                   "| e-mail | บทบาท / role | ทำอะไรได้ / what it can do |", "|---|---|---|"]
         for account in (a for a in accounts if a.agency == code):
             can = f"{account.can_th}<br>{account.can_en}"
-            steps = _transitions_of(catalogue, code, account.role)
+            steps = [s for role in account.roles for s in _transitions_of(catalogue, code, role)]
             if steps:
                 can += "<br>" + "<br>".join(f"• {s_th} / {s_en}" for s_th, s_en in steps)
             lines.append(f"| `{account.email}` | {account.title_th} / {account.title_en} | {can} |")

@@ -8,6 +8,7 @@ Handlers call these instead of building services themselves:
   user record and as a policy :class:`Actor` (with IP and user agent for evidence);
 * ``sign_in(request, user)`` / ``sign_out(request)`` (signing out ends every copy of
   the cookie: the user's ``session_generation`` is bumped, issue #17);
+* ``landing_path(request, user)`` — where staff land after signing in;
 * ``login_redirect(request)`` — the response that sends an anonymous visitor to sign in.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.responses import RedirectResponse
 from ..applications import Applications
 from ..auth import Accounts
 from ..engine import EngineContext
-from ..policy import Actor, Grant
+from ..policy import Actor, Grant, allowed, declared_roles, scope_declared
 from ..runtime import engine_of
 from ..workflow import Workflow
 from .context import get_context
@@ -57,6 +58,16 @@ def workflow(request: HTTPConnection) -> Workflow:
     return _cached(request, "workflow", lambda ctx: Workflow(engine(request)))
 
 
+def service_roles(request: HTTPConnection) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The roles the current definitions declare (:func:`eservice.policy.declared_roles`),
+    worked out again when the catalogue is replaced."""
+    ctx = get_context(request)
+    cached = ctx.extra.get("service_roles")
+    if cached is None or cached[0] is not ctx.catalogue:
+        cached = ctx.extra["service_roles"] = (ctx.catalogue, declared_roles(ctx.catalogue))
+    return cached[1]
+
+
 def client_ip(request: HTTPConnection) -> str:
     return request.client.host if request.client else ""
 
@@ -81,8 +92,8 @@ def actor_for(user: dict | None, request: HTTPConnection) -> Actor:
     ip, agent = client_ip(request), request.headers.get("user-agent", "")[:300]
     if user is None:
         return Actor(user_id="", ip=ip, user_agent=agent)
-    grants = tuple(Grant(g.agency, g.role, tuple(g.services) if g.services else None)
-                   for g in accounts(request).roles_of(user))
+    grants = scope_declared(tuple(Grant(g.agency, g.role, tuple(g.services) if g.services else None)
+                                  for g in accounts(request).roles_of(user)), service_roles(request))
     profile = user.get("profile", {})
     name = " ".join(x for x in (profile.get("first_name"), profile.get("last_name")) if x) or user.get("email", "")
     return Actor(user_id=user["id"], grants=grants, ip=ip, user_agent=agent, name=name)
@@ -90,6 +101,25 @@ def actor_for(user: dict | None, request: HTTPConnection) -> Actor:
 
 def current_actor(request: HTTPConnection) -> Actor:
     return actor_for(current_user(request), request)
+
+
+def landing_path(request: HTTPConnection, user: dict) -> str | None:
+    """Where a member of staff lands after signing in: the inbox when they have one,
+    else the administration pages (issue #9); None when neither, so never a 403 page."""
+    from starlette.routing import NoMatchFound
+
+    actor = actor_for(dict(user), request)
+    agencies = get_context(request).catalogue.agencies
+    if any(allowed(actor, "view_inbox", agency=code) for code in agencies):
+        name = "officer_home"
+    elif actor.is_system_admin or any(allowed(actor, "manage_staff", agency=code) for code in agencies):
+        name = "admin_home"
+    else:
+        return None
+    try:
+        return str(request.app.url_path_for(name))
+    except NoMatchFound:  # a trimmed app (tests) without that page
+        return "/officer" if name == "officer_home" else None
 
 
 def sign_in(request: HTTPConnection, user: dict) -> None:

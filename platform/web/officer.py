@@ -149,7 +149,8 @@ def staff(request: Request, agency: str, *, fresh: bool = False) -> list[dict]:
     cache = ctx.extra.setdefault("officer_staff", {"at": 0.0, "data": None})
     if fresh or cache["data"] is None or time.monotonic() - cache["at"] > STAFF_TTL:
         users = ctx.store.collection("users").all()
-        cache.update(data=inbox.staff_by_agency(users, OFFICER_ROLES), at=time.monotonic())
+        declared = {r for roles in deps.service_roles(request).values() for r in roles}  # engineer, ...
+        cache.update(data=inbox.staff_by_agency(users, (*OFFICER_ROLES, *declared)), at=time.monotonic())
     return cache["data"].get(agency, [])
 
 

@@ -1,0 +1,1 @@
+"""The administration pages: agency staff (staff.py) and the installation (system.py), issue #9."""
