@@ -222,9 +222,9 @@ def test_paid_by_proof_upload_and_finance_verification(world, nss, tmp_path, ser
     assert sent.status_code == 303
     [proof] = world.store.get_application(app_id)["payment_proofs"]
     finance = world.web(f"finance_officer.{agency}")
-    inbox = finance.get(f"/officer/agencies/{agency}/inbox")
+    inbox = finance.get(f"/officer/{agency}")
     assert "Payment to verify" in inbox.text or "การชำระเงินรอตรวจ" in inbox.text
-    assert app_id in finance.get(f"/officer/agencies/{agency}/payments").text
+    assert app_id in finance.get(f"/officer/{agency}/payments").text
     # someone without verify_payment may not accept it
     officer_page = world.web(f"reviewer.{agency}").get(f"/officer/applications/{app_id}")
     refused = world.web(f"reviewer.{agency}").post(

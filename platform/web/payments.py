@@ -8,7 +8,7 @@ Routes (names for ``url()``):
 ``GET  /applications/{app_id}/payment/proofs/{proof_id}``        ``payment_proof_file``      the proof's file
 ``POST /officer/applications/{app_id}/payment/counter``          ``officer_payment_counter`` finance: counter or cash
 ``POST /officer/applications/{app_id}/payment/proofs/{proof_id}/{decision}``  ``officer_payment_proof``  accept/refuse
-``GET  /officer/agencies/{agency}/payments``                     ``officer_payments``        finance: to verify, flagged
+``GET  /officer/{agency}/payments``                     ``officer_payments``        finance: to verify, flagged
 ``POST /payments/webhook/{provider}``                            ``payment_webhook``         a provider's signed callback
 ===============================================================  ==========================  =============================
 
@@ -322,13 +322,13 @@ def _audit_system(request: Request, action: str, details: Mapping[str, Any]) -> 
 
 
 routes = [
-    Route("/applications/{app_id}/payment/qr.png", qr_image, name="payment_qr"),
-    Route("/applications/{app_id}/payment/proof", proof_upload, name="payment_proof_upload", methods=["POST"]),
-    Route("/applications/{app_id}/payment/proofs/{proof_id}", proof_file, name="payment_proof_file"),
-    Route("/officer/applications/{app_id}/payment/counter", counter, name="officer_payment_counter",
+    Route("/applications/{app_id:app_id}/payment/qr.png", qr_image, name="payment_qr"),
+    Route("/applications/{app_id:app_id}/payment/proof", proof_upload, name="payment_proof_upload", methods=["POST"]),
+    Route("/applications/{app_id:app_id}/payment/proofs/{proof_id}", proof_file, name="payment_proof_file"),
+    Route("/officer/applications/{app_id:app_id}/payment/counter", counter, name="officer_payment_counter",
           methods=["POST"]),
-    Route("/officer/applications/{app_id}/payment/proofs/{proof_id}/{decision}", proof_decision,
+    Route("/officer/applications/{app_id:app_id}/payment/proofs/{proof_id}/{decision}", proof_decision,
           name="officer_payment_proof", methods=["POST"]),
-    Route("/officer/agencies/{agency}/payments", finance_list, name="officer_payments"),
+    Route("/officer/{agency:slug}/payments", finance_list, name="officer_payments"),
     Route("/payments/webhook/{provider}", webhook, name="payment_webhook", methods=["POST"]),
 ]
