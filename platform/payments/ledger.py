@@ -76,6 +76,7 @@ from .. import events
 from ..dates import be_year
 from ..policy import SYSTEM, Actor
 from ..store import ConflictError, NotFoundError
+from .records import NOTICES, PAYMENTS  # re-exported: part of the API
 
 __all__ = [
     "METHODS", "NOTICES", "PAYMENTS", "PaymentOutcome", "advance", "fee_issued", "fee_overdue",
@@ -83,8 +84,6 @@ __all__ = [
     "payment_reference", "record_payment",
 ]
 
-PAYMENTS = "payments"
-NOTICES = "notices"
 # how a payment was made: the definition's methods, plus the bank bill-payment QR
 METHODS = ("bill_payment", "promptpay", "card", "bank_transfer", "counter", "cheque", "cash")
 FLAGS = ("duplicate_notice", "already_paid", "closed", "late", "wrong_amount", "unknown_notice", "stale_notice")

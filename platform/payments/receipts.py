@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..policy import SYSTEM
+from .records import PAYMENTS
 from .documents import RECEIPT, issue_receipt_pdf
 
 __all__ = ["issue_receipt", "receipt_attachments", "pending_receipts"]
@@ -32,8 +33,6 @@ def issue_receipt(ctx: Any, app_id: str, payment: Mapping[str, Any]) -> dict[str
     if ctx.outputs is None or not payment.get("receipt"):
         return None
     from ..engine import EngineError
-    from .ledger import PAYMENTS
-
     record = ctx.store.get_application(app_id)
     if any(x.get("id") == RECEIPT and x.get("payment") == payment["id"] for x in record.get("letters") or []):
         return record
@@ -77,8 +76,6 @@ def issue_receipt(ctx: Any, app_id: str, payment: Mapping[str, Any]) -> dict[str
 
 def pending_receipts(ctx: Any) -> list[dict[str, Any]]:
     """Applied payments whose receipt PDF is not signed yet (to retry)."""
-    from .ledger import PAYMENTS
-
     return [p for p in ctx.store.collection(PAYMENTS).all()
             if p.get("status") == "applied" and not (p.get("receipt") or {}).get("document_id")]
 

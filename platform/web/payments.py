@@ -13,7 +13,7 @@ Routes (names for ``url()``):
 ===============================================================  ==========================  =============================
 
 The status page and the officers' application page show the notice with
-:func:`status_panel` and :func:`officer_panel`.  Another person's
+:mod:`eservice.web.payment_panels`.  Another person's
 application answers 404.  Officers' actions need the policy action
 ``verify_payment`` and are written to the audit log.
 """
@@ -31,10 +31,8 @@ from starlette.routing import Route
 
 from ..engine import EngineError
 from ..payments import qr
-from ..payments.documents import METHOD_NAMES, notice_view
-from ..payments.ledger import NOTICES, PAYMENTS
-from ..payments.proofs import COUNTER_METHODS, PROOF_DOCUMENT, accept_proof, pending_proof, record_counter, \
-    refuse_proof, submit_proof
+from ..payments.ledger import PAYMENTS
+from ..payments.proofs import PROOF_DOCUMENT, accept_proof, record_counter, refuse_proof, submit_proof
 from ..policy import allowed
 from ..renderers.html import render
 from .apply import app_url, load_own, see_other
@@ -42,52 +40,9 @@ from .context import get_context
 from .deps import current_user, engine, login_redirect
 from .i18n import get_lang, pick
 from .officer import _app_url, _audit, _load, _signed_in, flash
+from .payment_panels import FLAGS, work
 
-__all__ = ["officer_panel", "payments_due", "routes", "status_panel"]
-
-FLAGS = {
-    "already_paid": {"th": "คำขอชำระแล้ว (ชำระซ้ำ)", "en": "already paid (paid twice)"},
-    "closed": {"th": "คำขอสิ้นสุดแล้ว", "en": "the application is closed"},
-    "late": {"th": "ชำระหลังกำหนด", "en": "paid after the due date"},
-    "wrong_amount": {"th": "จำนวนเงินไม่ตรงกับใบแจ้ง", "en": "the amount differs from the notice"},
-    "unknown_notice": {"th": "ไม่พบใบแจ้งชำระตามอ้างอิง", "en": "no notice with these references"},
-    "stale_notice": {"th": "ใบแจ้งชำระนี้ไม่ใช้แล้ว", "en": "the notice is no longer in force"},
-}
-
-
-# ------------------------------------------------------------------ what the pages show
-def _methods(record: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    for fee in record.get("fees") or []:
-        out += [m for m in fee.get("methods") or [] if m not in out]
-    return out
-
-
-def status_panel(record: Mapping[str, Any], service: Any) -> dict[str, Any] | None:
-    """The notice as the applicant sees it, with the proof form when it is open."""
-    view = notice_view(record, service)
-    if view is None:
-        return None
-    proofs = list(record.get("payment_proofs") or [])
-    return {**view, "qr_href": app_url(record["id"], "/payment/qr.png") if view["qr_payload"] else None,
-            "proofs": proofs, "pending": pending_proof(record),
-            "may_upload": view["status"] == "open" and not record.get("closed") and not pending_proof(record),
-            "receipts": [x for x in record.get("letters") or [] if x.get("id") == "payment_receipt"],
-            "formats": "PDF, JPEG, PNG", "max_mb": "5"}
-
-
-def officer_panel(request: Request, actor: Any, record: Mapping[str, Any], service: Any) -> dict[str, Any] | None:
-    """The notice, the proofs, the payments and the finance forms for the officers' page."""
-    view = notice_view(record, service)
-    if view is None:
-        return None
-    payments = get_context(request).store.collection(PAYMENTS).find(application=record["id"])
-    may_verify = allowed(actor, "verify_payment", record) and view["status"] == "open" and not record.get("closed")
-    methods = [m for m in _methods(record) if m in COUNTER_METHODS] or ["counter"]
-    return {**view, "proofs": list(record.get("payment_proofs") or []), "payments": payments,
-            "may_verify": may_verify, "methods": [(m, METHOD_NAMES[m]) for m in methods], "flags": FLAGS,
-            "pending": pending_proof(record)}
-
+__all__ = ["routes"]
 
 # ------------------------------------------------------------------ the applicant
 async def qr_image(request: Request) -> Response:
@@ -244,32 +199,6 @@ async def proof_decision(request: Request) -> Response:
     return _done(request, record)
 
 
-def _work(request: Request, actor: Any, agency: str) -> tuple[list, list]:
-    store = get_context(request).store
-    to_verify = []
-    for notice in store.collection(NOTICES).find(agency=agency, status="open"):
-        record = store.get_application(notice["application"])
-        proof = pending_proof(record)
-        if proof and allowed(actor, "verify_payment", record):
-            to_verify.append({"record": record, "proof": proof})
-    payments = store.collection(PAYMENTS)
-    # a callback whose references match no notice has no agency: every agency's finance sees it
-    flagged = [p for p in [*payments.find(agency=agency), *payments.find(agency=None)]
-               if p.get("status") == "flagged" and not p.get("resolved")]
-    flagged.sort(key=lambda p: p.get("recorded_at") or "")
-    return to_verify, flagged
-
-
-def payments_due(request: Request, actor: Any, agency: str) -> dict[str, int] | None:
-    """``{"proofs", "flagged"}`` for the inbox of a finance officer (None for others or when none)."""
-    if not allowed(actor, "verify_payment", agency=agency):
-        return None
-    to_verify, flagged = _work(request, actor, agency)
-    if not to_verify and not flagged:
-        return None
-    return {"proofs": len(to_verify), "flagged": len(flagged)}
-
-
 async def finance_list(request: Request) -> Response:
     """The agency's payments to verify (proofs) and flagged payments (A-P4, A-P6)."""
     actor = _signed_in(request)
@@ -279,7 +208,7 @@ async def finance_list(request: Request) -> Response:
     if get_context(request).catalogue.agencies.get(agency) is None or \
             not allowed(actor, "verify_payment", agency=agency):
         raise HTTPException(404)
-    to_verify, flagged = _work(request, actor, agency)
+    to_verify, flagged = work(request, actor, agency)
     return render(request, "payments/finance.html", agency=get_context(request).catalogue.agencies[agency],
                   to_verify=to_verify, flagged=flagged, flags=FLAGS)
 
