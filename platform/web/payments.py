@@ -94,6 +94,7 @@ async def proof_upload(request: Request) -> Response:
             stored = await run_in_threadpool(documents.store_upload, get_context(request).files, data,
                                              upload.filename or "", PROOF_DOCUMENT)
             await run_in_threadpool(submit_proof, engine(request), record["id"], actor, stored, note)
+            _audit(request, actor, "payment.proof_upload", record, {"sha256": stored["sha256"]})
         except EngineError as exc:
             if exc.status == 404:
                 raise HTTPException(404) from None
