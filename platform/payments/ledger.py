@@ -65,6 +65,7 @@ A payment (collection ``payments``, key :func:`payment_key`)::
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -88,6 +89,7 @@ __all__ = [
 METHODS = ("bill_payment", "promptpay", "card", "bank_transfer", "counter", "cheque", "cash")
 FLAGS = ("duplicate_notice", "already_paid", "closed", "late", "wrong_amount", "unknown_notice", "stale_notice")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+log = logging.getLogger(__name__)
 
 
 def money(value: Any) -> Decimal:
@@ -336,15 +338,17 @@ def advance(ctx: Any, app_id: str) -> dict[str, Any] | None:
     flow = Workflow(ctx)
     for _ in range(3):
         record = ctx.store.get_application(app_id)
-        choices = [t for t in flow.available(record, SYSTEM) if not t.inputs or all(not i.required for i in t.inputs)]
-        choices = [t for t in choices if t.guard and "paid" in t.guard]
+        service = ctx.service_of(record)
+        choices = [t for t in flow.available(record, SYSTEM)
+                   if t.guard and "paid" in service.expr(t.guard).names and not any(i.required for i in t.inputs)]
         if not choices:
             return None
         try:
             return flow.take(app_id, choices[0].id, SYSTEM, {}, expected_version=record["version"])
         except ConflictError:
             continue
-        except EngineError:
+        except EngineError as exc:  # e.g. a document of that step cannot be signed now: finance can take it
+            log.warning("paid application %s was not moved on by %s: %s", app_id, choices[0].id, exc.en)
             return None
     return None
 
