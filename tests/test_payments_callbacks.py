@@ -85,6 +85,18 @@ def test_wrong_amount_is_flagged_then_the_right_payment_applies(world):  # R: A-
     [sent] = world.bank.pay(payload, timestamp=now(world))["sent"]
     assert sent["body"]["status"] == "applied" and world.state(app_id) == "awaiting_signature"
     assert len(payments_of(world, app_id)) == 2 and len(receipts_of(world, app_id)) == 1
+    # finance notes how the 49 baht was settled outside the platform; it leaves the list, still flagged
+    finance = world.web(f"finance_officer.{AGENCY}")
+    page = finance.get(f"/officer/{AGENCY}/payments")
+    action = f"/officer/{AGENCY}/payments/{flagged['id']}/settle"
+    assert action in page.text
+    assert finance.post(action, data={"csrf_token": token_of(page.text), "note": ""},
+                        follow_redirects=False).status_code == 303
+    assert not world.store.collection(PAYMENTS).get(flagged["id"]).get("resolved")  # a note is needed
+    finance.post(action, data={"csrf_token": token_of(page.text), "note": "คืนเงิน 49 บาท ใบสำคัญ 12/2569"})
+    settled = world.store.collection(PAYMENTS).get(flagged["id"])
+    assert settled["resolved"]["note"] == "คืนเงิน 49 บาท ใบสำคัญ 12/2569" and settled["status"] == "flagged"
+    assert action not in finance.get(f"/officer/{AGENCY}/payments").text
 
 
 def test_a_late_payment_is_flagged_not_applied(world):  # R: A-P6, A-P8

@@ -32,7 +32,8 @@ from starlette.routing import Route
 from ..engine import EngineError
 from ..payments import qr
 from ..payments.ledger import PAYMENTS
-from ..payments.proofs import PROOF_DOCUMENT, accept_proof, record_counter, refuse_proof, submit_proof
+from ..payments.proofs import PROOF_DOCUMENT, accept_proof, record_counter, refuse_proof, settle_flagged, \
+    submit_proof
 from ..policy import allowed
 from ..renderers.html import render
 from .apply import app_url, load_own, see_other
@@ -210,8 +211,31 @@ async def finance_list(request: Request) -> Response:
             not allowed(actor, "verify_payment", agency=agency):
         raise HTTPException(404)
     to_verify, flagged = work(request, actor, agency)
+    from .officer import FLASH
+
     return render(request, "payments/finance.html", agency=get_context(request).catalogue.agencies[agency],
-                  to_verify=to_verify, flagged=flagged, flags=FLAGS)
+                  to_verify=to_verify, flagged=flagged, flags=FLAGS, flash=request.session.pop(FLASH, None))
+
+
+async def settle(request: Request) -> Response:
+    """Finance notes how a flagged payment was settled outside the platform."""
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    agency = request.path_params["agency"]
+    form = await request.form()
+    try:
+        saved = await run_in_threadpool(settle_flagged, engine(request), request.path_params["payment_id"], actor,
+                                        agency, str(form.get("note") or ""))
+    except EngineError as exc:
+        if exc.status == 404:
+            raise HTTPException(404) from None
+        flash(request, "warning", exc.th, exc.en)
+        return RedirectResponse(request.url_for("officer_payments", agency=agency).path, status_code=303)
+    trail_target = {"id": saved.get("application") or "", "agency": agency}
+    _audit(request, actor, "payment.settle", trail_target, {"payment": saved["id"]})
+    flash(request, "success", "บันทึกการดำเนินการแล้ว", "Recorded as settled.")
+    return RedirectResponse(request.url_for("officer_payments", agency=agency).path, status_code=303)
 
 
 # ------------------------------------------------------------------ the provider's callback
@@ -260,5 +284,7 @@ routes = [
     Route("/officer/applications/{app_id:app_id}/payment/proofs/{proof_id}/{decision}", proof_decision,
           name="officer_payment_proof", methods=["POST"]),
     Route("/officer/{agency:slug}/payments", finance_list, name="officer_payments"),
+    Route("/officer/{agency:slug}/payments/{payment_id}/settle", settle, name="officer_payment_settle",
+          methods=["POST"]),
     Route("/payments/webhook/{provider}", webhook, name="payment_webhook", methods=["POST"]),
 ]
