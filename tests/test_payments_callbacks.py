@@ -197,3 +197,22 @@ def test_a_refused_proof_goes_back_to_the_applicant(world):  # R: A-P4
     assert world.state(app_id) == "awaiting_payment" and payments_of(world, app_id) == []
     events = [e["type"] for e in world.store.get_application(app_id)["events"]]
     assert "payment:proof" in events and "payment:proof_refused" in events
+
+
+def test_a_receipt_that_cannot_be_signed_at_once_is_signed_by_the_worker(world):  # R: PR-12, IS-2
+    from eservice.worker import run_once
+
+    app_id, notice, payload = fresh(world)
+    world.tsa.failing = True  # the time-stamp service is down when the bank reports the payment
+    try:
+        [sent] = world.bank.pay(payload, timestamp=now(world))["sent"]
+    finally:
+        world.tsa.failing = False
+    assert sent["body"]["status"] == "applied" and sent["body"]["receipt"]  # the number is taken
+    [payment] = payments_of(world, app_id)
+    assert receipts_of(world, app_id) == [] and not payment["receipt"].get("document_id")
+    assert world.state(app_id) == "awaiting_signature"  # the payment still moved it on
+    run_once(world.app.state.ctx)
+    [receipt] = receipts_of(world, app_id)
+    assert receipt["number"] == payment["receipt"]["number"]
+    assert payments_of(world, app_id)[0]["receipt"]["document_id"] == receipt["document_id"]
