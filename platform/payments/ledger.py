@@ -54,9 +54,11 @@ A payment (collection ``payments``, key :func:`payment_key`)::
      "method": one of METHODS, "provider": "<name>" | None,
      "provider_ref": "<bank transaction id>" | None,
      "receipt_ref": "<counter book/slip number>" | None,
+     "evidence": {"event_id"} | {"proof", "sha256"} | None,
      "paid_at": "<iso>", "recorded_at": "<iso>", "recorded_by": "<user id>",
-     "status": "received" | "applied" | "flagged",
-     "flag": None | "duplicate_notice" | "already_paid" | "closed" | "late"
+     "status": "received" | "applied" | "flagged",   # "received": kept, not yet decided
+                                                      # (only seen if a process died in between)
+     "flag": None | "already_paid" | "closed" | "late"
              | "wrong_amount" | "unknown_notice" | "stale_notice",
      "resolved": None | {"by", "at", "note"},     # finance's note on a flag
      "receipt": None | {"number": "2570/000123", "seq": 123,
@@ -87,7 +89,7 @@ __all__ = [
 
 # how a payment was made: the definition's methods, plus the bank bill-payment QR
 METHODS = ("bill_payment", "promptpay", "card", "bank_transfer", "counter", "cheque", "cash")
-FLAGS = ("duplicate_notice", "already_paid", "closed", "late", "wrong_amount", "unknown_notice", "stale_notice")
+FLAGS = ("already_paid", "closed", "late", "wrong_amount", "unknown_notice", "stale_notice")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 log = logging.getLogger(__name__)
 
