@@ -216,3 +216,15 @@ def test_a_receipt_that_cannot_be_signed_at_once_is_signed_by_the_worker(world):
     [receipt] = receipts_of(world, app_id)
     assert receipt["number"] == payment["receipt"]["number"]
     assert payments_of(world, app_id)[0]["receipt"]["document_id"] == receipt["document_id"]
+
+
+def test_an_interrupted_payment_is_shown_to_finance(world):  # R: A-P6 (never lost)
+    app_id, notice, _ = fresh(world)
+    long_ago = (world.clock.now() - dt.timedelta(hours=1)).isoformat()
+    world.store.collection(PAYMENTS).put("bank_bill_payment:TX-INTERRUPTED", {  # as a process that died leaves it
+        "id": "bank_bill_payment:TX-INTERRUPTED", "application": app_id, "agency": AGENCY, "ref1": notice["ref1"],
+        "ref2": notice["ref2"], "amount": "50.00", "method": "promptpay", "provider": "bank_bill_payment",
+        "provider_ref": "TX-INTERRUPTED", "paid_at": long_ago, "recorded_at": long_ago, "recorded_by": "system",
+        "status": "received", "flag": None, "resolved": None, "receipt": None})
+    page = world.web(f"finance_officer.{AGENCY}").get(f"/officer/{AGENCY}/payments", params={"lang": "en"}).text
+    assert "TX-INTERRUPTED" in page and "the system stopped before" in page

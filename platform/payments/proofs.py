@@ -208,7 +208,7 @@ def settle_flagged(ctx: Any, payment_id: str, actor: Actor, agency: str, note: s
         raise EngineError("note", "กรุณาบันทึกว่าดำเนินการอย่างไร", "say how it was settled", status=422, input="note")
     payments = ctx.store.collection(PAYMENTS)
     found = payments.get(payment_id)
-    if found is None or found.get("status") != "flagged" or found.get("agency") not in (agency, None) \
+    if found is None or found.get("status") == "applied" or found.get("agency") not in (agency, None) \
             or not allowed(actor, "verify_payment", agency=agency):
         raise EngineError("not_found", "ไม่พบรายการนี้", "no such flagged payment", status=404)
     if found.get("resolved"):

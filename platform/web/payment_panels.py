@@ -4,6 +4,7 @@ A-P3, A-P4, A-P6): built here, used by :mod:`eservice.web.track`,
 the routes)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,8 @@ FLAGS = {
     "wrong_amount": {"th": "จำนวนเงินไม่ตรงกับใบแจ้ง", "en": "the amount differs from the notice"},
     "unknown_notice": {"th": "ไม่พบใบแจ้งชำระตามอ้างอิง", "en": "no notice with these references"},
     "stale_notice": {"th": "ใบแจ้งชำระนี้ไม่ใช้แล้ว", "en": "the notice is no longer in force"},
+    "interrupted": {"th": "บันทึกแล้วแต่ระบบหยุดก่อนพิจารณา ให้ตรวจสอบ", "en": "recorded, but the system stopped before "
+                    "deciding it: check it"},
 }
 
 
@@ -72,8 +75,12 @@ def work(request: Request, actor: Any, agency: str) -> tuple[list, list]:
             to_verify.append({"record": record, "proof": proof})
     payments = store.collection(PAYMENTS)
     # a callback whose references match no notice has no agency: every agency's finance sees it
-    flagged = [p for p in [*payments.find(agency=agency), *payments.find(agency=None)]
-               if p.get("status") == "flagged" and not p.get("resolved")]
+    # a payment still "received" minutes later was interrupted (its process died): finance must see it too
+    stuck_before = (get_context(request).now() - dt.timedelta(minutes=10)).isoformat()
+    flagged = [p if p.get("status") == "flagged" else dict(p, flag="interrupted")
+               for p in [*payments.find(agency=agency), *payments.find(agency=None)]
+               if not p.get("resolved") and (p.get("status") == "flagged" or (
+                   p.get("status") == "received" and (p.get("recorded_at") or "") < stuck_before))]
     flagged.sort(key=lambda p: p.get("recorded_at") or "")
     return to_verify, flagged
 
