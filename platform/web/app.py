@@ -61,7 +61,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import BilingualError
 from ..renderers.html import STATIC
-from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, \
+from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, payments, \
     officer_reports, register, track, verify
 from .admin import staff as admin_staff, system as admin_system
 from .context import AppContext, Settings, StartupError, check_public_address
@@ -77,7 +77,7 @@ log = logging.getLogger("eservice.web")
 # ``verify`` comes before ``accounts``: GET /verify is the public document check, and it hands
 # the e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    catalogue, verify, accounts, large_upload, apply, attachments, track, api, issued, officer_reports,
+    catalogue, verify, accounts, large_upload, apply, attachments, track, payments, api, issued, officer_reports,
     officer_actions, officer, register, admin_staff, admin_system,
 )
 SESSION_COOKIE = "eservice_session"
