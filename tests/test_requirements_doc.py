@@ -13,7 +13,7 @@ DOC = ROOT / "docs" / "requirements.md"
 # The catalogue's families; other `XX-123` tokens are names of standards or data
 # (SHA-256, UTF-8, APP-1 in a test store), not requirement citations.
 FAMILIES = ("A", "CH", "RC", "PR", "IS", "PL", "NF")
-CITED = re.compile(r"(?<![\w\[\-])((?:%s)-[A-Z]*\d+)\b" % "|".join(FAMILIES))
+CITED = re.compile(r"(?<![\w\[\-^])((?:%s)-[A-Z]*\d+)\b" % "|".join(FAMILIES))
 LISTED = re.compile(r"^- \*\*([A-Z]+-[A-Z]*\d+)\*\*", re.M)
 
 
