@@ -235,6 +235,10 @@ class Workflow:
                 notifications.append(effect.target)
             if result:
                 events.append(record["events"], f"effect:{effect.kind}", actor.user_id, stamp, result)
+        if any(e.kind == "issue_fee" for e in tr.effects):  # "fee issued" (eservice.payments, A-P1)
+            from .payments.ledger import fee_issued
+
+            fee_issued(self.ctx, record, service, actor=actor, stamp=stamp, message=None)
         saved = self.ctx.store.update_application(record, record["version"])
         self._schedule_timers(saved, service, after, now, event["seq"])
         if issued or any(e.kind == "publish" for e in tr.effects):  # once saved: /verify's index, the register
