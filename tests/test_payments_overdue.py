@@ -127,12 +127,13 @@ def test_unpaid_fee_is_reminded_once_then_proposed_for_disposal_which_the_head_a
     assert report.fees.reminders == [] and _reminders(smtp_server) == []
 
     report = run_once(ctx, _at(2))
-    assert report.fees.reminders == [f"{record['id']}:permit_fee"], report.errors
+    assert report.fees.reminders == [f"{record['id']}:{record['payment_notice']['number']}"], report.errors
     [mail] = smtp_server.wait_for(1)
     assert mail.rcpt_tos == [world.citizen["email"]]
     text = mail.text
     assert "6 กุมภาพันธ์ พ.ศ. 2566" in text and "6 February 2023" in text  # Buddhist Era in Thai
-    assert "500.00 บาท" in text and "THB 500.00" in text
+    notice = record["payment_notice"]
+    assert "1,000.00 บาท" in text and "THB 1,000.00" in text and notice["number"] in text
     assert "ไม่ชำระภายในกำหนด เสนอจำหน่ายเรื่อง" in text and "Not paid in time: propose closing" in text
     assert f"/applications/{record['id']}" in text
     outbox = [o for o in world.store.collection("outbox").all() if o.get("kind") == "fee_reminder"]
@@ -149,17 +150,19 @@ def test_unpaid_fee_is_reminded_once_then_proposed_for_disposal_which_the_head_a
 
     # the first instant after it: marked overdue, and on_overdue taken as `system`
     report = run_once(_restart(world, _at(7, hour=0)), _at(7, hour=0))
-    assert report.fees.overdue == [f"{record['id']}:permit_fee"], report.errors
+    assert report.fees.overdue == [f"{record['id']}:{record['payment_notice']['number']}"], report.errors
     assert report.fees.transitions == [f"{record['id']}:payment_overdue"]
     after = world.get(record["id"])
     assert after["state"] == "disposal_proposed" and not after["closed"]
     marked, moved = after["events"][-2:]
     assert marked["type"] == "fee_overdue" and marked["actor"] == "system"
-    assert marked["data"]["fee"] == "permit_fee" and marked["data"]["due_on"] == "2023-02-06"
+    assert marked["data"]["fees"] == ["permit_fee"] and marked["data"]["due_on"] == "2023-02-06"
     assert marked["data"]["on_overdue"] == "payment_overdue"
     assert moved["type"] == "transition" and moved["actor"] == "system"
     assert moved["data"]["transition"] == "payment_overdue"
     assert after["fees"][0]["overdue_at"] and after["fees"][0]["status"] == "unpaid"
+    assert after["payment_notice"]["status"] == "overdue"
+    assert world.store.collection("notices").get(notice["ref2"])["status"] == "overdue"
     assert events.verify_chain(after["events"]) == []
 
     # more rounds, another process: nothing twice
@@ -195,9 +198,13 @@ def test_a_paid_fee_is_neither_reminded_nor_overdue(tmp_path, with_fee_service, 
     world = _world(tmp_path, smtp_server)
     record = _bill(world)
 
-    def pay(current: dict) -> None:  # what the payments module writes when a payment is accepted
-        current["fees"][0]["status"] = "paid"
-    world.store.modify_application(record["id"], pay)
+    from eservice.payments.ledger import record_payment
+    from eservice.policy import SYSTEM
+
+    notice = record["payment_notice"]
+    outcome = record_payment(world.engine, ref1=notice["ref1"], ref2=notice["ref2"], amount=notice["amount"],
+                             method="counter", actor=SYSTEM, receipt_ref="เล่ม 1/12", move_on=False)
+    assert outcome.applied, outcome
     ctx = world.app.state.ctx
     assert run_once(ctx, _at(2)).fees.reminders == []
     report = run_once(ctx, _at(10))
@@ -228,7 +235,7 @@ def test_without_mail_settings_the_reminder_waits(tmp_path, with_fee_service, sm
     assert list(world.store.collection(REMINDERS).all()) == []  # nothing claimed: it goes once mail works
     world.settings = dataclasses.replace(world.settings, smtp=smtp_server.settings(sender="noreply@eservice.test"))
     ctx = _restart(world, _at(3))
-    assert run_once(ctx, _at(3)).fees.reminders == [f"{record['id']}:permit_fee"]
+    assert run_once(ctx, _at(3)).fees.reminders == [f"{record['id']}:{record['payment_notice']['number']}"]
 
 
 # --------------------------------------------------------------------------- two processes

@@ -3,34 +3,38 @@
 
 Each round (:func:`run`) looks at the open applications that wait in a state
 where an unpaid fee matters — a state a fee-issuing transition leads to, or a
-state an ``on_overdue`` transition starts from — and, for each fee whose
-``status`` is still ``unpaid``:
+state an ``on_overdue`` transition starts from — and at what they owe
+(:func:`bills`): the open payment notice of :mod:`eservice.payments.ledger`
+(its unpaid fees, due on the notice's due date), or each unpaid fee when there
+is no notice.
 
 1. **Reminder** — on the day given by :func:`eservice.payments.due.reminder_on`
    (``remind_days_before``, default 3, counted like ``due_days``) and up to the
-   due date, the applicant gets one e-mail in Thai and English (amount, due
-   date in the Buddhist Era, what happens if it is not paid, the tracking link),
-   sent through the platform's mailer and recorded in the outbox.  The reminder
-   is claimed first in the ``fee_reminders`` collection under
-   ``<application>:<fee>:<issued_at>`` (a create-only write: of two processes
-   one wins), so it goes at most once; a temporary mail failure frees the claim
-   for the next round, a permanent one is kept as ``failed``.  Without SMTP
-   settings nothing is claimed (the reminder waits).
-2. **Overdue** — from the first instant after the due date
-   (:func:`eservice.payments.due.overdue_from`), the fee is marked overdue in
-   the application (``overdue_at`` on the fee and a hash-linked ``fee_overdue``
-   event, written with the store's version check: one process wins), and then
-   the fee's ``on_overdue`` transition is taken as the ``system`` actor with the
-   version the mark produced.  A restart between the two steps finds the mark
-   and takes the transition; a second process meets a version conflict or a
-   state the transition no longer leaves from, so it never runs twice.  A fee
-   with no ``on_overdue`` is only marked (officers see the event).  When the
+   due date, the applicant gets one e-mail in Thai and English (fees, total,
+   notice number, due date in the Buddhist Era, what happens if it is not paid,
+   the tracking link), sent through the platform's mailer and recorded in the
+   outbox (kind ``fee_reminder``).  The reminder is claimed first in the
+   ``fee_reminders`` collection under ``<application>:<notice number>`` (or
+   ``<application>:<fee>:<issued_at>``) with a create-only write — of two
+   processes one wins — so it goes at most once; a temporary mail failure frees
+   the claim for the next round, a permanent one is kept as ``failed``.
+   Without SMTP settings nothing is claimed (the reminder waits).
+2. **Fee overdue** — from the first instant after the due date
+   (:func:`eservice.payments.due.overdue_from`), one version-checked write marks
+   it: ``overdue_at`` on the fees, the notice's ``status`` becomes ``overdue``
+   and a hash-linked ``fee_overdue`` event is appended (of two processes one
+   wins).  Then the ``on_overdue`` transition (of the first of those fees that
+   names one) is taken as the ``system`` actor with the version the mark
+   produced.  A restart between the two steps finds the mark and takes the
+   transition; a second process meets a version conflict or a state the
+   transition no longer leaves from, so it never runs twice.  With no
+   ``on_overdue`` the fee is only marked (officers see the event).  When the
    transition cannot be signed yet (documents, status 503) it is tried again
-   next round; any other refusal is written on the fee as ``overdue_refused``
+   next round; any other refusal is written on the fees as ``overdue_refused``
    and logged, and not retried.
 
-A fee whose status is anything but ``unpaid`` (paid, or a proof of payment
-waiting for finance) is left alone.
+A fee whose status is anything but ``unpaid``, or a notice that is not
+``open``, is left alone.
 """
 from __future__ import annotations
 
@@ -53,7 +57,7 @@ from .due import is_overdue, reminder_on
 if TYPE_CHECKING:  # pragma: no cover
     from ..spec.loader import CompiledService
 
-__all__ = ["REMINDERS", "OverdueReport", "run", "watched_states", "reminder_mail"]
+__all__ = ["REMINDERS", "OverdueReport", "bills", "run", "watched_states", "reminder_mail"]
 
 log = logging.getLogger("eservice.payments.overdue")
 
@@ -90,11 +94,39 @@ def _parse_day(value: Any) -> dt.date | None:
         return None
 
 
-def _issued_day(calendar: Any, fee: Mapping[str, Any]) -> dt.date | None:
+def _issued_day(calendar: Any, issued_at: Any) -> dt.date | None:
     try:
-        return calendar.to_local(dt.datetime.fromisoformat(fee["issued_at"])).date()
-    except (KeyError, TypeError, ValueError):
+        return calendar.to_local(dt.datetime.fromisoformat(str(issued_at))).date()
+    except (TypeError, ValueError):
         return None
+
+
+def bills(record: Mapping[str, Any], service: CompiledService) -> list[dict[str, Any]]:
+    """What the applicant still owes, as the units a reminder and an overdue
+    act on: the open payment notice (:mod:`eservice.payments.ledger`; all its
+    unpaid fees, due on the notice's due date) or, with no notice, each unpaid
+    fee.  A notice that is not ``open`` (paid, overdue, void) owes nothing here."""
+    specs = {f.id: f for f in service.definition.fees}
+    unpaid = [f for f in record.get("fees") or [] if f.get("status") == "unpaid" and f.get("id") in specs]
+    if not unpaid:
+        return []
+    notice = record.get("payment_notice")
+    if notice:
+        if notice.get("status") != "open" or not any(f.get("notice") == notice.get("number") for f in unpaid):
+            return []
+        mine = [f for f in unpaid if f.get("notice") == notice.get("number")]
+        due = _parse_day(notice.get("due_on"))
+        last = max(mine, key=lambda f: str(f.get("due_on") or ""))
+        titles = [f.get("title") or {} for f in mine]
+        return [{"key": f"{record['id']}:{notice['number']}", "due": due, "issued_at": notice.get("issued_at"),
+                 "amount": notice.get("amount"), "titles": titles, "fees": [f["id"] for f in mine],
+                 "rules": specs[last["id"]], "on_overdue": next(
+                     (specs[f["id"]].on_overdue for f in mine if specs[f["id"]].on_overdue), None),
+                 "notice": notice["number"], "ref2": notice.get("ref2")}]
+    return [{"key": f"{record['id']}:{f['id']}:{f.get('issued_at')}", "due": _parse_day(f.get("due_on")),
+             "issued_at": f.get("issued_at"), "amount": f.get("amount"), "titles": [f.get("title") or {}],
+             "fees": [f["id"]], "rules": specs[f["id"]], "on_overdue": specs[f["id"]].on_overdue,
+             "notice": None, "ref2": None} for f in unpaid]
 
 
 def run(engine: EngineContext, now: dt.datetime, mailer: Any, *, base_url: str = "",
@@ -113,42 +145,44 @@ def run(engine: EngineContext, now: dt.datetime, mailer: Any, *, base_url: str =
                 record = engine.store.get_application(summary["id"])
             except NotFoundError:
                 continue
-            for fee in list(record.get("fees") or []):
-                if fee.get("status") != "unpaid":
-                    continue
-                spec = next((f for f in service.definition.fees if f.id == fee.get("id")), None)
-                due = _parse_day(fee.get("due_on"))
-                if spec is None or due is None:
+            for bill in bills(record, service):
+                if bill["due"] is None:
                     continue
                 try:
-                    if is_overdue(calendar, due, now):
-                        record = _overdue(engine, record, service, fee["id"], spec, now, report)
+                    if is_overdue(calendar, bill["due"], now):
+                        record = _overdue(engine, record, service, bill, now, report)
                     else:
-                        _remind(engine, record, service, fee, spec, calendar, due, now, mailer, base_url, report)
+                        _remind(engine, record, service, bill, calendar, now, mailer, base_url, report)
                 except Exception as exc:  # one application must never stop the others
-                    log.exception("overdue fee %s of %s failed", fee.get("id"), record["id"])
-                    report.errors.append(f"fee {record['id']}:{fee.get('id')}: {exc}")
+                    log.exception("overdue %s failed", bill["key"])
+                    report.errors.append(f"fee {bill['key']}: {exc}")
     return report
 
 
 # ------------------------------------------------------------------ overdue
-def _overdue(engine: EngineContext, record: dict, service: CompiledService, fee_id: str, spec: Any,
+def _overdue(engine: EngineContext, record: dict, service: CompiledService, bill: Mapping[str, Any],
              now: dt.datetime, report: OverdueReport) -> dict:
-    fee = next(f for f in record["fees"] if f["id"] == fee_id)
+    """"Fee overdue": mark first (one version-checked write), then take ``on_overdue``."""
     stamp = now.isoformat()
-    if not fee.get("overdue_at"):
-        fee["overdue_at"] = stamp
+    fees = [f for f in record["fees"] if f["id"] in bill["fees"]]
+    if not any(f.get("overdue_at") for f in fees):
+        for fee in fees:
+            fee["overdue_at"] = stamp
+        if bill["notice"]:
+            record["payment_notice"]["status"] = "overdue"  # the notice's own word (eservice.payments.ledger)
         events.append(record["events"], "fee_overdue", SYSTEM.user_id, stamp,
-                      {"fee": fee_id, "due_on": fee.get("due_on"), "amount": fee.get("amount"),
-                       "on_overdue": spec.on_overdue})
+                      {"fees": bill["fees"], "notice": bill["notice"], "due_on": bill["due"].isoformat(),
+                       "amount": bill["amount"], "on_overdue": bill["on_overdue"]})
         try:
             record = engine.store.update_application(record, record["version"])
         except ConflictError:
             return record  # another process (or an officer) wrote first: look again next round
-        report.overdue.append(f"{record['id']}:{fee_id}")
-        fee = next(f for f in record["fees"] if f["id"] == fee_id)
-    tr = service.transitions.get(spec.on_overdue) if spec.on_overdue else None
-    if tr is None or record["state"] not in tr.from_ or fee.get("overdue_refused"):
+        if bill["ref2"]:
+            _notice_pointer(engine, bill["ref2"], "overdue")
+        report.overdue.append(bill["key"])
+    fees = [f for f in record["fees"] if f["id"] in bill["fees"]]
+    tr = service.transitions.get(bill["on_overdue"]) if bill["on_overdue"] else None
+    if tr is None or record["state"] not in tr.from_ or any(f.get("overdue_refused") for f in fees):
         return record
     try:
         saved = Workflow(engine).take(record["id"], tr.id, SYSTEM, {}, expected_version=record["version"])
@@ -160,17 +194,33 @@ def _overdue(engine: EngineContext, record: dict, service: CompiledService, fee_
             return record
         log.error("on_overdue %s of %s refused: %s", tr.id, record["id"], exc.en)
         report.errors.append(f"on_overdue {record['id']}:{tr.id}: {exc.en}")
-        return _refused(engine, record, fee_id, tr.id, exc, now)
+        return _refused(engine, record, bill["fees"], tr.id, exc, now)
     report.transitions.append(f"{record['id']}:{tr.id}")
     return saved
 
 
-def _refused(engine: EngineContext, record: dict, fee_id: str, transition: str, exc: EngineError,
+def _notice_pointer(engine: EngineContext, ref2: str, status: str) -> None:
+    """Keep the ``notices`` collection's pointer in step with the application."""
+    from .ledger import NOTICES
+
+    notices = engine.store.collection(NOTICES)
+    for _ in range(5):
+        found = notices.get(ref2)
+        if found is None or found.get("status") in (status, "paid", "void"):
+            return
+        try:
+            notices.put(ref2, dict(found, status=status), expected_version=found["version"])
+            return
+        except ConflictError:
+            continue
+
+
+def _refused(engine: EngineContext, record: dict, fee_ids: list[str], transition: str, exc: EngineError,
              now: dt.datetime) -> dict:
-    """Write the refusal on the fee (kept for officers; not retried)."""
+    """Write the refusal on the fees (kept for officers; not retried)."""
     def change(current: dict) -> None:
         for fee in current.get("fees") or []:
-            if fee["id"] == fee_id:
+            if fee["id"] in fee_ids:
                 fee["overdue_refused"] = {"transition": transition, "code": exc.code, "th": exc.th, "en": exc.en,
                                           "at": now.isoformat()}
     try:
@@ -180,24 +230,24 @@ def _refused(engine: EngineContext, record: dict, fee_id: str, transition: str, 
 
 
 # ------------------------------------------------------------------ reminders
-def _remind(engine: EngineContext, record: Mapping[str, Any], service: CompiledService, fee: Mapping[str, Any],
-            spec: Any, calendar: Any, due: dt.date, now: dt.datetime, mailer: Any, base_url: str,
-            report: OverdueReport) -> None:
+def _remind(engine: EngineContext, record: Mapping[str, Any], service: CompiledService, bill: Mapping[str, Any],
+            calendar: Any, now: dt.datetime, mailer: Any, base_url: str, report: OverdueReport) -> None:
     if mailer is None:
         return  # mail is not configured: the reminder waits
-    issued = _issued_day(calendar, fee)
+    issued = _issued_day(calendar, bill.get("issued_at"))
     if issued is None:
         return
-    day = reminder_on(calendar, issued, due, spec)
+    day = reminder_on(calendar, issued, bill["due"], bill["rules"])
     if day is None or calendar.to_local(now).date() < day:
         return
     sent = engine.store.collection(REMINDERS)
-    key = f"{record['id']}:{fee['id']}:{fee.get('issued_at')}"
+    key = bill["key"]
     if sent.get(key) is not None:
         return
     user = engine.store.collection("users").get(record.get("applicant") or "") or {}
     address = str(user.get("email") or "").strip()
-    entry = {"application": record["id"], "agency": record["agency"], "fee": fee["id"], "due_on": due.isoformat(),
+    entry = {"application": record["id"], "agency": record["agency"], "fees": bill["fees"],
+             "notice": bill["notice"], "due_on": bill["due"].isoformat(),
              "to": [address] if address else [], "at": now.isoformat(),
              "status": "sending" if address else "no_address"}
     try:
@@ -207,7 +257,7 @@ def _remind(engine: EngineContext, record: Mapping[str, Any], service: CompiledS
     if not address:
         log.warning("fee reminder for %s: the applicant has no e-mail address", record["id"])
         return
-    subject, text = reminder_mail(record, service, fee, spec, due, base_url)
+    subject, text = reminder_mail(record, service, bill, base_url)
     try:
         mailer.send(address, subject, text, application=record["id"], kind="fee_reminder")
     except DeliveryError as exc:
@@ -219,30 +269,35 @@ def _remind(engine: EngineContext, record: Mapping[str, Any], service: CompiledS
         return
     sent.put(key, dict(entry, status="sent"), expected_version=claimed["version"])
     report.mails += 1
-    report.reminders.append(f"{record['id']}:{fee['id']}")
+    report.reminders.append(key)
 
 
-def reminder_mail(record: Mapping[str, Any], service: CompiledService, fee: Mapping[str, Any], spec: Any,
-                  due: dt.date, base_url: str) -> tuple[str, str]:
+def reminder_mail(record: Mapping[str, Any], service: CompiledService, bill: Mapping[str, Any],
+                  base_url: str) -> tuple[str, str]:
     """The reminder's subject and text, Thai then English."""
     number = record.get("intake_number") or record.get("reference") or record["id"]
     title = service.definition.title
-    fee_title = fee.get("title") or {}
+    due = bill["due"]
     link = f"{base_url.rstrip('/')}/applications/{record['id']}"
-    tr = service.transitions.get(spec.on_overdue) if spec.on_overdue else None
+    tr = service.transitions.get(bill["on_overdue"]) if bill["on_overdue"] else None
     after_state = service.states.get(tr.to) if tr is not None else None
+    fees_th = ", ".join(t.get("th") or "" for t in bill["titles"])
+    fees_en = ", ".join(t.get("en") or t.get("th") or "" for t in bill["titles"])
     subject = (f"แจ้งเตือนชำระค่าธรรมเนียม คำขอ {number} ภายใน {format_date(due, 'th')} / "
                f"Fee reminder: application {number}, pay by {format_date(due, 'en')}")
     th = ["ค่าธรรมเนียมของคำขอนี้ยังไม่ได้ชำระ",
           f"บริการ: {title.th}",
           f"เลขที่คำขอ: {number}",
-          f"ค่าธรรมเนียม: {fee_title.get('th', fee['id'])} {format_money(fee.get('amount'), 'th')}",
-          f"ชำระภายใน: {format_date(due, 'th', long=True)}"]
+          f"ค่าธรรมเนียม: {fees_th} รวม {format_money(bill['amount'], 'th')}"]
     en = ["The fee of this application has not been paid yet.",
           f"Service: {title.get('en')}",
           f"Application: {number}",
-          f"Fee: {fee_title.get('en') or fee['id']} {format_money(fee.get('amount'), 'en')}",
-          f"Pay by: {format_date(due, 'en', long=True)}"]
+          f"Fee: {fees_en}, total {format_money(bill['amount'], 'en')}"]
+    if bill["notice"]:
+        th.append(f"ใบแจ้งชำระเลขที่: {bill['notice']}")
+        en.append(f"Payment notice: {bill['notice']}")
+    th.append(f"ชำระภายใน: {format_date(due, 'th', long=True)}")
+    en.append(f"Pay by: {format_date(due, 'en', long=True)}")
     if tr is not None:
         th.append(f"หากไม่ชำระภายในกำหนด: {tr.title.th}"
                   + (f" (สถานะจะเป็น “{after_state.title.th}”)" if after_state else ""))
