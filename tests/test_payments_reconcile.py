@@ -171,6 +171,13 @@ def test_finance_sees_the_page_in_thai_and_english_with_buddhist_era_dates(day):
     assert "attachment" in xlsx.headers["content-disposition"]
     got = finance.get("/officer/payments/reconciliation.csv?agency=test-agency&date=2023-01-23")
     assert got.status_code == 200 and "bank_bill_payment:TX3" in got.content.decode("utf-8-sig")
+    from eservice.audit import AuditLog
+
+    trail = AuditLog(day.world.settings.data)
+    views = trail.search(target="reconciliation:test-agency", action="view_reconciliation")
+    exports = trail.search(target="reconciliation:test-agency", action="export_reconciliation")
+    assert len(views) == 4 and views[0]["actor"] == day.world.users["finance"]["id"]
+    assert sorted(e["details"]["format"] for e in exports) == ["csv", "xlsx"]
 
 
 def test_only_finance_and_the_head_may_see_it(day):  # R: A-X1, CH-4
