@@ -162,7 +162,7 @@ def test_unpaid_fee_is_reminded_once_then_proposed_for_disposal_which_the_head_a
     assert moved["data"]["transition"] == "payment_overdue"
     assert after["fees"][0]["overdue_at"] and after["fees"][0]["status"] == "unpaid"
     assert after["payment_notice"]["status"] == "overdue"
-    assert world.store.collection("notices").get(notice["ref2"])["status"] == "overdue"
+    assert world.store.collection("notices").get(f"{notice['ref1']}:{notice['ref2']}")["status"] == "overdue"
     assert events.verify_chain(after["events"]) == []
 
     # more rounds, another process: nothing twice
@@ -210,6 +210,29 @@ def test_a_paid_fee_is_neither_reminded_nor_overdue(tmp_path, with_fee_service, 
     report = run_once(ctx, _at(10))
     assert report.fees.overdue == [] and world.get(record["id"])["state"] == "awaiting_payment"
     assert _reminders(smtp_server) == []
+
+
+def test_a_proof_waiting_for_finance_holds_the_reminder_and_the_overdue(tmp_path, with_fee_service,
+                                                                          smtp_server):  # R: A-P8, A-P4
+    from eservice.payments.proofs import refuse_proof, submit_proof
+
+    world = _world(tmp_path, smtp_server)
+    world.officer("finance", ("test-agency", "finance_officer"))
+    record = _bill(world)
+    sha = world.engine.files.put(b"%PDF-1.4 slip")
+    applicant = Actor(user_id=world.citizen["id"], name="สมชาย ใจดี")
+    saved = submit_proof(world.engine, record["id"], applicant, {"sha256": sha, "filename": "slip.pdf",
+                                                                 "media_type": "application/pdf", "size": 13})
+    ctx = world.app.state.ctx
+    assert run_once(ctx, _at(2)).fees.reminders == []
+    report = run_once(ctx, _at(8))  # past the due date, the proof still waits: finance decides first
+    assert report.fees.overdue == [] and world.get(record["id"])["state"] == "awaiting_payment"
+    world.at(_at(8, hour=10))
+    finance = Actor(user_id=world.users["finance"]["id"], grants=(Grant("test-agency", "finance_officer"),))
+    refuse_proof(world.engine, record["id"], saved["payment_proofs"][-1]["id"], finance, "ยอดไม่ตรง")
+    report = run_once(ctx, _at(8, hour=11))
+    assert report.fees.transitions == [f"{record['id']}:payment_overdue"]
+    assert _reminders(smtp_server) == []  # the reminder day passed while the proof waited
 
 
 def test_a_crash_between_the_mark_and_the_transition_is_finished_next_round(tmp_path, with_fee_service):  # R: A-P8

@@ -5,9 +5,9 @@ Chromium), as CSV and XLSX; and ``eservice payments reconcile --date
 --bank-file`` matching a bank statement by reference 1 and 2.
 
 Payments are recorded through the payments engine's own door
-(:func:`eservice.payments.ledger.record_payment`), on applications billed
-through the real officer pages.  Refused proofs are written in the documented
-``payment_proofs`` shape (docs/payments_reconciliation.md).
+(:func:`eservice.payments.ledger.record_payment`), proofs through
+:mod:`eservice.payments.proofs`, on applications billed through the real
+officer pages.
 """
 from __future__ import annotations
 
@@ -69,11 +69,18 @@ class Day:
                                  actor=SYSTEM, provider="bank_bill_payment", provider_ref="TX4",
                                  paid_at=_at(23, 14), move_on=False)
         assert self.pc.flag == "wrong_amount" and self.px.flag == "unknown_notice"
-        # a proof of payment for C refused by finance (documented payment_proofs shape)
-        world.store.collection("payment_proofs").put("proof-1", {
-            "id": "proof-1", "agency": "test-agency", "application": self.c["id"], "amount": "1000.00",
-            "status": "refused", "decided_at": _at(23, 15), "decided_by": world.users["finance"]["id"],
-            "reason": "สลิปไม่ชัด"})
+        # C's applicant uploads a slip; finance refuses it (eservice.payments.proofs)
+        from eservice.payments.proofs import refuse_proof, submit_proof
+        from eservice.policy import Actor, Grant
+
+        world.at(dt.datetime(2023, 1, 23, 15, 0, tzinfo=BANGKOK))
+        sha = engine.files.put(b"%PDF-1.4 slip")
+        applicant = Actor(user_id=world.citizen["id"], name="สมชาย ใจดี")
+        saved = submit_proof(engine, self.c["id"], applicant, {"sha256": sha, "filename": "slip.pdf",
+                                                               "media_type": "application/pdf", "size": 13})
+        self.proof = saved["payment_proofs"][-1]["id"]
+        finance = Actor(user_id=world.users["finance"]["id"], grants=(Grant("test-agency", "finance_officer"),))
+        refuse_proof(engine, self.c["id"], self.proof, finance, "สลิปไม่ชัด")
 
     def report(self, day: dt.date = MONDAY):
         return daily_report(self.world.store, self.world.engine.calendar("test-agency"), "test-agency", day)
@@ -102,7 +109,8 @@ def test_the_daily_report_counts_each_thing_once(day):  # R: A-P6, PR-12
     unmatched = {p["id"]: p for p in report.unmatched}
     assert set(unmatched) == {"bank_bill_payment:TX3", "bank_bill_payment:TX4"}
     assert unmatched["bank_bill_payment:TX4"]["no_agency"] and not unmatched["bank_bill_payment:TX3"]["no_agency"]
-    assert [p["id"] for p in report.refused_proofs] == ["proof-1"]
+    assert [(p["id"], p["application"], p["reason"], p["amount"]) for p in report.refused_proofs] == [
+        (day.proof, day.c["id"], "สลิปไม่ชัด", "1000.00")]
     # the next working day has none of it
     empty = day.report(dt.date(2023, 1, 24))
     assert (empty.notices, empty.payments, empty.receipts, empty.unmatched) == ([], [], [], [])

@@ -5,7 +5,7 @@
 The data folder is seeded before the server starts with a finance officer and
 one day of payment records in the shapes of :mod:`eservice.payments.ledger`
 (notices and receipts drawn from the store's logged sequences, as the ledger
-draws them), so every table of the page has rows.
+draws them), so the notices, payments, receipts and unmatched tables have rows.
 """
 from __future__ import annotations
 
@@ -52,9 +52,6 @@ def _seed(data: Path) -> None:
                                                                   "application": f"app-{i}"})
                 payment["receipt"] = {"number": f"{fy}/{r:06d}", "seq": r, "fiscal_year_be": fy}
             store.collection("payments").put(payment["id"], payment)
-        store.collection("payment_proofs").put("proof-1", {
-            "id": "proof-1", "agency": AGENCY, "application": "app-3", "amount": "1500.00", "status": "refused",
-            "decided_at": now.isoformat(), "decided_by": "finance", "reason": "สลิปอ่านไม่ออก"})
     finally:
         close = getattr(store, "close", None)
         if callable(close):

@@ -33,8 +33,10 @@ is no notice.
    next round; any other refusal is written on the fees as ``overdue_refused``
    and logged, and not retried.
 
-A fee whose status is anything but ``unpaid``, or a notice that is not
-``open``, is left alone.
+A fee whose status is anything but ``unpaid``, a notice that is not
+``open``, and an application with a proof of payment waiting for finance
+(:mod:`eservice.payments.proofs`) are left alone: after finance refuses the
+proof, the next round acts.
 """
 from __future__ import annotations
 
@@ -110,6 +112,8 @@ def bills(record: Mapping[str, Any], service: CompiledService) -> list[dict[str,
     unpaid = [f for f in record.get("fees") or [] if f.get("status") == "unpaid" and f.get("id") in specs]
     if not unpaid:
         return []
+    if any(p.get("status") == "pending" for p in record.get("payment_proofs") or []):
+        return []  # a proof of payment waits for finance: their answer first (eservice.payments.proofs)
     notice = record.get("payment_notice")
     if notice:
         if notice.get("status") != "open" or not any(f.get("notice") == notice.get("number") for f in unpaid):
@@ -122,11 +126,11 @@ def bills(record: Mapping[str, Any], service: CompiledService) -> list[dict[str,
                  "amount": notice.get("amount"), "titles": titles, "fees": [f["id"] for f in mine],
                  "rules": specs[last["id"]], "on_overdue": next(
                      (specs[f["id"]].on_overdue for f in mine if specs[f["id"]].on_overdue), None),
-                 "notice": notice["number"], "ref2": notice.get("ref2")}]
+                 "notice": notice["number"], "ref1": notice.get("ref1"), "ref2": notice.get("ref2")}]
     return [{"key": f"{record['id']}:{f['id']}:{f.get('issued_at')}", "due": _parse_day(f.get("due_on")),
              "issued_at": f.get("issued_at"), "amount": f.get("amount"), "titles": [f.get("title") or {}],
              "fees": [f["id"]], "rules": specs[f["id"]], "on_overdue": specs[f["id"]].on_overdue,
-             "notice": None, "ref2": None} for f in unpaid]
+             "notice": None, "ref1": None, "ref2": None} for f in unpaid]
 
 
 def run(engine: EngineContext, now: dt.datetime, mailer: Any, *, base_url: str = "",
@@ -178,7 +182,7 @@ def _overdue(engine: EngineContext, record: dict, service: CompiledService, bill
         except ConflictError:
             return record  # another process (or an officer) wrote first: look again next round
         if bill["ref2"]:
-            _notice_pointer(engine, bill["ref2"], "overdue")
+            _notice_pointer(engine, bill["ref1"], bill["ref2"], "overdue")
         report.overdue.append(bill["key"])
     fees = [f for f in record["fees"] if f["id"] in bill["fees"]]
     tr = service.transitions.get(bill["on_overdue"]) if bill["on_overdue"] else None
@@ -199,17 +203,18 @@ def _overdue(engine: EngineContext, record: dict, service: CompiledService, bill
     return saved
 
 
-def _notice_pointer(engine: EngineContext, ref2: str, status: str) -> None:
+def _notice_pointer(engine: EngineContext, ref1: str, ref2: str, status: str) -> None:
     """Keep the ``notices`` collection's pointer in step with the application."""
-    from .ledger import NOTICES
+    from .ledger import NOTICES, notice_key
 
     notices = engine.store.collection(NOTICES)
+    key = notice_key(ref1, ref2)
     for _ in range(5):
-        found = notices.get(ref2)
+        found = notices.get(key)
         if found is None or found.get("status") in (status, "paid", "void"):
             return
         try:
-            notices.put(ref2, dict(found, status=status), expected_version=found["version"])
+            notices.put(key, dict(found, status=status), expected_version=found["version"])
             return
         except ConflictError:
             continue

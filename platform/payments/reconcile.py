@@ -16,9 +16,9 @@ The records read are those of :mod:`eservice.payments.ledger` (see
   already paid, closed, unknown or stale notice) that came from a provider;
   one whose references match no notice has no agency and is listed in every
   agency's report, marked so;
-* refused proofs — the ``payment_proofs`` collection's records with
-  ``status: refused`` and ``decided_at`` that day (shape documented in
-  ``docs/payments_reconciliation.md``).
+* refused proofs — the applications' ``payment_proofs`` (written by
+  :mod:`eservice.payments.proofs`) with ``status: refused`` and
+  ``decided_at`` in the window.
 
 **The day.**  A report is for one *working day* of the agency's calendar and
 covers every local date after the previous working day up to and including it:
@@ -40,10 +40,9 @@ from typing import Any
 from ..errors import BilingualError
 from .ledger import METHODS, NOTICES, PAYMENTS, fiscal_year_be, money
 
-__all__ = ["PROOFS", "ELECTRONIC", "DailyReport", "ReconcileError", "BankLine", "Difference", "daily_report",
+__all__ = ["refused_proofs", "ELECTRONIC", "DailyReport", "ReconcileError", "BankLine", "Difference", "daily_report",
            "report_window", "read_bank_file", "NOTICE_STATUS_TITLES", "FLAG_TITLES", "METHOD_TITLES", "match_bank", "report_csv", "report_xlsx", "BANK_COLUMNS"]
 
-PROOFS = "payment_proofs"
 # methods whose money arrives through the bank (and so is on its statement)
 ELECTRONIC = ("bill_payment", "promptpay", "card", "bank_transfer")
 BANK_COLUMNS = ("ref1", "ref2", "amount")  # required; optional: date, time, bank_ref
@@ -139,7 +138,7 @@ def daily_report(store: Any, calendar: Any, agency: str, day: dt.date) -> DailyR
             if not inside(entry.get("at")):
                 continue
             ref2 = f"{fy}{int(entry['value']):06d}"
-            found = notices.get(ref2) or {}
+            found = next(iter(notices.find(ref2=ref2, agency=agency)), None) or {}
             report.notices.append({"number": f"{fy}-{int(entry['value']):06d}", "ref2": ref2,
                                    "ref1": found.get("ref1"), "application": found.get("application")
                                    or entry.get("application"), "amount": found.get("amount"),
@@ -170,11 +169,38 @@ def daily_report(store: Any, calendar: Any, agency: str, day: dt.date) -> DailyR
                                     "method": pay.get("method"), "at": entry.get("at"),
                                     "used": (pay.get("receipt") or {}).get("number") ==
                                     f"{fy}/{int(entry['value']):06d}"})
-    report.refused_proofs = sorted(
-        (p for p in store.collection(PROOFS).all()
-         if p.get("agency") == agency and p.get("status") == "refused" and inside(p.get("decided_at"))),
-        key=lambda p: str(p.get("decided_at")))
+    report.refused_proofs = refused_proofs(store, calendar, agency, first, last)
     return report
+
+
+def refused_proofs(store: Any, calendar: Any, agency: str, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    """Proofs of payment finance refused in the window: the ``payment_proofs``
+    of the agency's applications (:mod:`eservice.payments.proofs`) with
+    ``status: refused`` and ``decided_at`` in it.  Only applications changed
+    since the window began are read (open ones, then closed ones)."""
+    start = dt.datetime.combine(first, dt.time(0, 0), tzinfo=calendar.tz)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    summaries = list(store.open_applications(agency)) + list(store.closed_applications(agency))
+    for summary in summaries:
+        try:
+            updated = dt.datetime.fromisoformat(str(summary.get("updated_at")))
+        except ValueError:
+            continue
+        if summary["id"] in seen or updated.tzinfo is None or updated < start:
+            continue
+        seen.add(summary["id"])
+        record = store.get_application(summary["id"])
+        notice = record.get("payment_notice") or {}
+        for proof in record.get("payment_proofs") or []:
+            local = _local_day(calendar, proof.get("decided_at"))
+            if proof.get("status") == "refused" and local is not None and first <= local <= last:
+                out.append({"id": proof.get("id"), "application": record["id"],
+                            "reference": record.get("reference"), "ref2": proof.get("ref2"),
+                            "amount": notice.get("amount") if notice.get("ref2") == proof.get("ref2") else None,
+                            "decided_at": proof.get("decided_at"), "decided_by": proof.get("decided_by"),
+                            "reason": proof.get("reason")})
+    return sorted(out, key=lambda p: (str(p["decided_at"]), str(p["id"])))
 
 
 # ------------------------------------------------------------------ exports
