@@ -132,13 +132,13 @@ def daily_report(store: Any, calendar: Any, agency: str, day: dt.date) -> DailyR
         local = _local_day(calendar, value)
         return local is not None and first <= local <= last
 
-    notices = store.collection(NOTICES)
+    notices = {n.get("ref2"): n for n in store.collection(NOTICES).find(agency=agency)}  # one read
     for fy in _fiscal_years(first, last):
         for entry in store.number_log(f"notice:{agency}:{fy}"):
             if not inside(entry.get("at")):
                 continue
             ref2 = f"{fy}{int(entry['value']):06d}"
-            found = next(iter(notices.find(ref2=ref2, agency=agency)), None) or {}
+            found = notices.get(ref2) or {}
             report.notices.append({"number": f"{fy}-{int(entry['value']):06d}", "ref2": ref2,
                                    "ref1": found.get("ref1"), "application": found.get("application")
                                    or entry.get("application"), "amount": found.get("amount"),
