@@ -363,12 +363,12 @@ def match_bank(lines: Iterable[BankLine], payments: Iterable[Mapping[str, Any]])
     """Match bank lines with recorded electronic payments by (ref1, ref2).
 
     A recorded payment counts when it came through the bank (``ELECTRONIC``
-    methods) and was applied or flagged.  Several of either with the same
+    methods) and was applied, flagged or left ``received`` (interrupted).  Several of either with the same
     references are paired in order of amount."""
     recorded: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     unique = {str(p.get("id")): p for p in payments}  # a payment given twice counts once
     for p in unique.values():
-        if p.get("method") in ELECTRONIC and p.get("status") in ("applied", "flagged"):
+        if p.get("method") in ELECTRONIC and p.get("status") in ("applied", "flagged", "received"):
             recorded.setdefault((str(p.get("ref1") or "").upper(), str(p.get("ref2") or "")), []).append(p)
     out: list[Difference] = []
     bank: dict[tuple[str, str], list[BankLine]] = {}
