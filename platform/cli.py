@@ -290,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .register.commands import add_parser as add_register_parser
 
     add_register_parser(sub, env_data_folder() or DEFAULT_DATA, DEFAULT_DEFINITIONS)  # PL-2, PL-3
+    from .payments.commands import add_parser as add_payments_parser
+
+    add_payments_parser(sub, env_data_folder() or DEFAULT_DATA, DEFAULT_DEFINITIONS)  # A-P6
 
     serve = sub.add_parser("serve", help="start the web platform / เปิดระบบ")
     serve.add_argument("--host", default="127.0.0.1")

@@ -30,6 +30,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "approve_disposal": frozenset({"head_of_agency"}),
     "view_reports": frozenset({"head_of_agency", "agency_admin", "approver"}),
     "verify_payment": frozenset({"finance_officer"}),
+    "reconcile_payments": frozenset({"finance_officer", "head_of_agency"}),  # A-P6 daily reconciliation
     "sign": frozenset({"signing_authority"}),
     "manage_staff": frozenset({"agency_admin"}),  # and the system administrator, in every agency
     # suspend, reinstate or revoke a licence in the public register (PL-1, PL-4; eservice.web.register)

@@ -30,6 +30,9 @@ store, so nothing is done twice:
    licence past its ``valid_until`` is written *expired* in the public register
    and recorded in the audit chain (:meth:`eservice.register.Register.daily`);
    the pages show it expired from the first moment anyway.
+5. **Fees** (A-P8) — :func:`eservice.payments.overdue.run`: a reminder to the
+   applicant before a fee's due date, once; after it, the fee is marked overdue
+   and its ``on_overdue`` transition is taken as ``system``, once.
 
 Mail goes through :class:`eservice.mail.Mailer` with the platform's SMTP
 settings (``ESERVICE_SMTP_*``), recorded in the outbox; without SMTP settings
@@ -73,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .spec.loader import CompiledService
 
 __all__ = ["DIGEST_TIMES", "ALERTS", "DIGESTS", "JobReport", "run_once", "fire_timers", "sla_alerts",
-           "digests", "register_daily", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
+           "digests", "register_daily", "fee_jobs", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
 
 log = logging.getLogger("eservice.worker")
 
@@ -95,6 +98,7 @@ class JobReport:
     mails: int = 0
     errors: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)  # register entries that reached the end of `validity`
+    fees: Any = None  # eservice.payments.overdue.OverdueReport: fee reminders and overdue fees (A-P8)
 
 
 # ------------------------------------------------------------------ what a round needs
@@ -401,6 +405,19 @@ def register_daily(ctx: Any, engine: EngineContext) -> list[str]:
     return Register(engine.store, engine.catalogue, engine.clock).daily(audit)
 
 
+# ------------------------------------------------------------------ 5. fees (A-P8)
+def fee_jobs(engine: EngineContext, now: dt.datetime, mailer: Any, *, base_url: str = "",
+             report: JobReport | None = None) -> Any:
+    """Fee reminders and overdue fees (:mod:`eservice.payments.overdue`)."""
+    from .payments import overdue
+
+    report = report or JobReport()
+    report.fees = overdue.run(engine, now, mailer, base_url=base_url)
+    report.mails += report.fees.mails
+    report.errors.extend(report.fees.errors)
+    return report.fees
+
+
 # ------------------------------------------------------------------ one round
 def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) -> JobReport:
     """One round of every job.  ``ctx``: the app's context (``app.state.ctx``) or
@@ -419,6 +436,7 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
         ("digests", lambda: digests(engine, now, mailer, notifier=notifier, staff=staff, base_url=base_url,
                                     report=report)),
         ("register", lambda: report.expired.extend(register_daily(ctx, engine))),
+        ("fees", lambda: fee_jobs(engine, now, mailer, base_url=base_url, report=report)),
         ("receipts", lambda: _retry_receipts(engine)),  # receipts that could not be signed at payment (#8)
     ]
     for name, job in jobs:

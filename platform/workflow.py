@@ -24,6 +24,7 @@ from . import events, forms, submission
 from .dates import be_year
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
+from .payments.due import due_on
 from .policy import SYSTEM, Actor, allowed, may_take
 from .store import ConflictError, NotFoundError
 
@@ -337,7 +338,8 @@ class Workflow:
                 raise EngineError(
                     "fee_amount", f"คำนวณค่าธรรมเนียม “{fee.title.th}” ไม่ได้: {exc.th}",
                     f"the fee “{fee.title.get('en')}” cannot be computed: {exc.en}", status=409) from None
-            due = self.ctx.today() + dt.timedelta(days=fee.due_days)
+            calendar = self.ctx.calendar(record["agency"])  # calendar or working days (A-P8)
+            due = due_on(calendar, calendar.to_local(self.ctx.now()).date(), fee)
             item = {"id": fee.id, "title": {"th": fee.title.th, "en": fee.title.get("en")},
                     "amount": str(amount), "issued_at": stamp, "due_on": due.isoformat(),
                     "methods": list(fee.methods), "status": "paid" if amount == 0 else "unpaid"}

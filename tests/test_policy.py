@@ -29,6 +29,7 @@ refer                Y     .    .     .     .    Y     .      .       .         
 approve_disposal     .     .    .     .     .    Y     .      .       .          .
 view_reports         .     .    Y     .     .    Y     Y      .       .          .
 verify_payment       .     .    .     .     Y    .     .      .       .          .
+reconcile_payments   .     .    .     .     Y    Y     .      .       .          .
 sign                 .     .    .     Y     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     Y      .       .          .
 change_licence_status .    .    .     Y     .    Y     .      .       .          .
@@ -52,6 +53,7 @@ refer                .     .    .     .     .    .     .      .       .         
 approve_disposal     .     .    .     .     .    .     .      .       .          .
 view_reports         .     .    .     .     .    .     .      .       .          .
 verify_payment       .     .    .     .     .    .     .      .       .          .
+reconcile_payments   .     .    .     .     .    .     .      .       .          .
 sign                 .     .    .     .     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     .      .       .          .
 change_licence_status .    .    .     .     .    .     .      .       .          .

@@ -370,19 +370,31 @@ class ServiceChecker:
             if fee.on_overdue and fee.on_overdue not in transitions:
                 self.report(("fees", fi, "on_overdue"), f"ไม่มีการดำเนินการ `{fee.on_overdue}`",
                             f"no transition `{fee.on_overdue}`", did_you_mean(fee.on_overdue, transitions))
-            elif fee.on_overdue:
-                # the fee is awaited in the states its issuing transitions lead to
-                waiting = sorted({t.to for t in self.s.workflow.transitions
-                                  if any(e.kind == "issue_fee" and e.target == fee.id for e in t.effects)})
-                overdue = next(t for t in self.s.workflow.transitions if t.id == fee.on_overdue)
-                if waiting and not set(waiting) & set(overdue.from_):
-                    shown = ", ".join(f"`{w}`" for w in waiting)
-                    self.report(("fees", fi, "on_overdue"),
-                                f"`{fee.on_overdue}` ไม่ได้ออกจากสถานะที่รอชำระ {shown} จึงไม่มีวันทำงาน",
-                                f"`{fee.on_overdue}` does not start from {shown}, where the fee is awaited, "
-                                "so it could never run",
-                                (f"เพิ่ม {shown} ใน `from` ของ `{fee.on_overdue}`",
-                                 f"add {shown} to the `from` of `{fee.on_overdue}`"))
+            self.check_fee_timing(fi, fee)
+
+    def check_fee_timing(self, fi: int, fee) -> None:
+        """A-P8: the reminder falls after the issue day; ``on_overdue`` leaves a
+        state the fee is issued into."""
+        if fee.remind_days_before and fee.remind_days_before >= fee.due_days:
+            self.report(("fees", fi, "remind_days_before"),
+                        f"เตือนก่อนครบกำหนด {fee.remind_days_before} วัน แต่ให้ชำระภายใน {fee.due_days} วัน "
+                        f"จึงไม่มีวันเตือน", f"a reminder {fee.remind_days_before} days before the due date "
+                        f"cannot go when the fee is due {fee.due_days} days after it is issued",
+                        (f"ใช้ `remind_days_before` น้อยกว่า {fee.due_days} หรือ 0 (ไม่เตือน)",
+                         f"use a `remind_days_before` below {fee.due_days}, or 0 (no reminder)"))
+        issuing = [t for t in self.s.workflow.transitions
+                   if any(e.kind == "issue_fee" and e.target == fee.id for e in t.effects)]
+        target = next((t for t in self.s.workflow.transitions if t.id == fee.on_overdue), None)
+        if target is None or not issuing or any(t.to in target.from_ for t in issuing):
+            return
+        states = sorted({t.to for t in issuing})
+        self.report(("fees", fi, "on_overdue"),
+                    f"`{fee.on_overdue}` ไม่ได้เริ่มจากสถานะที่ออกค่าธรรมเนียมนี้ ({', '.join(states)}) "
+                    f"จึงจะไม่ถูกใช้เมื่อเลยกำหนดชำระ",
+                    f"`{fee.on_overdue}` does not start from the state this fee is issued into "
+                    f"({', '.join(states)}), so it could never run when the fee is overdue",
+                    (f"เพิ่ม {', '.join(states)} ใน `from` ของ `{fee.on_overdue}`",
+                     f"add {', '.join(states)} to the `from` of `{fee.on_overdue}`"))
 
     def check_file(self, path: Path, relative: str) -> None:
         if not self.check_files:

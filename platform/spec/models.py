@@ -214,6 +214,12 @@ class Fee(Spec):
     methods: tuple[Literal["promptpay", "card", "bank_transfer", "counter", "cheque", "cash"], ...] = (
         "promptpay",)
     on_overdue: Identifier | None = Field(None, description="transition taken when not paid in time (A-P8)")
+    due_days_are: Literal["calendar_days", "working_days"] = Field(
+        "calendar_days", description="how `due_days` (and `remind_days_before`) count: calendar days (a last day "
+                                     "that is not a working day moves to the next working day) or the agency's "
+                                     "working days (A-P8)")
+    remind_days_before: int = Field(3, ge=0, le=60, description="e-mail the applicant this many days before the "
+                                                                "due date, counted like `due_days` (0: no reminder)")
 
     @field_validator("amount", mode="before")
     @classmethod

@@ -78,6 +78,7 @@ log = logging.getLogger("eservice.web")
 # the e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     catalogue, verify, accounts, large_upload, apply, attachments, track, payments, api, issued, officer_reports,
+    "payment_reports",  # type: ignore[arg-type]  # A-P6 daily reconciliation (imported by name)
     officer_actions, officer, register, admin_staff, admin_system,
 )
 SESSION_COOKIE = "eservice_session"
