@@ -88,7 +88,7 @@ def test_on_overdue_naming_no_transition(defs):
 def test_on_overdue_that_cannot_leave_the_waiting_state(defs):
     # the fee is issued by `approve` (to `approved`); `request_documents` leaves `submitted` only
     line = edit(defs, FEE, FEE + "    on_overdue: request_documents\n")
-    problem_at(defs, line + 1, "does not start from `approved`")
+    problem_at(defs, line + 1, "does not start from the state this fee is issued into (approved)")
 
 
 def test_on_overdue_must_be_taken_by_the_system(defs):
