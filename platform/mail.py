@@ -345,7 +345,7 @@ class Outbox:
         """True when the last attempt to ``address`` failed permanently (PR-2)."""
         address = address.strip().lower()
         attempts = [r for r in self.all() if address in (a.lower() for a in r["to"])]
-        if not attempts or attempts[-1]["status"] != "failed":
+        if not attempts or attempts[-1]["status"] not in ("failed", "bounced"):
             return False
         error = attempts[-1]["error"] or {}
         refused = {k.lower() for k in error.get("refused", {})}

@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["UNREACHABLE_DAYS", "close_application", "refer", "dispose", "disposal_candidates",
            "referred_state", "disposed_state", "disposal_transition", "is_proposal_state",
-           "unreachable_since", "disposal_reasons", "referred_here", "MAX_NOTE"]
+           "unreachable_since", "disposal_reasons", "referred_here", "unreachable_applications", "MAX_NOTE"]
 
 UNREACHABLE_DAYS = 30
 MAX_TEXT = 1000
@@ -330,8 +330,11 @@ def _waits_for_applicant(service: CompiledService, state_id: str) -> bool:
 
 def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datetime]:
     """``{address: first refusal}`` for every address whose mail has been refused
-    permanently since then with no successful delivery after (PR-2).  Temporary
-    failures neither start nor end a run."""
+    permanently since then with no successful delivery after (PR-2).  A refusal
+    is a permanent failure at submission (``failed``) or a permanent bounce
+    reported later by a delivery-status notification (``bounced``,
+    :mod:`eservice.bounces`); a message accepted later and not bounced ends the
+    run.  Temporary failures neither start nor end a run."""
     since: dict[str, dt.datetime] = {}
     for item in sorted(outbox, key=lambda r: str(r.get("id") or r.get("at") or "")):
         at = _parse(item.get("at"))
@@ -341,10 +344,34 @@ def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datet
                 continue
             error = item.get("error") or {}
             refused = {k.strip().lower() for k in error.get("refused") or {}}
-            if item.get("status") == "failed" and error.get("permanent") and (not refused or address in refused) \
-                    and at is not None:
+            if item.get("status") in ("failed", "bounced") and error.get("permanent") \
+                    and (not refused or address in refused) and at is not None:
                 since.setdefault(address, at)
     return since
+
+
+def unreachable_applications(store: Any, summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``{application id: {"address", "since", "reason"}}`` for the applications
+    whose applicant cannot be reached by e-mail now (PR-2; shown to officers)."""
+    outbox = list(store.collection("outbox").all())
+    since = unreachable_since(outbox)
+    if not since:
+        return {}
+    last: dict[str, str] = {}
+    for item in sorted(outbox, key=lambda r: str(r.get("id") or "")):
+        error = item.get("error") or {}
+        if item.get("status") in ("failed", "bounced") and error.get("permanent"):
+            for address in item.get("to") or ():
+                reason = error.get("dsn_status") or error.get("smtp_code") or ""
+                last[address.strip().lower()] = f"{reason} {error.get('diagnostic') or ''}".strip()
+    users = store.collection("users")
+    out = {}
+    for summary in summaries:
+        user = users.get(summary["applicant"]) if summary.get("applicant") else None
+        address = str((user or {}).get("email") or "").strip().lower()
+        if address and address in since:
+            out[summary["id"]] = {"address": address, "since": since[address], "reason": last.get(address, "")}
+    return out
 
 
 def disposal_reasons(ctx: EngineContext, summary: Mapping[str, Any], service: CompiledService, now: dt.datetime, *,

@@ -252,14 +252,22 @@ def _inbox_page(request: Request, actor: Actor, agency: str) -> Response:
     for row in all_rows:  # states of older versions still in flight
         states.setdefault(row.state, row.state_title)
     names = _names(request, agency)
+    agencies = ctx.catalogue.agencies
+    here = [dict(r, from_name=agencies[r["from"]].name if r.get("from") in agencies else r.get("from"))
+            for r in referral.referred_here(engine, agency)]
     return render(
-        request, "officer/inbox.html", agency=ctx.catalogue.agencies[agency], rows=shown, total=len(rows),
+        request, "officer/inbox.html", unreachable=referral.unreachable_applications(ctx.store, all_rows_summaries(all_rows)),
+        referred_here=here, agency=ctx.catalogue.agencies[agency], rows=shown, total=len(rows),
         counts=inbox.counts(all_rows), filters=filters, page=page, pages=pages, services=services,
         states=sorted(states.items(), key=lambda kv: _t(kv[1], get_lang(request))), names=names,
         me=actor.user_id, many_agencies=len(officer_agencies(request, actor)) > 1,
         may_claim={r.id for r in shown if not r.assignee and allowed(actor, "claim", r.summary)},
         may_report=allowed(actor, "view_reports", agency=agency),
         flash=request.session.pop(FLASH, None))
+
+
+def all_rows_summaries(rows: list) -> list[Mapping[str, Any]]:
+    return [r.summary for r in rows]
 
 
 # ------------------------------------------------------------------ the application page
@@ -512,7 +520,8 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
     colleagues = [p for p in people if inbox.covers(p, None, record["service"])]
     state = service.states.get(record["state"])
     return render(
-        request, "officer/application.html", status_code=status_code, record=record, service=service,
+        request, "officer/application.html",
+        unreachable=referral.unreachable_applications(ctx.store, [record]).get(record["id"]), status_code=status_code, record=record, service=service,
         state=state, agency=ctx.catalogue.agencies.get(record["agency"]),
         answers=_answers(service, record, lang), documents=_documents(service, record),
         signature=record.get("signature"), signature_ok=deps.applications(request).verify_signature(record),
@@ -523,7 +532,7 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
         may_claim=allowed(actor, "claim", record) and not record.get("closed")
         and record.get("assignee") != actor.user_id and not record.get("assignee"),
         may_assign=allowed(actor, "assign", record) and not record.get("closed"),
-        may_refer=allowed(actor, "refer", record) and not record.get("closed") and not defines_referral,
+        may_refer=allowed(actor, "refer", record) and not record.get("closed"),  # RC-2: every service
         defines_referral=defines_referral, candidate=candidate,
         reasons=REASONS, other_agencies=[a for c, a in ctx.catalogue.agencies.items() if c != record["agency"]],
         may_report=allowed(actor, "view_reports", agency=record["agency"]),
