@@ -199,7 +199,7 @@ def refer(ctx: EngineContext, app_id: str, actor: Actor, *, agency_name: str = "
     attachments = []
     letter_item = None
     if ctx.outputs is not None:  # IS-1: signed like every letter, before anything is saved
-        from .referral_texts import letter_for
+        from .outputs.referral_letter import letter_for
 
         letter, _declared = letter_for(service)
         inputs = {"referred_to": name, "referred_to_agency": code, "contact": contact, "note": note}

@@ -13,29 +13,20 @@ needs to declare nothing; a definition overrides either by declaring
 
 ``eservice check`` prints which one is in force (:func:`describe`).
 
-The default letter is ``renderers/templates/pdf/referral_letter.html``: it is
-rendered, signed and stored by :mod:`eservice.outputs` like every other letter.
+The default letter (:mod:`eservice.outputs.referral_letter`) is
+``renderers/templates/pdf/referral_letter.html``: it is rendered, signed and
+stored by :mod:`eservice.outputs` like every other letter.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .renderers.pdf import PDF_TEMPLATE_DIR
-from .spec.models import Letter, Notification
+from .outputs.referral_letter import LETTER_ID, letter_for
+from .spec.models import Notification
 
-__all__ = ["DEFAULT_LETTER", "DEFAULT_NOTICE", "LETTER_ID", "NOTICE_ID", "SAMPLE_INPUT", "builtin_output",
-           "describe", "in_force", "letter_for", "notice_for"]
+__all__ = ["DEFAULT_NOTICE", "LETTER_ID", "NOTICE_ID", "describe", "in_force", "letter_for", "notice_for"]
 
 NOTICE_ID = "referred"
-LETTER_ID = "referral_letter"
-
-_TEMPLATE = PDF_TEMPLATE_DIR / "referral_letter.html"
-
-DEFAULT_LETTER = Letter(
-    id=LETTER_ID,
-    title={"th": "หนังสือแจ้งหน่วยงานที่รับผิดชอบ", "en": "Letter naming the responsible agency"},
-    template=str(_TEMPLATE),
-)
 
 DEFAULT_NOTICE = Notification(
     subject={
@@ -68,26 +59,10 @@ DEFAULT_NOTICE = Notification(
     },
 )
 
-# What `eservice check` gives a declared referral letter's template as ``input``.
-SAMPLE_INPUT = {"referred_to": "สำนักงานเขตตัวอย่าง", "referred_to_agency": "", "contact": "02-000-0000",
-                "note": "ตัวอย่างหมายเหตุ"}
-
-
 def notice_for(service: Any) -> tuple[Notification, bool]:
     """``(notice, declared)``: the definition's ``notifications.referred``, else the platform's."""
     found = service.definition.notifications.get(NOTICE_ID)
     return (found, True) if found is not None else (DEFAULT_NOTICE, False)
-
-
-def letter_for(service: Any) -> tuple[Letter, bool]:
-    """``(letter, declared)``: the definition's letter ``referral_letter``, else the platform's."""
-    found = next((x for x in service.definition.outputs.letters if x.id == LETTER_ID), None)
-    return (found, True) if found is not None else (DEFAULT_LETTER, False)
-
-
-def builtin_output(output_id: str) -> Letter | None:
-    """The platform's own output of that id (for titles of issued documents), or None."""
-    return DEFAULT_LETTER if output_id == LETTER_ID else None
 
 
 def in_force(service: Any) -> dict[str, str]:

@@ -30,6 +30,8 @@ CORE_MAY_IMPORT = {
     ("eservice.outputs.context", "eservice.renderers.pdf"),
     ("eservice.outputs.issue", "eservice.renderers.pdf"),
     ("eservice.outputs.render", "eservice.renderers.pdf"),
+    # the platform's own referral letter (RC-2) is a template the renderers ship
+    ("eservice.outputs.referral_letter", "eservice.renderers.pdf"),
 }
 OUTSIDE_THE_CORE = ("eservice.web", "eservice.renderers", "eservice.plugins")
 

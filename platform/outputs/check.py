@@ -26,7 +26,7 @@ from ..renderers.pdf import PdfRenderError
 from .context import DEFAULT_POSITION, sample_input, document_context, sample_answers, sample_context
 from .render import STAMP_ID, render_html
 
-from ..referral_texts import LETTER_ID, SAMPLE_INPUT
+from .referral_letter import LETTER_ID, SAMPLE_INPUT
 
 __all__ = ["template_problems"]
 

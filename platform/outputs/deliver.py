@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..referral_texts import builtin_output
+from .referral_letter import builtin_output
 from .context import text_pair
 
 __all__ = ["find_issued", "issued_documents", "may_download"]

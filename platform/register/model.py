@@ -38,7 +38,7 @@ from typing import Any
 
 from ..engine import EngineError
 from . import values
-from ..referral_texts import builtin_output
+from ..outputs.referral_letter import builtin_output
 
 __all__ = ["ACTIONS", "ISSUED", "REGISTER", "STATUSES", "STATUS_TEXT", "Page", "Register", "after_transition",
            "effective_status", "entry_id"]
