@@ -63,7 +63,7 @@ from . import dates
 from .auth import Accounts
 from .clock import BANGKOK, Clock, SystemClock
 from .money import format_money
-from .mail import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings
+from .mail import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, spool_folder
 from .settings import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 from .spec.models import Notification
 
@@ -356,8 +356,8 @@ class Notifier:
         """From the web app's :class:`~eservice.web.context.AppContext`: the SMTP
         settings (ESERVICE_SMTP_*), the outbox in its store and the public address."""
         clock = ctx.clock or SystemClock()
-        outbox = Outbox(ctx.store, clock)
         settings = ctx.settings
+        outbox = Outbox(ctx.store, clock, spool=spool_folder(settings))
         return cls(ctx.store, mailer_from_settings(settings.smtp, outbox, clock), outbox=outbox, clock=clock,
                    base_url=public_url(settings))
 

@@ -62,7 +62,7 @@ from .clock import SystemClock
 from .dates import format_date, format_datetime
 from .engine import EngineContext
 from .notifications import mailer_from_settings
-from .mail import DeliveryError, Outbox
+from .mail import DeliveryError, Outbox, spool_folder
 from .policy import OFFICER_ROLES, Actor, Grant
 from .runtime import engine_of  # re-exported: the engine of an AppContext
 from .settings import DEFAULT_WORKER_INTERVAL, public_url
@@ -106,7 +106,7 @@ def mailer_of(ctx: Any):
         return None
     found = ctx.extra.get("worker_mailer")
     if found is None:
-        found = mailer_from_settings(smtp, Outbox(ctx.store, ctx.clock), ctx.clock)
+        found = mailer_from_settings(smtp, Outbox(ctx.store, ctx.clock, spool=spool_folder(settings)), ctx.clock)
         ctx.extra["worker_mailer"] = found
     return found
 
