@@ -487,7 +487,7 @@ class Outbox:
         key = f"{now:%Y%m%dT%H%M%S%f}-{next(_MAIL_COUNTER):09d}-{secrets.token_hex(4)}"
         record = {
             "id": key, "to": list(to), "at": now.isoformat(), "subject": subject, "status": status,
-            "message_id": message_id, "application": application, "kind": kind,
+            "message_id": message_id, "token": message_token(message_id), "application": application, "kind": kind,
             "attachments": list(attachments),
             "error": None if error is None else _error_record(error),
             "retry": dict(retry) if retry else None,

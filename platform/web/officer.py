@@ -79,6 +79,7 @@ EVENT_NAMES = {
     "assigned": ("มอบหมายผู้รับผิดชอบ", "Assigned"),
     "referred": ("แจ้งหน่วยงานที่รับผิดชอบ", "Referred to another agency"),
     "disposed": ("จำหน่ายเรื่อง", "Disposed of"),
+    "mail_bounced": ("อีเมลถึงผู้ยื่นคำขอถูกตีกลับ (ติดต่อไม่ได้)", "Mail to the applicant bounced (cannot be reached)"),
     "effect:issue_fee": ("แจ้งค่าธรรมเนียม", "Fee issued"),
     "effect:draft_licence": ("จัดทำร่างใบอนุญาต", "Licence drafted"),
     "effect:sign_licence": ("ลงนามใบอนุญาต", "Licence signed"),
@@ -452,6 +453,9 @@ def _history(request: Request, service: Any, record: Mapping[str, Any]) -> list[
                 details.append((_pick(request, "หมายเหตุ", "Note"), data["note"]))
         elif kind == "disposed":
             details.append((_pick(request, "เหตุผล", "Reason"), data.get("reason")))
+        elif kind == "mail_bounced":
+            details.append((_pick(request, "อีเมล", "Address"), data.get("address")))
+            details.append((_pick(request, "รหัสสถานะ", "Status"), f"{data.get('status', '')} {data.get('diagnostic', '')}"))
         elif kind == "submitted":
             details.append((_pick(request, "เลขรับ", "Intake number"), data.get("intake_number")))
             details.append((_pick(request, "เวลารับคำขอ", "Received at"),
@@ -472,6 +476,8 @@ def _history(request: Request, service: Any, record: Mapping[str, Any]) -> list[
         actor = event.get("actor") or ""
         if actor == record.get("applicant"):
             who = _pick(request, "ผู้ยื่นคำขอ", "Applicant")
+        elif actor == "system" and kind == "mail_bounced":
+            who = _pick(request, "ระบบ (รายงานผลการส่งอีเมล)", "System (delivery report)")
         elif actor == "system":
             who = _pick(request, "ระบบ (ตามกำหนดเวลา)", "System (timer)")
         else:
