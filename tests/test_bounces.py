@@ -216,6 +216,10 @@ def test_bounce_after_acceptance_reaches_the_officer_and_the_head_in_one_round(t
             world.clock.advance(days=31)
             disposal = head.get("/officer/nonthaburi-city/disposal")
             assert app_id in disposal.text and "ติดต่อผู้ยื่นคำขอไม่ได้ (อีเมลถูกตีกลับ) เกิน 30 วัน" in disposal.text
+            from axe_pages import assert_axe_clean
+            assert_axe_clean(clerk, ["/officer/nonthaburi-city", f"/officer/applications/{app_id}"])
+            assert_axe_clean(head, ["/officer/nonthaburi-city/disposal"])
+            disposal = head.get("/officer/nonthaburi-city/disposal")
             version = world.store.get_application(app_id)["version"]
             done = head.post(f"/officer/applications/{app_id}/dispose", follow_redirects=False, data={
                 "csrf_token": token_of(disposal.text), "expected_version": version,

@@ -148,3 +148,19 @@ def test_check_says_which_referral_texts_are_in_force():
     assert "ข้อความแจ้งผู้ยื่น = ค่าเริ่มต้นของระบบ" in lines["building-permit"]
     assert "notice = declared by the definition, letter = declared by the definition" in \
         lines["licence-information-request"]
+
+
+def test_referral_pages_are_accessible(world):
+    """axe-core, Thai and English: the refer form, the referred application (both agencies), the
+    receiving inbox and the applicant's status page."""
+    from axe_pages import assert_axe_clean
+
+    open_app = apply(world, "commercial-registration")
+    done = apply(world, "commercial-registration")
+    refer(world, "registry_clerk.chatuchak-district", done, referred_to_agency="nonthaburi-city", note="ตัวอย่าง")
+    referred = world.store.collection("referrals").get(done)
+    assert_axe_clean(world.web("registry_clerk.chatuchak-district"),
+                     [f"/officer/applications/{open_app}", f"/officer/applications/{referred['application']}"])
+    assert_axe_clean(world.web("registry_clerk.nonthaburi-city"),
+                     ["/officer/nonthaburi-city", f"/officer/applications/{referred['application']}"])
+    assert_axe_clean(world.web("somchai"), [f"/applications/{referred['application']}/status", "/applications"])
