@@ -85,7 +85,7 @@ def _open(record: Mapping[str, Any]) -> None:
 
 
 def _text(value: Any, label_th: str, label_en: str, *, required: bool, input_id: str) -> str:
-    text = " ".join(str(value or "").split())[:MAX_TEXT] if value is not None else ""
+    text = _limited(value, MAX_TEXT, label_th, label_en, input_id)  # longer: refused, never cut
     if required and not text:
         raise EngineError("missing_input", f"กรุณากรอก “{label_th}”", f"enter “{label_en}”", inputs=[input_id])
     return text

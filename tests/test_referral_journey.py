@@ -164,3 +164,19 @@ def test_referral_pages_are_accessible(world):
     assert_axe_clean(world.web("registry_clerk.nonthaburi-city"),
                      ["/officer/nonthaburi-city", f"/officer/applications/{referred['application']}"])
     assert_axe_clean(world.web("somchai"), [f"/applications/{referred['application']}/status", "/applications"])
+
+
+def test_an_over_long_disposal_reason_is_refused_not_cut(world):
+    """Same rule for the head's disposal reason (PR-2): refused with a message, nothing saved."""
+    from eservice.referral import MAX_TEXT, dispose
+    from eservice.engine import EngineError
+    from eservice.policy import Actor, Grant
+
+    app_id = apply(world, "food-shop-permit")
+    head = Actor(user_id="head", grants=(Grant("nonthaburi-city", "head_of_agency", None),))
+    from eservice.runtime import engine_of
+    engine = engine_of(world.app.state.ctx)
+    with pytest.raises(EngineError) as err:
+        dispose(engine, app_id, head, reason="ก" * (MAX_TEXT + 1))
+    assert err.value.code == "too_long" and "1,000" in err.value.th and "1,000" in err.value.en
+    assert not world.store.get_application(app_id).get("closed")
