@@ -22,12 +22,21 @@ def _check(args: argparse.Namespace) -> int:
             print()
         services = len(catalogue.services)
         agencies = len(catalogue.agencies)
+        _print_referral_texts(catalogue)
         if problems:
             print(f"พบปัญหา {len(problems)} รายการ / {len(problems)} problem(s) found", file=sys.stderr)
         else:
             print(f"ผ่าน: หน่วยงาน {agencies} แห่ง บริการ {services} รายการ / "
                   f"OK: {agencies} agencies, {services} services")
     return 1 if problems else 0
+
+
+def _print_referral_texts(catalogue) -> None:
+    """Which referral notice and letter each service uses (RC-2): its own or the platform's."""
+    from .referral_texts import describe
+
+    for service in sorted(catalogue.services.values(), key=lambda s: (s.id, s.version)):
+        print(describe(service))
 
 
 def _schema(args: argparse.Namespace) -> int:

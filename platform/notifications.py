@@ -30,13 +30,15 @@ with this context:
 ``inputs``          what the officer gave with the transition (missing items, deadline…)
 ``inputs_text``     the same as ready-made lines ``{label_th, label_en, value_th, value_en}``
 ``transition``      the transition id (``""`` for the acknowledgement)
+``referral``        a referral (RC-2) only: ``to``, ``agency``, ``contact``, ``note``
 ==================  ============================================================
 
 ``extra["attachments"]`` (``(filename, bytes, media type)``, set by the
 workflow for the documents a step issued) are attached to the mail.
 
 ``"submitted"`` falls back to a built-in acknowledgement when the definition
-declares none.  The officer's inputs, the tracking link and the agency's phone
+declares none, ``"referred"`` to the built-in referral notice
+(:mod:`eservice.referral_texts`).  The officer's inputs, the tracking link and the agency's phone
 are appended when the template did not show them, so every mail carries them.
 
 Delivery never breaks the caller: the applicant's submission or the officer's
@@ -61,7 +63,7 @@ from . import dates
 from .auth import Accounts
 from .clock import BANGKOK, Clock, SystemClock
 from .money import format_money
-from .mail import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings
+from .mail import DeliveryError, Mailer, Outbox, RenderError, SmtpSettings, spool_folder
 from .settings import DEFAULT_BASE_URL, public_url  # one rule for public links (settings, else localhost)
 from .spec.models import Notification
 
@@ -293,6 +295,7 @@ def build_context(application: Mapping[str, Any], service: CompiledService, extr
         "inputs": inputs,
         "inputs_text": _input_lines(service, extra.get("transition"), inputs),
         "transition": extra.get("transition") or "",
+        "referral": dict(extra.get("referral") or {}),  # RC-2: to, agency, contact, note
     }
 
 
@@ -313,6 +316,10 @@ def _footer(notification: Notification, context: Mapping[str, Any], text: str) -
             if (line["label_en"], line["value_en"]) != (line["label_th"], line["value_th"]):
                 block.append(f"  {line['label_en']}: {line['value_en']}")
         parts.append("\n".join(block))
+    referral = context.get("referral") or {}
+    if referral.get("to") and not _mentions(notification, "referral"):  # RC-2: where, and whom to contact
+        parts.append(f"ส่งต่อไปยัง {referral['to']} ติดต่อ {referral.get('contact') or '-'}\n"
+                     f"Referred to {referral['to']}, contact {referral.get('contact') or '-'}")
     agency = context["agency"]
     contact = []
     if context["tracking_url"] not in text:
@@ -349,8 +356,8 @@ class Notifier:
         """From the web app's :class:`~eservice.web.context.AppContext`: the SMTP
         settings (ESERVICE_SMTP_*), the outbox in its store and the public address."""
         clock = ctx.clock or SystemClock()
-        outbox = Outbox(ctx.store, clock)
         settings = ctx.settings
+        outbox = Outbox(ctx.store, clock, spool=spool_folder(settings))
         return cls(ctx.store, mailer_from_settings(settings.smtp, outbox, clock), outbox=outbox, clock=clock,
                    base_url=public_url(settings))
 
@@ -365,6 +372,10 @@ class Notifier:
         found = service.definition.notifications.get(notification_id)
         if found is None and notification_id == "submitted":
             return ACKNOWLEDGEMENT
+        if notification_id == "referred":  # RC-2: the definition's, else the platform's (eservice.referral_texts)
+            from .referral_texts import notice_for
+
+            return notice_for(service)[0]
         return found
 
     def __call__(self, application: Mapping[str, Any], notification_id: str, service: CompiledService,

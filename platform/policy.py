@@ -89,6 +89,12 @@ def is_owner(actor: Actor, application: Mapping[str, Any]) -> bool:
     return bool(actor.user_id) and application.get("applicant") == actor.user_id
 
 
+def is_referral_receiver(actor: Actor, application: Mapping[str, Any]) -> bool:
+    """An officer of the agency (on this installation) the application was referred to (RC-2)."""
+    to = (application.get("referral") or {}).get("referred_to_agency") or ""
+    return bool(to) and bool(actor.roles_for(to, None) & set(OFFICER_ROLES))
+
+
 def allowed(actor: Actor, action: str, application: Mapping[str, Any] | None = None,
             agency: str | None = None, service: str | None = None) -> bool:
     """May ``actor`` take ``action`` on ``application`` (or on an agency/service)?"""
@@ -101,6 +107,8 @@ def allowed(actor: Actor, action: str, application: Mapping[str, Any] | None = N
         return True
     if action == "view_application" and application is not None and is_owner(actor, application):
         return True
+    if action == "view_application" and application is not None and is_referral_receiver(actor, application):
+        return True  # RC-2: the agency it was referred to reads it (and nothing more)
     if action in ("view_audit", "manage_agencies"):
         return actor.is_system_admin
     if action == "manage_staff" and application is None and agency is not None and actor.is_system_admin:

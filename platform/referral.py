@@ -43,10 +43,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["UNREACHABLE_DAYS", "close_application", "refer", "dispose", "disposal_candidates",
            "referred_state", "disposed_state", "disposal_transition", "is_proposal_state",
-           "unreachable_since", "disposal_reasons"]
+           "unreachable_since", "disposal_reasons", "referred_here", "unreachable_applications", "MAX_NOTE"]
 
 UNREACHABLE_DAYS = 30
 MAX_TEXT = 1000
+MAX_NOTE = 2000  # a longer referral note is refused with a clear error, never cut
+MAX_NAME = 300
+MAX_CONTACT = 300
+REFERRALS = "referrals"  # application id → where it was referred (the receiving agency's inbox)
 
 
 def _parse(value: Any) -> dt.datetime | None:
@@ -81,7 +85,7 @@ def _open(record: Mapping[str, Any]) -> None:
 
 
 def _text(value: Any, label_th: str, label_en: str, *, required: bool, input_id: str) -> str:
-    text = " ".join(str(value or "").split())[:MAX_TEXT] if value is not None else ""
+    text = _limited(value, MAX_TEXT, label_th, label_en, input_id)  # longer: refused, never cut
     if required and not text:
         raise EngineError("missing_input", f"กรุณากรอก “{label_th}”", f"enter “{label_en}”", inputs=[input_id])
     return text
@@ -91,7 +95,8 @@ def _text(value: Any, label_th: str, label_en: str, *, required: bool, input_id:
 def close_application(ctx: EngineContext, app_id: str, actor: Actor, *, outcome: str, event_type: str,
                       data: Mapping[str, Any] | None = None, expected_version: int | None = None,
                       state: str | None = None, notification: str | None = None,
-                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                      extra: Mapping[str, Any] | None = None,
+                      fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Close an open application with ``outcome``, appending one ``event_type`` event.
 
     ``state``: move into this state as well (it must be one of the definition's);
@@ -112,6 +117,7 @@ def close_application(ctx: EngineContext, app_id: str, actor: Actor, *, outcome:
         record["state"] = state
         record["state_entered_at"] = stamp
     record.update(closed=True, outcome=outcome, closed_at=stamp, updated_at=stamp, changed=False)
+    record.update(fields or {})
     record.pop("deadline", None)
     events.append(record["events"], event_type, actor.user_id, stamp,
                   {"from": before, "to": record["state"], "outcome": outcome, **dict(data or {}), "ip": actor.ip})
@@ -139,13 +145,33 @@ def disposed_state(service: CompiledService) -> Any | None:
 
 
 # ------------------------------------------------------------------ referral (RC-2)
+def _limited(value: Any, limit: int, label_th: str, label_en: str, input_id: str) -> str:
+    """The text with runs of white space made one; longer than ``limit``: refused, not cut."""
+    text = " ".join(str(value or "").split())
+    if len(text) > limit:
+        raise EngineError("too_long", f"“{label_th}” ยาวเกิน {limit:,} ตัวอักษร (ขณะนี้ {len(text):,}) กรุณาย่อให้สั้นลง",
+                          f"“{label_en}” is longer than {limit:,} characters ({len(text):,}); shorten it",
+                          inputs=[input_id])
+    return text
+
+
 def refer(ctx: EngineContext, app_id: str, actor: Actor, *, agency_name: str = "", agency_code: str = "",
-          note: str = "", expected_version: int | None = None) -> dict[str, Any]:
-    """Answer a request sent to the wrong agency with the name of the right one (RC-2)."""
+          contact: str = "", note: str = "", expected_version: int | None = None) -> dict[str, Any]:
+    """Answer a request sent to the wrong agency with the name of the right one (RC-2).
+
+    Any service can be referred.  The applicant is told where and whom to
+    contact: an agency on this installation gives its phone and e-mail (unless
+    ``contact`` is typed), another agency needs ``contact``.  The referral
+    letter (the definition's ``referral_letter``, else the platform's) is
+    rendered and signed through ``ctx.outputs`` before anything is saved (no
+    outputs configured: no letter); the notice (``notifications.referred``, else
+    the platform's) goes with the letter attached.  The application keeps
+    ``referral`` and a ``referrals`` entry lets the receiving agency see it."""
     record = _load(ctx, app_id)
     _check(actor, "refer", record)
     _open(record)
     code = (agency_code or "").strip()
+    contact = _limited(contact, MAX_CONTACT, "ช่องทางติดต่อหน่วยงาน", "how to contact the agency", "contact")
     if code:
         agency = ctx.catalogue.agencies.get(code)
         if agency is None:
@@ -157,15 +183,77 @@ def refer(ctx: EngineContext, app_id: str, actor: Actor, *, agency_name: str = "
                               input="referred_to_agency")
         if not (agency_name or "").strip():
             agency_name = agency.name.th
-    name = _text(agency_name, "หน่วยงานที่รับผิดชอบ", "the responsible agency", required=True,
-                 input_id="referred_to")
-    note = _text(note, "หมายเหตุ", "note", required=False, input_id="note")
+        if not contact:
+            contact = " · ".join(x for x in (f"โทร. / tel. {agency.phone}" if agency.phone else "",
+                                             agency.email or "") if x)
+    name = _limited(agency_name, MAX_NAME, "หน่วยงานที่รับผิดชอบ", "the responsible agency", "referred_to")
+    name = _text(name, "หน่วยงานที่รับผิดชอบ", "the responsible agency", required=True, input_id="referred_to")
+    if not contact:
+        raise EngineError("missing_input", "กรุณากรอกช่องทางติดต่อหน่วยงานที่รับผิดชอบ (โทรศัพท์หรืออีเมล)",
+                          "enter how to contact the responsible agency (phone or e-mail)", inputs=["contact"])
+    note = _limited(note, MAX_NOTE, "หมายเหตุ", "note", "note")
     service = ctx.service_of(record)
     target = referred_state(service)
-    details = {"referred_to": name, "referred_to_agency": code or None, "note": note}
-    return close_application(ctx, app_id, actor, outcome="referred", event_type="referred", data=details,
-                             expected_version=expected_version, state=target.id if target else None,
-                             notification="referred", extra=details)
+    details = {"referred_to": name, "referred_to_agency": code or None, "contact": contact, "note": note}
+    letter_data: dict[str, Any] = {}
+    attachments = []
+    letter_item = None
+    if ctx.outputs is not None:  # IS-1: signed like every letter, before anything is saved
+        from .outputs.referral_letter import letter_for
+
+        letter, _declared = letter_for(service)
+        inputs = {"referred_to": name, "referred_to_agency": code, "contact": contact, "note": note}
+        values = _calculations(service, record)
+        doc = ctx.outputs.issue_letter(record, service, letter, actor, inputs, values)
+        letter_item = {"id": letter.id, "issued_at": ctx.now_iso(), **doc.record()}
+        letter_data = {"letter": letter.id, **doc.event()}
+        attachments.append(doc.attachment)
+    extra_fields = {"referral": {**details, "at": ctx.now_iso(), "by": actor.user_id, "from": record["agency"]}}
+    if letter_item is not None:
+        extra_fields["letters"] = [*(record.get("letters") or []), letter_item]
+    saved = close_application(ctx, app_id, actor, outcome="referred", event_type="referred",
+                              data={**details, **letter_data}, expected_version=expected_version,
+                              state=target.id if target else None, fields=extra_fields)
+    if letter_item is not None:
+        _index_letter(ctx, saved, service, doc)
+    if code:
+        ctx.store.collection(REFERRALS).put(saved["id"], {
+            "application": saved["id"], "to": code, "from": saved["agency"], "service": saved["service"],
+            "service_version": saved.get("service_version"), "reference": saved.get("reference"),
+            "intake_number": saved.get("intake_number"), "note": note, "contact": contact,
+            "referred_to": name, "at": saved["referral"]["at"], "by": actor.user_id})
+    if ctx.notifier is not None:
+        ctx.notifier(saved, "referred", service, {**details, "referral": {
+            "to": name, "agency": code, "contact": contact, "note": note}, "attachments": attachments})
+    return saved
+
+
+def _calculations(service: CompiledService, record: Mapping[str, Any]) -> Mapping[str, Any]:
+    from . import forms
+
+    try:
+        return forms.Evaluation(service, record.get("answers") or {}).values
+    except Exception:  # a letter needs no calculation it cannot have
+        return {}
+
+
+def _index_letter(ctx: EngineContext, saved: Mapping[str, Any], service: CompiledService, doc: Any) -> None:
+    """/verify finds the letter by its id and SHA-256 (PR-8), as for every issued document."""
+    try:
+        from .register import Register
+
+        Register(ctx.store, ctx.catalogue, ctx.clock).index_issued(saved, service, [doc])
+    except Exception:  # the referral is saved; say loudly that /verify missed the letter
+        import logging
+
+        logging.getLogger(__name__).exception("referral letter of %s not indexed for /verify", saved.get("id"))
+
+
+def referred_here(ctx: EngineContext, agency: str) -> list[dict[str, Any]]:
+    """Applications referred *to* ``agency`` from another agency of this
+    installation, newest first (the receiving agency's inbox, RC-2)."""
+    rows = ctx.store.collection(REFERRALS).find(to=agency)
+    return sorted(rows, key=lambda r: str(r.get("at") or ""), reverse=True)
 
 
 # ------------------------------------------------------------------ disposal (PR-2, A-R6)
@@ -242,8 +330,11 @@ def _waits_for_applicant(service: CompiledService, state_id: str) -> bool:
 
 def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datetime]:
     """``{address: first refusal}`` for every address whose mail has been refused
-    permanently since then with no successful delivery after (PR-2).  Temporary
-    failures neither start nor end a run."""
+    permanently since then with no successful delivery after (PR-2).  A refusal
+    is a permanent failure at submission (``failed``) or a permanent bounce
+    reported later by a delivery-status notification (``bounced``,
+    :mod:`eservice.bounces`); a message accepted later and not bounced ends the
+    run.  Temporary failures neither start nor end a run."""
     since: dict[str, dt.datetime] = {}
     for item in sorted(outbox, key=lambda r: str(r.get("id") or r.get("at") or "")):
         at = _parse(item.get("at"))
@@ -253,10 +344,34 @@ def unreachable_since(outbox: Iterable[Mapping[str, Any]]) -> dict[str, dt.datet
                 continue
             error = item.get("error") or {}
             refused = {k.strip().lower() for k in error.get("refused") or {}}
-            if item.get("status") == "failed" and error.get("permanent") and (not refused or address in refused) \
-                    and at is not None:
+            if item.get("status") in ("failed", "bounced") and error.get("permanent") \
+                    and (not refused or address in refused) and at is not None:
                 since.setdefault(address, at)
     return since
+
+
+def unreachable_applications(store: Any, summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``{application id: {"address", "since", "reason"}}`` for the applications
+    whose applicant cannot be reached by e-mail now (PR-2; shown to officers)."""
+    outbox = list(store.collection("outbox").all())
+    since = unreachable_since(outbox)
+    if not since:
+        return {}
+    last: dict[str, str] = {}
+    for item in sorted(outbox, key=lambda r: str(r.get("id") or "")):
+        error = item.get("error") or {}
+        if item.get("status") in ("failed", "bounced") and error.get("permanent"):
+            for address in item.get("to") or ():
+                reason = error.get("dsn_status") or error.get("smtp_code") or ""
+                last[address.strip().lower()] = f"{reason} {error.get('diagnostic') or ''}".strip()
+    users = store.collection("users")
+    out = {}
+    for summary in summaries:
+        user = users.get(summary["applicant"]) if summary.get("applicant") else None
+        address = str((user or {}).get("email") or "").strip().lower()
+        if address and address in since:
+            out[summary["id"]] = {"address": address, "since": since[address], "reason": last.get(address, "")}
+    return out
 
 
 def disposal_reasons(ctx: EngineContext, summary: Mapping[str, Any], service: CompiledService, now: dt.datetime, *,

@@ -27,12 +27,14 @@ import logging
 import os
 import secrets
 import socket
+import re
 import ssl
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
 
 from .errors import BilingualError
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from starlette.requests import HTTPConnection
 
 __all__ = [
-    "DEFAULT_BASE_URL", "DEFAULT_DATA", "DEFAULT_DEFINITIONS", "DEFAULT_SITE_NAME", "DEFAULT_WORKER_INTERVAL",
+    "BounceSettings", "bounces_from_env", "DEFAULT_BASE_URL", "DEFAULT_DATA", "DEFAULT_DEFINITIONS", "DEFAULT_SITE_NAME", "DEFAULT_WORKER_INTERVAL",
     "FONT_DIR_VARIABLE", "SECURITY_MODES", "Settings", "SmtpSettings", "StartupError", "check_public_address",
     "env_data_folder", "env_font_folder", "env_trust_roots", "export_env", "public_url", "smtp_from_env",
 ]
@@ -98,8 +100,14 @@ class SmtpSettings:
     sender: str = "eservice@localhost"
     timeout: float = 30.0
     ca_file: str | None = None
+    # VERP (issue #21): the envelope sender is bounces+<message token>@<bounce_domain>, so a
+    # delivery-status notification names the message it is about; None: the From: address
+    bounce_domain: str | None = None
 
     def __post_init__(self) -> None:
+        if self.bounce_domain is not None and not _DOMAIN.match(self.bounce_domain):
+            raise ValueError(f"ESERVICE_BOUNCE_DOMAIN ต้องเป็นชื่อโดเมน / ESERVICE_BOUNCE_DOMAIN must be a domain "
+                             f"name, got {self.bounce_domain!r}")
         if self.security not in SECURITY_MODES:
             raise ValueError(f"security ต้องเป็น none, starttls หรือ ssl / security must be one of "
                              f"{', '.join(SECURITY_MODES)}, got {self.security!r}")
@@ -141,6 +149,7 @@ class SmtpSettings:
             sender=env.get("ESERVICE_SMTP_FROM", "").strip() or f"eservice@{socket.getfqdn() or 'localhost'}",
             timeout=timeout,
             ca_file=env.get("ESERVICE_SMTP_CA_FILE") or None,
+            bounce_domain=(env.get("ESERVICE_BOUNCE_DOMAIN") or "").strip().lower() or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -149,7 +158,7 @@ class SmtpSettings:
                "ESERVICE_SMTP_TLS": self.security, "ESERVICE_SMTP_FROM": self.sender,
                "ESERVICE_SMTP_TIMEOUT": repr(float(self.timeout))}
         for name, value in (("ESERVICE_SMTP_USER", self.username), ("ESERVICE_SMTP_PASSWORD", self.password),
-                            ("ESERVICE_SMTP_CA_FILE", self.ca_file)):
+                            ("ESERVICE_SMTP_CA_FILE", self.ca_file), ("ESERVICE_BOUNCE_DOMAIN", self.bounce_domain)):
             if value:
                 env[name] = value
         return env
@@ -159,6 +168,78 @@ class SmtpSettings:
         if self.ca_file:
             context.load_verify_locations(cafile=self.ca_file)
         return context
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+IMAP_SCHEMES = {"imaps": "ssl", "imap": "none", "imap+starttls": "starttls"}
+
+
+@dataclass(frozen=True)
+class BounceSettings:
+    """Where delivery-status notifications (RFC 3464) come in (issue #21,
+    :mod:`eservice.bounces`): an SMTP listener for the bounce domain
+    (``listen_host``/``listen_port``) and/or an IMAP mailbox polled every
+    worker round (``imap_*``; ``imap_security``: "ssl", "starttls" or "none")."""
+
+    listen_host: str | None = None
+    listen_port: int | None = None
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_security: str = "ssl"
+    imap_user: str | None = None
+    imap_password: str | None = field(default=None, repr=False)
+    imap_mailbox: str = "INBOX"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BounceSettings | None:
+        """``ESERVICE_BOUNCE_LISTEN`` (``host:port``) and ``ESERVICE_BOUNCE_IMAP_URL``
+        (``imaps://user:password@host[:port]/mailbox``; ``imap://`` plain, ``imap+starttls://``).
+        None when neither is set.  A bad value raises ValueError."""
+        env = _environ(environ)
+        listen = (env.get("ESERVICE_BOUNCE_LISTEN") or "").strip()
+        url = (env.get("ESERVICE_BOUNCE_IMAP_URL") or "").strip()
+        if not listen and not url:
+            return None
+        fields: dict[str, Any] = {}
+        if listen:
+            host, _, port = listen.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"ESERVICE_BOUNCE_LISTEN ต้องเป็น host:port / ESERVICE_BOUNCE_LISTEN must be "
+                                 f"host:port, got {listen!r}")
+            fields.update(listen_host=host.strip("[]"), listen_port=int(port))
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in IMAP_SCHEMES or not parts.hostname or not parts.username:
+                raise ValueError("ESERVICE_BOUNCE_IMAP_URL ต้องเป็น imaps://ผู้ใช้:รหัสผ่าน@โฮสต์/กล่อง / "
+                                 "ESERVICE_BOUNCE_IMAP_URL must be imaps://user:password@host/mailbox")
+            security = IMAP_SCHEMES[parts.scheme]
+            try:
+                port = parts.port or (993 if security == "ssl" else 143)
+            except ValueError:
+                raise ValueError("ESERVICE_BOUNCE_IMAP_URL: พอร์ตไม่ถูกต้อง / invalid port") from None
+            fields.update(imap_host=parts.hostname, imap_port=port, imap_security=security,
+                          imap_user=unquote(parts.username), imap_password=unquote(parts.password or ""),
+                          imap_mailbox=unquote(parts.path.lstrip("/")) or "INBOX")
+        return cls(**fields)
+
+    def to_env(self) -> dict[str, str]:
+        env = {}
+        if self.listen_host and self.listen_port:
+            env["ESERVICE_BOUNCE_LISTEN"] = f"{self.listen_host}:{self.listen_port}"
+        if self.imap_host:
+            scheme = {v: k for k, v in IMAP_SCHEMES.items()}[self.imap_security]
+            env["ESERVICE_BOUNCE_IMAP_URL"] = (
+                f"{scheme}://{quote(self.imap_user or '', safe='')}:{quote(self.imap_password or '', safe='')}"
+                f"@{self.imap_host}:{self.imap_port}/{quote(self.imap_mailbox, safe='')}")
+        return env
+
+
+def bounces_from_env(env: Mapping[str, str]) -> BounceSettings | None:
+    try:
+        return BounceSettings.from_env(env)
+    except ValueError as exc:
+        raise StartupError("bounce_settings", "การตั้งค่ารับรายงานอีเมลตีกลับ (ESERVICE_BOUNCE_*) ไม่ถูกต้อง",
+                           f"invalid bounce settings (ESERVICE_BOUNCE_*): {exc}") from None
 
 
 def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
@@ -205,6 +286,7 @@ class Settings:
     debug: bool = False
     worker_interval: float = DEFAULT_WORKER_INTERVAL  # 0: no background jobs in this server
     bank_webhook_secret: str | None = field(default=None, repr=False)  # HMAC key of bank payment callbacks (#8)
+    bounces: BounceSettings | None = None  # where bounce reports come in (None: not read)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", Path(self.data))
@@ -244,6 +326,7 @@ class Settings:
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
             worker_interval=_worker_interval(env.get("ESERVICE_WORKER_INTERVAL")),
             bank_webhook_secret=env.get("ESERVICE_BANK_WEBHOOK_SECRET") or None,
+            bounces=bounces_from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -279,6 +362,8 @@ class Settings:
             env["ESERVICE_WORKER_INTERVAL"] = repr(float(self.worker_interval))
         if self.bank_webhook_secret:
             env["ESERVICE_BANK_WEBHOOK_SECRET"] = self.bank_webhook_secret
+        if self.bounces is not None:
+            env.update(self.bounces.to_env())
         return env
 
     # -- derived --------------------------------------------------------------

@@ -26,6 +26,11 @@ store, so nothing is done twice:
    repeats it nor — since the latest slot not yet sent is sent at the next
    round — skips it.  Slots missed while down are not sent one by one: the
    latest one is sent once, and it lists everything still new.
+0. **Bounces and retries** (issue #21, PR-2) — the IMAP mailbox of bounce
+   reports is polled (``ESERVICE_BOUNCE_IMAP_URL``), every report kept (also by
+   the SMTP listener, ``ESERVICE_BOUNCE_LISTEN``) is read and acted on
+   (:mod:`eservice.bounces`), and mail that failed temporarily is sent again
+   when its retry is due (:meth:`eservice.mail.Mailer.retry_due`).
 4. **Register** (PL-4) — once a day (the day is claimed in the store), every
    licence past its ``valid_until`` is written *expired* in the public register
    and recorded in the audit chain (:meth:`eservice.register.Register.daily`);
@@ -65,7 +70,7 @@ from .clock import SystemClock
 from .dates import format_date, format_datetime
 from .engine import EngineContext
 from .notifications import mailer_from_settings
-from .mail import DeliveryError, Outbox
+from .mail import DeliveryError, Outbox, spool_folder
 from .policy import OFFICER_ROLES, Actor, Grant
 from .runtime import engine_of  # re-exported: the engine of an AppContext
 from .settings import DEFAULT_WORKER_INTERVAL, public_url
@@ -76,7 +81,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .spec.loader import CompiledService
 
 __all__ = ["DIGEST_TIMES", "ALERTS", "DIGESTS", "JobReport", "run_once", "fire_timers", "sla_alerts",
-           "digests", "register_daily", "fee_jobs", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of"]
+           "digests", "register_daily", "fee_jobs", "latest_slot", "start_background", "stop_background", "engine_of", "mailer_of",
+           "bounces", "mail_retries", "start_bounce_listener"]
 
 log = logging.getLogger("eservice.worker")
 
@@ -99,6 +105,8 @@ class JobReport:
     errors: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)  # register entries that reached the end of `validity`
     fees: Any = None  # eservice.payments.overdue.OverdueReport: fee reminders and overdue fees (A-P8)
+    bounces: list[dict] = field(default_factory=list)  # bounce reports read (eservice.bounces)
+    retried: list[str] = field(default_factory=list)  # outbox records sent again after a temporary failure
 
 
 # ------------------------------------------------------------------ what a round needs
@@ -110,7 +118,7 @@ def mailer_of(ctx: Any):
         return None
     found = ctx.extra.get("worker_mailer")
     if found is None:
-        found = mailer_from_settings(smtp, Outbox(ctx.store, ctx.clock), ctx.clock)
+        found = mailer_from_settings(smtp, Outbox(ctx.store, ctx.clock, spool=spool_folder(settings)), ctx.clock)
         ctx.extra["worker_mailer"] = found
     return found
 
@@ -249,7 +257,8 @@ def sla_alerts(engine: EngineContext, now: dt.datetime, mailer: Any, *, staff: _
                 continue
             subject, text = _alert_mail(engine, summary, service, level, tag["due"], base_url)
             try:
-                mailer.send(recipients, subject, text, application=summary["id"], kind=f"sla_{level}")
+                mailer.send(recipients, subject, text, application=summary["id"], kind=f"sla_{level}",
+                            retry=False)  # this job retries itself next round
             except DeliveryError as exc:
                 if exc.permanent:
                     sent.put(key, dict(entry, status="failed", error=exc.en), expected_version=claimed["version"])
@@ -418,6 +427,51 @@ def fee_jobs(engine: EngineContext, now: dt.datetime, mailer: Any, *, base_url: 
     return report.fees
 
 
+# ------------------------------------------------------------------ 6. bounces and retries (issue #21)
+def bounces(ctx: Any, engine: EngineContext, now: dt.datetime, mailer: Any, report: JobReport) -> None:
+    """Poll the IMAP mailbox of bounce reports (when configured), then read every
+    report kept (also by the SMTP listener) and act on it (:mod:`eservice.bounces`)."""
+    from .bounce_sources import BounceSourceError, poll_imap
+    from .bounces import process_reports
+
+    settings = getattr(ctx, "settings", None)
+    source = getattr(settings, "bounces", None)
+    if source is not None and source.imap_host:
+        try:
+            poll_imap(source, engine.store, engine.clock)
+        except BounceSourceError as exc:  # the reports already kept are still read
+            report.errors.append(f"bounces: {exc.en}")
+    outbox = getattr(mailer, "outbox", None) or Outbox(engine.store, engine.clock, spool=spool_folder(settings))
+    report.bounces.extend(process_reports(engine.store, engine.clock, outbox, now=now))
+
+
+def mail_retries(mailer: Any, now: dt.datetime, report: JobReport) -> None:
+    """Send again what failed temporarily, when due (backoff); forget old spooled mail."""
+    if mailer is None or not callable(getattr(mailer, "retry_due", None)):
+        return
+    report.retried.extend(mailer.retry_due(now))
+    if mailer.outbox is not None:
+        mailer.outbox.purge_spool(now)
+
+
+def start_bounce_listener(ctx: Any) -> Any:
+    """The SMTP listener for bounce reports (``ESERVICE_BOUNCE_LISTEN``), started
+    from the app's lifespan; None when not configured or the port is taken (another
+    process of this installation has it)."""
+    source = getattr(getattr(ctx, "settings", None), "bounces", None)
+    if source is None or not source.listen_host or ctx.store is None:
+        return None
+    from .bounce_sources import BounceListener
+
+    listener = BounceListener(ctx.store, ctx.clock or SystemClock(), source.listen_host, source.listen_port)
+    try:
+        listener.start()
+    except (OSError, RuntimeError) as exc:
+        log.info("bounce listener not started in this process (%s)", exc)
+        return None
+    return listener
+
+
 # ------------------------------------------------------------------ one round
 def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) -> JobReport:
     """One round of every job.  ``ctx``: the app's context (``app.state.ctx``) or
@@ -431,6 +485,8 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
     report = JobReport()
     staff = _Staff(engine.store)
     jobs: list[tuple[str, Callable[[], Any]]] = [
+        ("bounces", lambda: bounces(ctx, engine, now, mailer, report)),
+        ("mail_retries", lambda: mail_retries(mailer, now, report)),
         ("timers", lambda: report.fired.extend(fire_timers(engine, now))),
         ("sla_alerts", lambda: sla_alerts(engine, now, mailer, staff=staff, base_url=base_url, report=report)),
         ("digests", lambda: digests(engine, now, mailer, notifier=notifier, staff=staff, base_url=base_url,
@@ -445,6 +501,8 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
         except Exception as exc:  # one failing job must not stop the others
             log.exception("background job %s failed", name)
             report.errors.append(f"{name}: {exc}")
+    if report.bounces or report.retried:
+        log.info("jobs: %d bounce report(s) read, %d mail(s) sent again", len(report.bounces), len(report.retried))
     if report.fired or report.alerts or report.digests or report.expired:
         log.info("jobs: %d timer(s) fired, %d SLA alert(s), digests %s, %d licence(s) expired", len(report.fired),
                  len(report.alerts), report.digests, len(report.expired))

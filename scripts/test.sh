@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the browser tests, poppler for looking at PDFs (pdfsig, pdftotext),
-# NSS tools (certutil) for the trust database pdfsig checks signed documents against.
+# NSS tools (certutil) for the trust database pdfsig checks signed documents against,
+# dovecot's IMAP server for the bounce-mailbox tests (run unprivileged on loopback, never as a service).
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
@@ -13,6 +14,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   command -v certutil >/dev/null 2>&1 || missing="$missing libnss3-tools"
   fc-list 2>/dev/null | grep -qi "loma\|garuda" || missing="$missing fonts-thai-tlwg"
   command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"  # decodes the Thai QR in tests (#8)
+  [ -x /usr/sbin/dovecot ] || missing="$missing dovecot-imapd"
   if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq

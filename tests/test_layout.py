@@ -32,6 +32,8 @@ CORE_MAY_IMPORT = {
     ("eservice.outputs.render", "eservice.renderers.pdf"),
     # the fee notice and the receipt are documents too: their templates, Thai dates (#8)
     ("eservice.payments.documents", "eservice.renderers.pdf"),
+    # the platform's own referral letter (RC-2) is a template the renderers ship
+    ("eservice.outputs.referral_letter", "eservice.renderers.pdf"),
 }
 OUTSIDE_THE_CORE = ("eservice.web", "eservice.renderers", "eservice.plugins")
 

@@ -448,9 +448,11 @@ def test_referral_to_the_right_agency(world):  # R: RC-2
     assert after["closed"] and after["outcome"] == "referred" and after["state"] == "submitted"  # no such state
     event = after["events"][-1]
     assert event["type"] == "referred" and event["data"]["referred_to"] == "สำนักงานเขตอื่น"
-    assert world.sent[-1] == (record["id"], "referred", {"referred_to": "สำนักงานเขตอื่น",
-                                                         "referred_to_agency": "other-agency",
-                                                         "note": "โปรดติดต่อสำนักงานเขต"})
+    sent_id, notice, extra = world.sent[-1]
+    assert (sent_id, notice) == (record["id"], "referred")
+    assert extra["referral"] == {"to": "สำนักงานเขตอื่น", "agency": "other-agency",
+                                 "contact": "โทร. / tel. 02-999-9999", "note": "โปรดติดต่อสำนักงานเขต"}
+    assert extra["attachments"] == []  # this app issues no documents (no outputs): no letter
     from eservice.events import verify_chain
     assert verify_chain(after["events"]) == []
     assert record["id"] not in clerk.get("/officer").text

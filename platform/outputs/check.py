@@ -26,6 +26,8 @@ from ..renderers.pdf import PdfRenderError
 from .context import DEFAULT_POSITION, sample_input, document_context, sample_answers, sample_context
 from .render import STAMP_ID, render_html
 
+from .referral_letter import LETTER_ID, SAMPLE_INPUT
+
 __all__ = ["template_problems"]
 
 
@@ -51,6 +53,8 @@ def _contexts(service: Any, output: Any, kind: str, samples: dict) -> Iterator[t
                                      values=values)
             if kind == "licence":
                 context["licence"]["inputs"] = _drafting_inputs(service, output.id)
+            if tr is None and kind == "letter" and output.id == LETTER_ID:  # issued by the built-in referral (RC-2)
+                context["input"] = dict(SAMPLE_INPUT)
             label = f"{tr.id if tr else '-'}/{'required answers' if required_only else 'all answers'}"
             yield label, context
     if kind == "licence":

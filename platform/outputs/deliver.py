@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .referral_letter import builtin_output
 from .context import text_pair
 
 __all__ = ["find_issued", "issued_documents", "may_download"]
@@ -35,7 +36,8 @@ def issued_documents(record: Mapping[str, Any], service: Any | None) -> list[dic
         out.append(_entry("licence", lid, licences.get(lid), item, item.get("signed_at")))
     for item in record.get("letters") or []:
         if item.get("file"):
-            out.append(_entry("letter", item.get("id", ""), letters.get(item.get("id")), item, item.get("issued_at")))
+            output = letters.get(item.get("id")) or builtin_output(item.get("id", ""))  # the platform's referral letter
+            out.append(_entry("letter", item.get("id", ""), output, item, item.get("issued_at")))
     return out
 
 

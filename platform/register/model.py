@@ -38,6 +38,7 @@ from typing import Any
 
 from ..engine import EngineError
 from . import values
+from ..outputs.referral_letter import builtin_output
 
 __all__ = ["ACTIONS", "ISSUED", "REGISTER", "STATUSES", "STATUS_TEXT", "Page", "Register", "after_transition",
            "effective_status", "entry_id"]
@@ -293,7 +294,7 @@ class Register:
         index = self.store.collection(ISSUED)
         outputs = {o.id: o for o in (*service.definition.outputs.licences, *service.definition.outputs.letters)}
         for doc in issued:
-            output = outputs.get(doc.output_id)
+            output = outputs.get(doc.output_id) or builtin_output(doc.output_id)  # the platform's referral letter
             entry = {"document_id": doc.document_id, "sha256": doc.sha256, "kind": doc.kind,
                      "output": doc.output_id, "title": values.pair(output.title if output else doc.output_id),
                      "number": doc.number, "agency": record.get("agency"), "service": record.get("service"),

@@ -463,6 +463,11 @@ class ServiceChecker:
                                  f"add `{state.id}` to the `from` of `{timer.transition}`"))
         # reachability and dead ends
         reachable, frontier = {wf.initial}, [wf.initial]
+        # the platform's referral step (RC-2) enters the `referred` state from any open state
+        referred = next((st.id for st in wf.states if st.id == "referred"), None) or \
+            next((st.id for st in wf.states if st.outcome == "referred"), None)
+        if referred is not None:
+            reachable.add(referred)
         while frontier:
             for nxt in outgoing.get(frontier.pop(), []):
                 if nxt in states and nxt not in reachable:

@@ -142,12 +142,15 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        from ..worker import start_background, stop_background  # timers, SLA alerts, digests (issue #4)
+        from ..worker import start_background, start_bounce_listener, stop_background  # issue #4, #21
 
         worker = start_background(app)  # one process runs the jobs (a file lock in the data folder)
+        listener = start_bounce_listener(ctx)  # ESERVICE_BOUNCE_LISTEN (issue #21)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             await stop_background(worker)
             ctx.close()
 

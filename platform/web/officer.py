@@ -79,6 +79,7 @@ EVENT_NAMES = {
     "assigned": ("มอบหมายผู้รับผิดชอบ", "Assigned"),
     "referred": ("แจ้งหน่วยงานที่รับผิดชอบ", "Referred to another agency"),
     "disposed": ("จำหน่ายเรื่อง", "Disposed of"),
+    "mail_bounced": ("อีเมลถึงผู้ยื่นคำขอถูกตีกลับ (ติดต่อไม่ได้)", "Mail to the applicant bounced (cannot be reached)"),
     "effect:issue_fee": ("แจ้งค่าธรรมเนียม", "Fee issued"),
     "effect:draft_licence": ("จัดทำร่างใบอนุญาต", "Licence drafted"),
     "effect:sign_licence": ("ลงนามใบอนุญาต", "Licence signed"),
@@ -253,8 +254,12 @@ def _inbox_page(request: Request, actor: Actor, agency: str) -> Response:
     for row in all_rows:  # states of older versions still in flight
         states.setdefault(row.state, row.state_title)
     names = _names(request, agency)
+    agencies = ctx.catalogue.agencies
+    here = [dict(r, from_name=agencies[r["from"]].name if r.get("from") in agencies else r.get("from"))
+            for r in referral.referred_here(engine, agency)]
     return render(
-        request, "officer/inbox.html", agency=ctx.catalogue.agencies[agency], rows=shown, total=len(rows),
+        request, "officer/inbox.html", unreachable=referral.unreachable_applications(ctx.store, all_rows_summaries(all_rows)),
+        referred_here=here, agency=ctx.catalogue.agencies[agency], rows=shown, total=len(rows),
         counts=inbox.counts(all_rows), filters=filters, page=page, pages=pages, services=services,
         states=sorted(states.items(), key=lambda kv: _t(kv[1], get_lang(request))), names=names,
         me=actor.user_id, many_agencies=len(officer_agencies(request, actor)) > 1,
@@ -268,6 +273,10 @@ def _payments_due(request: Request, actor: Actor, agency: str) -> dict | None:
     from .payment_panels import payments_due
 
     return payments_due(request, actor, agency)
+
+
+def all_rows_summaries(rows: list) -> list[Mapping[str, Any]]:
+    return [r.summary for r in rows]
 
 
 # ------------------------------------------------------------------ the application page
@@ -452,6 +461,9 @@ def _history(request: Request, service: Any, record: Mapping[str, Any]) -> list[
                 details.append((_pick(request, "หมายเหตุ", "Note"), data["note"]))
         elif kind == "disposed":
             details.append((_pick(request, "เหตุผล", "Reason"), data.get("reason")))
+        elif kind == "mail_bounced":
+            details.append((_pick(request, "อีเมล", "Address"), data.get("address")))
+            details.append((_pick(request, "รหัสสถานะ", "Status"), f"{data.get('status', '')} {data.get('diagnostic', '')}"))
         elif kind == "submitted":
             details.append((_pick(request, "เลขรับ", "Intake number"), data.get("intake_number")))
             details.append((_pick(request, "เวลารับคำขอ", "Received at"),
@@ -472,6 +484,8 @@ def _history(request: Request, service: Any, record: Mapping[str, Any]) -> list[
         actor = event.get("actor") or ""
         if actor == record.get("applicant"):
             who = _pick(request, "ผู้ยื่นคำขอ", "Applicant")
+        elif actor == "system" and kind == "mail_bounced":
+            who = _pick(request, "ระบบ (รายงานผลการส่งอีเมล)", "System (delivery report)")
         elif actor == "system":
             who = _pick(request, "ระบบ (ตามกำหนดเวลา)", "System (timer)")
         else:
@@ -520,7 +534,8 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
     colleagues = [p for p in people if inbox.covers(p, None, record["service"])]
     state = service.states.get(record["state"])
     return render(
-        request, "officer/application.html", status_code=status_code, record=record, service=service,
+        request, "officer/application.html",
+        unreachable=referral.unreachable_applications(ctx.store, [record]).get(record["id"]), status_code=status_code, record=record, service=service,
         state=state, agency=ctx.catalogue.agencies.get(record["agency"]),
         answers=_answers(service, record, lang), documents=_documents(service, record),
         signature=record.get("signature"), signature_ok=deps.applications(request).verify_signature(record),
@@ -531,7 +546,7 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
         may_claim=allowed(actor, "claim", record) and not record.get("closed")
         and record.get("assignee") != actor.user_id and not record.get("assignee"),
         may_assign=allowed(actor, "assign", record) and not record.get("closed"),
-        may_refer=allowed(actor, "refer", record) and not record.get("closed") and not defines_referral,
+        may_refer=allowed(actor, "refer", record) and not record.get("closed"),  # RC-2: every service
         defines_referral=defines_referral, candidate=candidate,
         reasons=REASONS, other_agencies=[a for c, a in ctx.catalogue.agencies.items() if c != record["agency"]],
         may_report=allowed(actor, "view_reports", agency=record["agency"]),

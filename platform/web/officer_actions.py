@@ -197,11 +197,11 @@ async def refer(request: Request) -> Response:
         raise HTTPException(403)
     form = await request.form()
     expected = _version(form)
-    typed = {k: str(form.get(k) or "").strip() for k in ("referred_to", "referred_to_agency", "note")}
+    typed = {k: str(form.get(k) or "").strip() for k in ("referred_to", "referred_to_agency", "contact", "note")}
     state = {"form": "refer", "values": typed}
     try:
         saved = referral.refer(deps.engine(request), record["id"], actor, agency_name=typed["referred_to"],
-                               agency_code=typed["referred_to_agency"], note=typed["note"],
+                               agency_code=typed["referred_to_agency"], contact=typed["contact"], note=typed["note"],
                                expected_version=expected)
     except ConflictError:
         current = get_context(request).store.get_application(record["id"])

@@ -49,6 +49,11 @@ def state_tag(record: Mapping[str, Any], service: Any | None, lang: str) -> dict
     """``{text, colour}`` of an application's state for a tag."""
     if record.get("state") == "draft":
         return {"text": pick(lang, "ยังไม่ได้ยื่น (ฉบับร่าง)", "Draft – not sent"), "colour": "grey"}
+    referral = record.get("referral") or {}
+    if record.get("outcome") == "referred" and referral.get("referred_to"):  # RC-2: where, and whom to contact
+        to, contact = referral["referred_to"], referral.get("contact") or "-"
+        return {"text": pick(lang, f"ส่งต่อไปยัง {to} ติดต่อ {contact}", f"Referred to {to}, contact {contact}"),
+                "colour": "grey"}
     state = service.states.get(record.get("state")) if service is not None else None
     label = text(state.title, lang) if state else str(record.get("state"))
     if state is None:
@@ -144,6 +149,14 @@ def history(record: Mapping[str, Any], service: Any, lang: str, user_id: str) ->
             name = text(letter.title, lang) if letter else str(data.get("letter"))
             item["title"] = pick(lang, f"ออก{name}", f"Letter sent: {name}")
             item["details"] = _signed_by(data, lang)
+        elif kind == "referred":  # RC-2
+            item["title"] = pick(lang, f"ส่งต่อไปยัง {data.get('referred_to', '')}",
+                                 f"Referred to {data.get('referred_to', '')}")
+            item["details"] = [{"label": pick(lang, "ติดต่อ", "Contact"), "value": data.get("contact") or "-"}]
+            if data.get("note"):
+                item["details"].append({"label": pick(lang, "หมายเหตุ", "Note"), "value": data["note"]})
+            if data.get("letter"):
+                item["details"] += _signed_by(data, lang)
         elif kind == "document_added":
             doc = docs.get(data.get("document"))
             name = text(doc.title, lang) if doc else str(data.get("document"))
