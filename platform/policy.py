@@ -14,6 +14,7 @@ OFFICER_ROLES = (
     "head_of_agency", "agency_admin",
 )
 SYSTEM_ADMIN = "system_admin"
+SERVICE_EDITOR = "service_editor"  # edits and publishes the agency's definitions (issue #9 item 4)
 
 # Actions on an agency's work and the roles that may take them (besides a
 # workflow transition, which names its own roles in the definition).
@@ -30,6 +31,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "manage_staff": frozenset({"agency_admin"}),
     # suspend, reinstate or revoke a licence in the public register (PL-1, PL-4; eservice.web.register)
     "change_licence_status": frozenset({"signing_authority", "head_of_agency"}),
+    # definitions through the web (eservice.publishing, web/admin/services.py): one editor
+    # prepares, another editor or the agency admin approves
+    "edit_definition": frozenset({SERVICE_EDITOR}),
+    "approve_definition": frozenset({SERVICE_EDITOR, "agency_admin"}),
 }
 
 

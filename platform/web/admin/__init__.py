@@ -1,0 +1,1 @@
+"""Agency and system administration pages (issue #9): staff, system, services."""

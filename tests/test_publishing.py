@@ -1,0 +1,275 @@
+"""Definitions through the web (issue #9 items 4-5; A-SP1..A-SP5, A-X1, CH-4).
+
+Through the real app and store, over a copy of the example definitions: an
+editor changes a label and a fee, a second editor approves, the new version is
+live without a restart while an application started earlier keeps its own;
+a definition with a problem is refused with the problem at its line; one
+person cannot both prepare and approve; unpublishing closes a service to new
+applications only; the versions survive a restart; uploads are checked.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import EXAMPLES, make_account, sign_in
+from eservice.auth import Accounts
+from eservice.engine import EngineError
+from eservice.policy import Actor
+from eservice.web.app import create_app
+from eservice.web.context import Settings
+
+SERVICE = "commercial-registration"
+AGENCY = "chatuchak-district"
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    defs = tmp_path / "defs"
+    shutil.copytree(EXAMPLES, defs, ignore=shutil.ignore_patterns("_tools"))
+    settings = Settings(data=tmp_path / "data", definitions=(defs,))
+    app = create_app(settings)
+    return app, settings, defs
+
+
+def _staff(app, email: str, *roles: str) -> dict:
+    user = make_account(app, email)
+    accounts = Accounts(app.state.ctx.store, app.state.ctx.clock)
+    for role in roles:
+        user = accounts.grant_role(user["id"], AGENCY, role)
+    return user
+
+
+def _client(app, user) -> TestClient:
+    client = TestClient(app)
+    sign_in(client, user)
+    return client
+
+
+def _csrf(page_text: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page_text).group(1)
+
+
+def _edit(text: str) -> str:
+    new = text.replace("label: {th: ชื่อ, en: First name}", "label: {th: ชื่อตัว, en: Given name}", 1)
+    new = new.replace("    amount: 50\n", "    amount: 60\n", 1)
+    assert new != text
+    return new
+
+
+def _post_text(client: TestClient, text: str, action: str):
+    page = client.get(f"/admin/services/{SERVICE}")
+    return client.post(f"/admin/services/{SERVICE}", data={"csrf_token": _csrf(page.text), "text": text,
+                                                          "action": action}, follow_redirects=False)
+
+
+def _citizen_app(app) -> tuple[Actor, dict]:
+    ctx = app.state.ctx
+    citizen = make_account(app, "citizen@example.com")
+    actor = Actor(user_id=citizen["id"])
+    from eservice.web.deps import applications
+
+    class _Req:  # the applications service of the running app, as handlers get it
+        def __init__(self, app):
+            self.app = app
+    apps = applications(_Req(app))
+    return actor, apps.start(SERVICE, actor)
+
+
+def test_two_editors_publish_a_new_version_live_while_an_earlier_application_keeps_the_old(site):
+    app, settings, defs = site
+    ctx = app.state.ctx
+    first = _staff(app, "editor1@example.com", "service_editor")
+    second = _staff(app, "editor2@example.com", "service_editor")
+    actor, earlier = _citizen_app(app)
+
+    one = _client(app, first)
+    page = one.get(f"/admin/services/{SERVICE}")
+    assert page.status_code == 200
+    assert "version: 2" in page.text  # a new draft starts with version raised
+    draft_text = re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1)
+    import html
+    draft_text = _edit(html.unescape(draft_text))
+    response = _post_text(one, draft_text, "submit")
+    assert response.status_code == 303, response.text[:2000]
+
+    # the preparer cannot approve their own draft
+    page = one.get(f"/admin/services/{SERVICE}")
+    assert "อนุมัติและเผยแพร่" not in page.text
+    refused = one.post(f"/admin/services/{SERVICE}/approve", data={"csrf_token": _csrf(page.text),
+                                                                  "action": "approve"}, follow_redirects=True)
+    assert "must be someone other" in refused.text or "ผู้อนุมัติต้องไม่ใช่" in refused.text
+    assert ctx.catalogue.latest(SERVICE).version == 1
+
+    two = _client(app, second)
+    page = two.get(f"/admin/services/{SERVICE}/diff")
+    assert "amount: 60" in page.text and "amount: 50" in page.text
+    page = two.get(f"/admin/services/{SERVICE}")
+    assert "อนุมัติและเผยแพร่" in page.text
+    done = two.post(f"/admin/services/{SERVICE}/approve", data={"csrf_token": _csrf(page.text),
+                                                               "action": "approve"}, follow_redirects=True)
+    assert done.status_code == 200 and "ฉบับที่ 2" in done.text
+
+    # live without a restart: the same process serves version 2 to new applicants
+    assert ctx.catalogue.latest(SERVICE).version == 2
+    citizen = TestClient(app)
+    assert "60" in citizen.get(f"/services/{SERVICE}").text
+    # the YAML file the CLI checks is the one written
+    on_disk = (defs / "chatuchak-district" / "commercial-registration.yaml").read_text(encoding="utf-8")
+    assert "amount: 60" in on_disk and "version: 2" in on_disk
+    from eservice.spec.loader import load
+    assert load([defs])[1] == []
+
+    # the earlier application keeps version 1: its label and fee
+    from eservice.runtime import engine_of
+    old = engine_of(ctx).service_of(ctx.store.get_application(earlier["id"]))
+    assert old.version == 1
+    assert old.fields["first_name"].label.th == "ชื่อ"
+    assert old.definition.fees[0].amount == "50"
+    new = ctx.catalogue.latest(SERVICE)
+    assert new.fields["first_name"].label.en == "Given name" and new.definition.fees[0].amount == "60"
+
+    # both people are in the audit trail
+    from eservice.audit import AuditLog
+    events = [e for e in AuditLog(settings.data).events() if e["action"].startswith("definition.")]
+    assert [e["action"] for e in events] == ["definition.submitted", "definition.published"]
+    assert events[0]["actor"] == first["id"]
+    assert events[1]["actor"] == second["id"] and events[1]["details"]["prepared_by"] == first["id"]
+
+    # after a restart (a new process over the same data), version 1 is still there for the old application
+    restarted = create_app(settings)
+    rctx = restarted.state.ctx
+    from eservice.publishing import refresh
+    refresh(rctx)
+    assert rctx.catalogue.latest(SERVICE).version == 2
+    assert rctx.catalogue.get(SERVICE, 1).fields["first_name"].label.th == "ชื่อ"
+
+
+def test_a_definition_with_a_problem_cannot_be_submitted_and_the_problem_is_at_its_line(site):
+    app, _, _ = site
+    editor = _staff(app, "editor@example.com", "service_editor")
+    client = _client(app, editor)
+    page = client.get(f"/admin/services/{SERVICE}")
+    import html
+    text = html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    broken = text.replace("    amount: 50\n", "    amount: fee_typo * 2\n", 1)
+    line = broken.splitlines().index("    amount: fee_typo * 2") + 1
+    checked = client.post(f"/admin/services/{SERVICE}/check", data={"text": broken},
+                          headers={"X-CSRF-Token": _csrf(page.text)})
+    problems = checked.json()["problems"]
+    assert any(p["line"] == line and "fee_typo" in p["en"] and "fee_typo" in p["th"] for p in problems), problems
+    response = _post_text(client, broken, "submit")
+    assert response.status_code == 400
+    assert f"<strong>บรรทัด {line}</strong> <span class=\"admin-code\">fees[0].amount</span>" in response.text
+    # the text typed is kept (saved as a draft), nothing is published
+    assert "fee_typo" in client.get(f"/admin/services/{SERVICE}").text
+    assert app.state.ctx.catalogue.latest(SERVICE).version == 1
+    # keeping the same version is a problem at the `version` line
+    same = text.replace("version: 2", "version: 1", 1)
+    same = same.replace("    amount: 50\n", "    amount: 70\n", 1)
+    problems = client.post(f"/admin/services/{SERVICE}/check", data={"text": same},
+                           headers={"X-CSRF-Token": _csrf(page.text)}).json()["problems"]
+    version_line = same.splitlines().index("version: 1") + 1
+    assert [p["line"] for p in problems] == [version_line]
+
+
+def test_agency_admin_may_approve_and_other_agencies_and_citizens_see_nothing(site):
+    app, _, _ = site
+    editor = _staff(app, "editor@example.com", "service_editor")
+    admin = _staff(app, "admin@example.com", "agency_admin")
+    outsider = make_account(app, "other@example.com")
+    Accounts(app.state.ctx.store, app.state.ctx.clock).grant_role(outsider["id"], "nonthaburi-city", "service_editor")
+    client = _client(app, editor)
+    page = client.get(f"/admin/services/{SERVICE}")
+    import html
+    text = _edit(html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1)))
+    assert _post_text(client, text, "submit").status_code == 303
+    assert _client(app, outsider).get(f"/admin/services/{SERVICE}").status_code == 404
+    citizen = TestClient(app)
+    sign_in(citizen, make_account(app, "c@example.com"))
+    assert citizen.get("/admin/services").status_code == 403
+    boss = _client(app, admin)
+    page = boss.get(f"/admin/services/{SERVICE}")
+    assert "textarea" in page.text and "readonly" in page.text  # the admin approves but does not edit
+    boss.post(f"/admin/services/{SERVICE}/approve", data={"csrf_token": _csrf(page.text), "action": "approve"})
+    assert app.state.ctx.catalogue.latest(SERVICE).version == 2
+
+
+def test_unpublish_closes_to_new_applications_while_running_ones_go_on(site):
+    app, _, _ = site
+    ctx = app.state.ctx
+    actor, running = _citizen_app(app)
+    admin = _staff(app, "admin@example.com", "agency_admin")
+    boss = _client(app, admin)
+    page = boss.get(f"/admin/services/{SERVICE}")
+    boss.post(f"/admin/services/{SERVICE}/open", data={"csrf_token": _csrf(page.text), "action": "close"})
+    assert SERVICE in ctx.catalogue.closed
+    assert SERVICE not in TestClient(app).get("/").text
+    from eservice.web.deps import applications
+
+    class _Req:
+        def __init__(self, app):
+            self.app = app
+    with pytest.raises(EngineError) as refused:
+        applications(_Req(app)).start(SERVICE, actor)
+    assert refused.value.status == 410 and "ปิดรับ" in refused.value.th
+    # the running application is still served by its definition
+    from eservice.runtime import engine_of
+    assert engine_of(ctx).service_of(ctx.store.get_application(running["id"])).version == 1
+    page = boss.get(f"/admin/services/{SERVICE}")
+    boss.post(f"/admin/services/{SERVICE}/open", data={"csrf_token": _csrf(page.text), "action": "open"})
+    assert SERVICE not in ctx.catalogue.closed
+    assert applications(_Req(app)).start(SERVICE, actor)["service_version"] == 1
+
+
+def test_preview_shows_every_page_with_sample_answers_and_conditions(site):
+    app, _, _ = site
+    editor = _staff(app, "editor@example.com", "service_editor")
+    page = _client(app, editor).get(f"/admin/services/{SERVICE}/preview")
+    assert page.status_code == 200
+    service = app.state.ctx.catalogue.latest(SERVICE)
+    from eservice import forms
+    all_pages = [p for _, p in forms.pages(service)]
+    for p in all_pages:
+        assert f'id="preview-{p.id}"' in page.text
+    conditional = [p for p in all_pages if p.when]
+    for p in conditional:
+        assert p.when.replace('"', "&#34;") in page.text or p.when in page.text
+    assert "ตัวอย่าง" in page.text  # sample answers are filled in
+
+
+def test_upload_is_checked_and_a_bad_file_leaves_the_old_one(site):
+    app, _, defs = site
+    editor = _staff(app, "editor@example.com", "service_editor")
+    client = _client(app, editor)
+    service = app.state.ctx.catalogue.latest(SERVICE)
+    from eservice.web.admin.services import _upload_targets
+    targets = _upload_targets(service)
+    template = next(t for t in targets if t["kind"] == "template")
+    path = Path(service.file).parent / template["path"]
+    before = path.read_bytes()
+    page = client.get(f"/admin/services/{SERVICE}")
+    bad = b"{% extends 'nothing-like-this.html' %}{{ answers.no_such_field.x }}"
+    response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
+                                                                     "target": template["path"]},
+                           files={"file": ("t.html", bad, "text/html")})
+    assert response.status_code == 400
+    assert path.read_bytes() == before
+    good = before.replace(b"</body>", b"<!-- uploaded --></body>") if b"</body>" in before else before + b"\n"
+    response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
+                                                                     "target": template["path"]},
+                           files={"file": ("t.html", good, "text/html")}, follow_redirects=True)
+    assert response.status_code == 200 and path.read_bytes() == good
+    sample = next((t for t in targets if t["kind"] == "sample"), None)
+    if sample is not None:
+        spath = Path(service.file).parent / sample["path"]
+        old = spath.read_bytes()
+        response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
+                                                                         "target": sample["path"]},
+                               files={"file": ("x.pdf", b"GIF89a not a pdf", "application/pdf")},
+                               follow_redirects=True)
+        assert "ไม่ตรงกับชื่อไฟล์" in response.text and spath.read_bytes() == old
