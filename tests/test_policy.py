@@ -32,6 +32,8 @@ verify_payment       .     .    .     .     Y    .     .      .       .         
 sign                 .     .    .     Y     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     Y      .       .          .
 change_licence_status .    .    .     Y     .    Y     .      .       .          .
+edit_definition      .     .    .     .     .    .     .      .       .          .
+approve_definition   .     .    .     .     .    .     Y      .       .          .
 view_own             .     .    .     .     .    .     .      .       Y          .
 edit_draft           .     .    .     .     .    .     .      .       Y          .
 submit               .     .    .     .     .    .     .      .       Y          .
@@ -55,6 +57,8 @@ verify_payment       .     .    .     .     .    .     .      .       .         
 sign                 .     .    .     .     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     .      .       .          .
 change_licence_status .    .    .     .     .    .     .      .       .          .
+edit_definition      .     .    .     .     .    .     .      .       .          .
+approve_definition   .     .    .     .     .    .     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       .          .
 edit_draft           .     .    .     .     .    .     .      .       .          .
 submit               .     .    .     .     .    .     .      .       .          .

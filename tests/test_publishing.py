@@ -273,3 +273,20 @@ def test_upload_is_checked_and_a_bad_file_leaves_the_old_one(site):
                                files={"file": ("x.pdf", b"GIF89a not a pdf", "application/pdf")},
                                follow_redirects=True)
         assert "ไม่ตรงกับชื่อไฟล์" in response.text and spath.read_bytes() == old
+
+
+def test_service_editor_may_edit_and_approve_only_in_its_own_agency_and_services():  # R: A-X1, CH-4
+    from eservice.policy import Grant, allowed
+    editor = Actor(user_id="u-ed", grants=(Grant(AGENCY, "service_editor"),))
+    limited = Actor(user_id="u-ed2", grants=(Grant(AGENCY, "service_editor", ("other-service",)),))
+    admin = Actor(user_id="u-adm", grants=(Grant(AGENCY, "agency_admin"),))
+    clerk = Actor(user_id="u-clerk", grants=(Grant(AGENCY, "registry_clerk"),))
+    for action in ("edit_definition", "approve_definition"):
+        assert allowed(editor, action, agency=AGENCY, service=SERVICE)
+        assert not allowed(editor, action, agency="nonthaburi-city", service="food-shop-permit")
+        assert not allowed(limited, action, agency=AGENCY, service=SERVICE)
+        assert not allowed(clerk, action, agency=AGENCY, service=SERVICE)
+    assert allowed(admin, "approve_definition", agency=AGENCY, service=SERVICE)
+    assert not allowed(admin, "edit_definition", agency=AGENCY, service=SERVICE)
+    # an editor is not an officer of the inbox
+    assert not allowed(editor, "view_inbox", agency=AGENCY)
