@@ -64,7 +64,7 @@ def _fee_on_check(page, server, app_id: str) -> str:
 
 def _label_on_first_page(page, server, app_id: str) -> str:
     page.goto(server.url(f"/applications/{app_id}/pages/owner_details"))
-    return page.locator("label[for='first_name']").inner_text()
+    return page.locator("label[for='f-first_name']").inner_text()
 
 
 def _axe(page) -> list:
@@ -75,10 +75,11 @@ def _axe(page) -> list:
 
 
 def _replace_in_editor(page, old: str, new: str) -> None:
+    page.wait_for_function("() => !!window.eserviceEditor")
     page.evaluate("""([old, neu]) => {
         const view = window.eserviceEditor; const text = view.state.doc.toString();
         const at = text.indexOf(old); if (at < 0) throw new Error('not found: ' + old);
-        view.dispatch({changes: {from: at, to: at + old.length, insert: neu}});
+        view.dispatch({changes: {from: at, to: at + old.length, insert: neu}, selection: {anchor: at}, scrollIntoView: true});
     }""", [old, new])
 
 

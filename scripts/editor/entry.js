@@ -71,7 +71,7 @@ async function start(textarea) {
         yamlLanguage.data.of({ autocomplete: yamlCompletion() }),
         hoverTooltip(yamlSchemaHover()),
         stateExtensions(schema),
-        EditorView.contentAttributes.of({ "aria-label": textarea.dataset.label || "YAML" }),
+        EditorView.contentAttributes.of({ "aria-label": textarea.dataset.label || "YAML", tabindex: "0" }),
         EditorView.updateListener.of((u) => { if (u.docChanged) textarea.value = u.state.doc.toString(); }),
       ],
     }),
