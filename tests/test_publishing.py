@@ -290,3 +290,64 @@ def test_service_editor_may_edit_and_approve_only_in_its_own_agency_and_services
     assert not allowed(admin, "edit_definition", agency=AGENCY, service=SERVICE)
     # an editor is not an officer of the inbox
     assert not allowed(editor, "view_inbox", agency=AGENCY)
+
+
+def test_without_javascript_the_check_button_shows_problems_and_keeps_the_text(site):  # R: A-SP1, NF-3
+    app, _, _ = site
+    client = _client(app, _staff(app, "editor@example.com", "service_editor"))
+    page = client.get(f"/admin/services/{SERVICE}")
+    assert "data-yaml-editor" in page.text and "<textarea" in page.text  # a plain form first
+    import html
+    text = html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    broken = text.replace("    due_days: 7\n", "    due_days: seven\n", 1)
+    line = broken.splitlines().index("    due_days: seven") + 1
+    response = _post_text(client, broken, "check")
+    assert response.status_code == 200
+    assert f"<strong>บรรทัด {line}</strong>" in response.text
+    assert "due_days: seven" in response.text  # what was typed stays on the page
+    from eservice.publishing import draft_of
+    assert draft_of(app.state.ctx.store, SERVICE) is None  # checking saves nothing
+
+
+def test_a_closed_service_page_says_so_and_offers_no_start(site):  # R: A-S1
+    app, _, _ = site
+    admin = _client(app, _staff(app, "admin@example.com", "agency_admin"))
+    assert "/apply/commercial-registration" in TestClient(app).get(f"/services/{SERVICE}").text
+    page = admin.get(f"/admin/services/{SERVICE}")
+    admin.post(f"/admin/services/{SERVICE}/open", data={"csrf_token": _csrf(page.text), "action": "close"})
+    shown = TestClient(app).get(f"/services/{SERVICE}").text
+    assert "ปิดรับคำขอใหม่แล้ว" in shown and "/apply/commercial-registration" not in shown
+    from eservice.audit import AuditLog
+    assert any(e["action"] == "definition.unpublished" for e in AuditLog(app.state.ctx.settings.data).events())
+
+
+def test_a_template_only_the_draft_names_can_be_uploaded_then_published(site):  # R: A-SP4
+    app, _, defs = site
+    ctx = app.state.ctx
+    first = _client(app, _staff(app, "editor1@example.com", "service_editor"))
+    second = _client(app, _staff(app, "editor2@example.com", "service_editor"))
+    service = ctx.catalogue.latest(SERVICE)
+    live = next(t for t in __import__("eservice.web.admin.services", fromlist=["x"])._upload_targets(service)
+                if t["kind"] == "template")
+    page = first.get(f"/admin/services/{SERVICE}")
+    import html
+    text = html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    renamed = text.replace(f"template: {live['path']}", "template: templates/registration-v2.html", 1)
+    assert renamed != text
+    _post_text(first, renamed, "save")
+    problems = first.post(f"/admin/services/{SERVICE}/check", data={"text": renamed},
+                          headers={"X-CSRF-Token": _csrf(page.text)}).json()["problems"]
+    assert problems, "the new template does not exist yet"
+    page = first.get(f"/admin/services/{SERVICE}")
+    assert "templates/registration-v2.html" in page.text  # offered for upload
+    body = (Path(service.file).parent / live["path"]).read_bytes()
+    first.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
+                                                         "target": "templates/registration-v2.html"},
+               files={"file": ("registration-v2.html", body, "text/html")})
+    assert (Path(service.file).parent / "templates" / "registration-v2.html").read_bytes() == body
+    assert _post_text(first, renamed, "submit").status_code == 303
+    page = second.get(f"/admin/services/{SERVICE}")
+    second.post(f"/admin/services/{SERVICE}/approve", data={"csrf_token": _csrf(page.text), "action": "approve"})
+    assert ctx.catalogue.latest(SERVICE).version == 2
+    from eservice.spec.loader import load
+    assert load([defs])[1] == []

@@ -55,7 +55,11 @@ def _write(path: Path, data: bytes) -> None:
 
 
 async def replace_file(ctx: Any, service: Any, target: str | None, upload: Any, actor: Actor,
-                       audit: Any = None) -> Result:
+                       audit: Any = None, check_live: bool = True) -> Result:
+    """Replace ``target`` (a path the definition or its draft names) with the
+    uploaded bytes.  ``check_live``: the live version uses the file, so the
+    live definition is checked again with it and the old file put back on a
+    problem; a file only the draft names is checked with the draft (editor)."""
     if not target:
         return _refuse("เลือกไฟล์ที่นิยามบริการอ้างถึง", "choose one of the files the definition names")
     if upload is None or not hasattr(upload, "read"):
@@ -82,9 +86,9 @@ async def replace_file(ctx: Any, service: Any, target: str | None, upload: Any, 
     old = path.read_bytes() if path.is_file() else None
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, data)
-    _, problems = publishing.check_text(ctx.catalogue, service, service.text)
-    # the live text is checked: only "raise version" may be said of it, and that is not about the file
-    problems = [p for p in problems if p.path != "version"]
+    problems: list[Problem] = []
+    if check_live:
+        _, problems = publishing.check_text(ctx.catalogue, service, service.text)
     if problems:
         if old is None:
             path.unlink(missing_ok=True)

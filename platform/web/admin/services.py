@@ -144,7 +144,8 @@ def _editor(request: Request, service: Any, actor: Actor, text: str, draft: dict
         may_edit=allowed(actor, "edit_definition", agency=service.agency.code, service=service.id),
         may_approve=submitted and publishing.may_approve(actor, service) and draft["prepared_by"] != actor.user_id,
         may_open=publishing.may_approve(actor, service),
-        versions=publishing.versions_of(ctx.store, service.id), files=_upload_targets(service),
+        versions=publishing.versions_of(ctx.store, service.id),
+        files=_upload_targets(service, _draft_service(request, service) if draft else None),
         line_count=text.count("\n") + 1)
 
 
@@ -236,6 +237,19 @@ async def open_close(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ preview and diff
+def _draft_service(request: Request, service: Any) -> Any:
+    """The draft as the loader reads it (problems or not), for the files it names; or None."""
+    draft = publishing.draft_of(get_context(request).store, service.id)
+    if draft is None:
+        return None
+    doc = parse_yaml(draft["text"], str(service.file))
+    if doc.data is None or doc.problems or not isinstance(doc.data, dict):
+        return None
+    compiled, _ = compile_service(Path(service.file), doc, get_context(request).catalogue.agencies,
+                                  check_files=False)
+    return compiled
+
+
 def _draft_compiled(request: Request, service: Any) -> tuple[Any, list]:
     """The draft compiled by the loader (publishing rules aside), or the live version."""
     text, draft = _text_of(request, service)
@@ -288,16 +302,26 @@ async def diff(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ uploads
-def _upload_targets(service: Any) -> list[dict[str, Any]]:
-    """The files a definition names (templates and sample files), relative to it."""
+def _upload_targets(service: Any, draft: Any = None) -> list[dict[str, Any]]:
+    """The files the live definition or the draft names (templates and sample
+    files), relative to the service's file; each with ``live``: whether the live
+    version uses it (a file only the draft names is checked with the draft)."""
+    out = _named_files(service, live=True)
+    if draft is not None:
+        known = {t["path"] for t in out}
+        out.extend(t for t in _named_files(draft, live=False) if t["path"] not in known)
+    return out
+
+
+def _named_files(service: Any, live: bool) -> list[dict[str, Any]]:
     d = service.definition
     out = []
     for kind in ("licences", "letters"):
         for spec in getattr(d.outputs, kind, ()) or ():
-            out.append({"path": spec.template, "kind": "template", "id": spec.id})
+            out.append({"path": spec.template, "kind": "template", "id": spec.id, "live": live})
     for doc in d.documents:
         if doc.sample:
-            out.append({"path": doc.sample, "kind": "sample", "id": doc.id})
+            out.append({"path": doc.sample, "kind": "sample", "id": doc.id, "live": live})
     return out
 
 
@@ -317,10 +341,11 @@ async def upload(request: Request) -> Response:
     form = await request.form(max_part_size=MAX_UPLOAD)
     target = form.get("target") or ""
     upload_file = form.get("file")
-    names = {t["path"] for t in _upload_targets(service)}
     text, draft = _text_of(request, service)
-    result = await replace_file(ctx, service, target if target in names else None, upload_file, actor,
-                                audit_log(request))
+    targets = {t["path"]: t for t in _upload_targets(service, _draft_service(request, service))}
+    chosen = targets.get(target)
+    result = await replace_file(ctx, service, chosen["path"] if chosen else None, upload_file, actor,
+                                audit_log(request), check_live=bool(chosen and chosen["live"]))
     if result.problems:
         return _editor(request, service, actor, text, draft, problems=result.problems, status_code=400)
     _flash(request, result.kind, result.th, result.en)
