@@ -97,6 +97,18 @@ def test_two_editors_publish_live_without_restart_in_two_processes(two_servers, 
     expect(editor.locator(".cm-editor")).to_be_visible()  # CodeMirror replaced the textarea
     expect(editor.locator(".cm-content")).to_contain_text("version: 2")
 
+    # completion from the JSON Schema: a key the service does not use yet is offered
+    editor.wait_for_function("() => !!window.eserviceEditor")
+    editor.evaluate("""() => { const v = window.eserviceEditor; const n = v.state.doc.length;
+        v.dispatch({changes: {from: n, insert: "\\nro"}, selection: {anchor: n + 3}, scrollIntoView: true});
+        v.focus(); }""")
+    editor.keyboard.type("l")
+    expect(editor.locator(".cm-tooltip-autocomplete")).to_contain_text("roles")
+    editor.keyboard.press("Escape")
+    editor.evaluate("""() => { const v = window.eserviceEditor; const n = v.state.doc.length;
+        v.dispatch({changes: {from: n - 4, to: n}}); }""")
+    assert editor.evaluate("window.eserviceEditor.state.doc.toString()").endswith("\n")
+
     # a problem is shown at its line, live, and the draft cannot be sent
     _replace_in_editor(editor, "    amount: 50\n", "    amount: fee_typo\n")
     text = editor.evaluate("window.eserviceEditor.state.doc.toString()")
@@ -112,6 +124,8 @@ def test_two_editors_publish_live_without_restart_in_two_processes(two_servers, 
     editor.get_by_role("button", name="บันทึกและส่งขออนุมัติ").click()
     expect(editor.locator("#problems")).to_contain_text(f"บรรทัด {line}")
     expect(editor.locator(".tag", has_text="รออนุมัติ")).to_have_count(0)
+    editor.wait_for_function("() => !!window.eserviceEditor")
+    assert _axe(editor) == []  # the editor with a problem listed
 
     # the editor changes a label and a fee, and sends it
     _replace_in_editor(editor, "    amount: fee_typo\n", "    amount: 60\n")
@@ -127,6 +141,10 @@ def test_two_editors_publish_live_without_restart_in_two_processes(two_servers, 
     second.goto(two.url(f"/admin/services/{SERVICE}/diff"))
     expect(second.locator(".admin-diff__added", has_text="amount: 60")).to_be_visible()
     second.goto(two.url(f"/admin/services/{SERVICE}"))
+    for lang in ("en", "th"):  # the approval view
+        second.goto(two.url(f"/admin/services/{SERVICE}?lang={lang}"))
+        second.wait_for_function("() => !!window.eserviceEditor")
+        assert _axe(second) == [], lang
     second.get_by_role("button", name="อนุมัติและเผยแพร่").click()
     expect(second.locator(".notification")).to_contain_text("เผยแพร่ฉบับที่ 2 แล้ว")
     assert "amount: 60" in (defs / FILE).read_text(encoding="utf-8")
