@@ -68,6 +68,7 @@ async function start(textarea) {
       doc: textarea.value,
       extensions: [
         basicSetup, yaml(), lintGutter(), check,
+        EditorState.readOnly.of(textarea.readOnly), EditorView.editable.of(!textarea.readOnly),
         yamlLanguage.data.of({ autocomplete: yamlCompletion() }),
         hoverTooltip(yamlSchemaHover()),
         stateExtensions(schema),

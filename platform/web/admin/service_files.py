@@ -88,7 +88,9 @@ async def replace_file(ctx: Any, service: Any, target: str | None, upload: Any, 
     _write(path, data)
     problems: list[Problem] = []
     if check_live:
-        _, problems = publishing.check_text(ctx.catalogue, service, service.text)
+        from starlette.concurrency import run_in_threadpool  # the check renders templates: off the event loop
+
+        _, problems = await run_in_threadpool(publishing.check_text, ctx.catalogue, service, service.text)
     if problems:
         if old is None:
             path.unlink(missing_ok=True)

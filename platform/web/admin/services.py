@@ -29,6 +29,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -130,11 +131,11 @@ async def schema(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------ editor
-def _editor(request: Request, service: Any, actor: Actor, text: str, draft: dict | None, *,
-            problems: list | None = None, checked: bool = False, status_code: int = 200) -> Response:
+async def _editor(request: Request, service: Any, actor: Actor, text: str, draft: dict | None, *,
+                  problems: list | None = None, checked: bool = False, status_code: int = 200) -> Response:
     ctx = get_context(request)
-    if problems is None:
-        _, problems = publishing.check_text(ctx.catalogue, service, text)
+    if problems is None:  # the check renders templates: off the event loop
+        _, problems = await run_in_threadpool(publishing.check_text, ctx.catalogue, service, text)
         checked = True
     submitted = bool(draft and draft.get("status") == "submitted")
     return render(
@@ -157,23 +158,23 @@ async def edit(request: Request) -> Response:
     service = _service(request, actor)
     if request.method == "GET":
         text, draft = _text_of(request, service)
-        return _editor(request, service, actor, text, draft)
+        return await _editor(request, service, actor, text, draft)
     form, text = await _form_text(request)
     action = form.get("action") or "save"
     if action == "check":  # without JavaScript: check what was typed, keep it on the page
         _, draft = _text_of(request, service)
-        return _editor(request, service, actor, text, draft)
+        return await _editor(request, service, actor, text, draft)
     try:
-        draft = publishing.save_draft(ctx, service, text, actor)
+        publishing.save_draft(ctx, service, text, actor)
         if action == "submit":
-            publishing.submit(ctx, service, actor, audit_log(request))
+            await run_in_threadpool(publishing.submit, ctx, service, actor, audit_log(request))
             _flash(request, "success", "ส่งขออนุมัติแล้ว ผู้แก้ไขอีกคนหรือผู้ดูแลหน่วยงานต้องอนุมัติก่อนเผยแพร่",
                    "Sent for approval: another editor or the agency admin must approve it before it is live.")
         else:
             _flash(request, "success", "บันทึกฉบับร่างแล้ว", "Draft saved.")
     except publishing.PublishError as exc:
-        return _editor(request, service, actor, text, publishing.draft_of(ctx.store, service.id),
-                       problems=exc.problems or None, status_code=exc.status if exc.status != 403 else 403)
+        return await _editor(request, service, actor, text, publishing.draft_of(ctx.store, service.id),
+                       problems=exc.problems or None, status_code=exc.status)
     return _see(request, "admin_service_edit", service_id=service.id)
 
 
@@ -184,7 +185,7 @@ async def check(request: Request) -> Response:
         return JSONResponse({"error": "login"}, status_code=401)
     service = _service(request, actor)
     _, text = await _form_text(request)
-    _, problems = publishing.check_text(get_context(request).catalogue, service, text)
+    _, problems = await run_in_threadpool(publishing.check_text, get_context(request).catalogue, service, text)
     return JSONResponse({"problems": _problem_dicts(problems)})
 
 
@@ -200,17 +201,17 @@ async def approve(request: Request) -> Response:
         if form.get("action") == "return":
             if not publishing.may_approve(actor, service):
                 raise HTTPException(403)
-            publishing.withdraw(ctx, service, actor, audit_log(request)) if publishing.draft_of(
-                ctx.store, service.id) else None
+            if publishing.draft_of(ctx.store, service.id) is not None:
+                publishing.withdraw(ctx, service, actor, audit_log(request))
             _flash(request, "success", "ส่งฉบับร่างกลับไปแก้ไขแล้ว", "The draft was sent back for changes.")
         else:
-            new = publishing.approve(ctx, service, actor, audit_log(request))
+            new = await run_in_threadpool(publishing.approve, ctx, service, actor, audit_log(request))
             _flash(request, "success", f"เผยแพร่ฉบับที่ {new.version} แล้ว คำขอใหม่ใช้ฉบับนี้ คำขอที่เริ่มไว้ก่อนใช้ฉบับเดิม",
                    f"Version {new.version} is live: new applications use it; those started earlier keep theirs.")
     except publishing.PublishError as exc:
         if exc.problems:
             text, draft = _text_of(request, service)
-            return _editor(request, service, actor, text, draft, problems=exc.problems, status_code=400)
+            return await _editor(request, service, actor, text, draft, problems=exc.problems, status_code=400)
         _flash(request, "error", exc.th, exc.en)
     return _see(request, "admin_service_edit", service_id=service.id)
 
@@ -224,7 +225,7 @@ async def open_close(request: Request) -> Response:
     form = await request.form()
     close = form.get("action") == "close"
     try:
-        publishing.set_closed(ctx, service, actor, close, audit_log(request))
+        await run_in_threadpool(publishing.set_closed, ctx, service, actor, close, audit_log(request))
     except publishing.PublishError as exc:
         _flash(request, "error", exc.th, exc.en)
         return _see(request, "admin_service_edit", service_id=service.id)
@@ -272,7 +273,7 @@ async def preview(request: Request) -> Response:
     from ..widgets import build_page
 
     live = _service(request, actor)
-    service, problems = _draft_compiled(request, live)
+    service, problems = await run_in_threadpool(_draft_compiled, request, live)
     lang = get_lang(request)
     env = ExprEnvironment(engine(request), service.agency.code)
     answers = sample_answers(service)
@@ -347,7 +348,7 @@ async def upload(request: Request) -> Response:
     result = await replace_file(ctx, service, chosen["path"] if chosen else None, upload_file, actor,
                                 audit_log(request), check_live=bool(chosen and chosen["live"]))
     if result.problems:
-        return _editor(request, service, actor, text, draft, problems=result.problems, status_code=400)
+        return await _editor(request, service, actor, text, draft, problems=result.problems, status_code=400)
     _flash(request, result.kind, result.th, result.en)
     return _see(request, "admin_service_edit", service_id=service.id)
 
