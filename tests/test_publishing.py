@@ -240,6 +240,7 @@ def test_preview_shows_every_page_with_sample_answers_and_conditions(site):
     for p in conditional:
         assert p.when.replace('"', "&#34;") in page.text or p.when in page.text
     assert "ตัวอย่าง" in page.text  # sample answers are filled in
+    assert 'aria-current="page">นิยามบริการ</a>' in page.text  # the editor's way in, in the main menu
 
 
 def test_upload_is_checked_and_a_bad_file_leaves_the_old_one(site):
