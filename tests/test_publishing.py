@@ -192,6 +192,8 @@ def test_agency_admin_may_approve_and_other_agencies_and_citizens_see_nothing(si
     citizen = TestClient(app)
     sign_in(citizen, make_account(app, "c@example.com"))
     assert citizen.get("/admin/services").status_code == 403
+    assert "นิยามบริการ</a>" not in citizen.get("/").text
+    assert "นิยามบริการ</a>" in _client(app, admin).get("/").text
     boss = _client(app, admin)
     page = boss.get(f"/admin/services/{SERVICE}")
     assert "textarea" in page.text and "readonly" in page.text  # the admin approves but does not edit
