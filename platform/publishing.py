@@ -160,8 +160,8 @@ def refresh(ctx: Any, force: bool = False) -> bool:
     The first call of a process only adds the kept versions (the files were
     read at start); a later stamp reloads the definition folders with the same
     loader as the start.  Versions already loaded stay (running applications
-    are pinned to them).  A folder that no longer loads cleanly is logged and
-    the catalogue kept as it is; only the closed list then changes."""
+    are pinned to them).  A file that no longer loads cleanly is logged and its
+    service keeps the version loaded before; the others are reloaded."""
     state = stamp_of(ctx.store)
     seen = ctx.extra.get("definitions_stamp")
     if seen == state["stamp"] and not force:
@@ -173,14 +173,13 @@ def refresh(ctx: Any, force: bool = False) -> bool:
         catalogue = ctx.catalogue
         if seen is not None or force:
             fresh, problems = load(ctx.settings.definitions)
-            if problems:
-                log.error("definitions on disk have %d problem(s); keeping the loaded ones: %s",
+            if problems:  # what loads is taken; a broken file keeps the version loaded before
+                log.error("definitions on disk have %d problem(s); those services keep their loaded version: %s",
                           len(problems), problems[0].format())
-            else:
-                merged = dict(catalogue.services)
-                merged.update(fresh.services)
-                catalogue.agencies = {**catalogue.agencies, **fresh.agencies}
-                catalogue.services = merged
+            merged = dict(catalogue.services)
+            merged.update(fresh.services)
+            catalogue.agencies = {**catalogue.agencies, **fresh.agencies}
+            catalogue.services = merged
         if state["stamp"]:
             extra = _stored_versions(catalogue, ctx.store)
             if extra:

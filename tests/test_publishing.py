@@ -354,3 +354,20 @@ def test_a_template_only_the_draft_names_can_be_uploaded_then_published(site):  
     assert ctx.catalogue.latest(SERVICE).version == 2
     from eservice.spec.loader import load
     assert load([defs])[1] == []
+
+
+def test_a_broken_file_on_disk_does_not_stop_a_publish_reaching_the_catalogue(site):  # R: A-SP1
+    app, _, defs = site
+    ctx = app.state.ctx
+    other = defs / "nonthaburi-city" / "licence-information-request.yaml"
+    other.write_text(other.read_text(encoding="utf-8").replace("version: 1", "version: [", 1), encoding="utf-8")
+    first = _client(app, _staff(app, "editor1@example.com", "service_editor"))
+    second = _client(app, _staff(app, "editor2@example.com", "service_editor"))
+    page = first.get(f"/admin/services/{SERVICE}")
+    import html
+    text = _edit(html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1)))
+    assert _post_text(first, text, "submit").status_code == 303
+    page = second.get(f"/admin/services/{SERVICE}")
+    second.post(f"/admin/services/{SERVICE}/approve", data={"csrf_token": _csrf(page.text), "action": "approve"})
+    assert ctx.catalogue.latest(SERVICE).version == 2
+    assert ctx.catalogue.latest("licence-information-request").version == 1  # still served as loaded
