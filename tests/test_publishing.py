@@ -371,3 +371,36 @@ def test_a_broken_file_on_disk_does_not_stop_a_publish_reaching_the_catalogue(si
     second.post(f"/admin/services/{SERVICE}/approve", data={"csrf_token": _csrf(page.text), "action": "approve"})
     assert ctx.catalogue.latest(SERVICE).version == 2
     assert ctx.catalogue.latest("licence-information-request").version == 1  # still served as loaded
+
+
+def test_the_background_worker_follows_the_stamp_without_any_request(site):  # R: A-SP1 (issue #9 item 5)
+    import asyncio
+    import threading
+
+    from eservice import publishing
+    from eservice.worker import start_background, stop_background
+
+    app, _, defs = site
+    ctx = app.state.ctx
+    # another process published version 2: the file and the stamp changed, no request came here
+    path = defs / "chatuchak-district" / "commercial-registration.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("\nversion: 1", "\nversion: 2", 1)
+                    .replace("    amount: 50\n", "    amount: 80\n", 1), encoding="utf-8")
+    publishing.refresh(ctx)  # this process has seen the stamp before
+    publishing._bump(ctx.store, lambda closed: closed)
+    assert ctx.catalogue.latest(SERVICE).version == 1
+
+    async def main():
+        task = start_background(app, 0.02, force=True)
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if task.eservice_state["rounds"] >= 1:
+                break
+        await stop_background(task)
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()))
+    thread.start()
+    thread.join(60)
+    assert ctx.catalogue.latest(SERVICE).version == 2
+    assert ctx.catalogue.latest(SERVICE).definition.fees[0].amount == "80"
+    assert ctx.catalogue.get(SERVICE, 1) is not None  # kept for the applications pinned to it
