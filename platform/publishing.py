@@ -185,7 +185,8 @@ def refresh(ctx: Any, force: bool = False) -> bool:
             if extra:
                 catalogue.services = {**catalogue.services, **extra}
         catalogue.closed = set(state.get("closed", ()))
-        for key in ("search_entries", "openapi", "openapi_document"):
+        # what pages built from the current services (search, the OpenAPI document per base URL)
+        for key in [k for k in ctx.extra if k == "search_entries" or (isinstance(k, tuple) and k[:1] == ("openapi",))]:
             ctx.extra.pop(key, None)
         ctx.extra["definitions_stamp"] = state["stamp"]
     return seen is not None

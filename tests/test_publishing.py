@@ -404,3 +404,15 @@ def test_the_background_worker_follows_the_stamp_without_any_request(site):  # R
     assert ctx.catalogue.latest(SERVICE).version == 2
     assert ctx.catalogue.latest(SERVICE).definition.fees[0].amount == "80"
     assert ctx.catalogue.get(SERVICE, 1) is not None  # kept for the applications pinned to it
+
+
+def test_search_and_the_openapi_document_follow_a_publish_and_an_unpublish(site):  # R: A-S2, A-SP1
+    app, _, _ = site
+    public = TestClient(app)
+    assert SERVICE in public.get("/openapi.json").text
+    assert SERVICE in public.get("/search?q=ทะเบียนพาณิชย์").text
+    admin = _client(app, _staff(app, "admin@example.com", "agency_admin"))
+    page = admin.get(f"/admin/services/{SERVICE}")
+    admin.post(f"/admin/services/{SERVICE}/open", data={"csrf_token": _csrf(page.text), "action": "close"})
+    assert SERVICE not in public.get("/openapi.json").text
+    assert f"/services/{SERVICE}" not in public.get("/search?q=ทะเบียนพาณิชย์").text
