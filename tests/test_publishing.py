@@ -245,37 +245,48 @@ def test_preview_shows_every_page_with_sample_answers_and_conditions(site):
     assert 'aria-current="page">นิยามบริการ</a>' in page.text  # the editor's way in, in the main menu
 
 
-def test_upload_is_checked_and_a_bad_file_leaves_the_old_one(site):
+def test_uploads_never_replace_a_live_file_and_are_checked_with_the_draft(site):  # R: A-SP4
     app, _, defs = site
     editor = _staff(app, "editor@example.com", "service_editor")
     client = _client(app, editor)
     service = app.state.ctx.catalogue.latest(SERVICE)
-    from eservice.web.admin.services import _upload_targets
-    targets = _upload_targets(service)
-    template = next(t for t in targets if t["kind"] == "template")
-    path = Path(service.file).parent / template["path"]
-    before = path.read_bytes()
+    folder = Path(service.file).parent
+    live_template = next(lic.template for lic in service.definition.outputs.licences)
+    before = (folder / live_template).read_bytes()
     page = client.get(f"/admin/services/{SERVICE}")
-    bad = b"{% extends 'nothing-like-this.html' %}{{ answers.no_such_field.x }}"
+    assert "ฉบับร่างยังไม่ได้อ้างถึงไฟล์ใหม่" in page.text  # nothing to upload before the draft names a file
+    refused = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
+                                                                    "target": live_template},
+                          files={"file": ("t.html", before + b"<!-- x -->", "text/html")}, follow_redirects=True)
+    assert "ไฟล์ที่ฉบับร่างอ้างถึง" in refused.text and (folder / live_template).read_bytes() == before
+    import html
+    text = html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    draft = text.replace(f"template: {live_template}", "template: templates/new-licence.html", 1)
+    assert draft != text
+    _post_text(client, draft, "save")
+    page = client.get(f"/admin/services/{SERVICE}")
+    assert 'value="templates/new-licence.html"' in page.text
+    bad = b"{% extends 'nothing-like-this.html' %}"
     response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
-                                                                     "target": template["path"]},
+                                                                     "target": "templates/new-licence.html"},
                            files={"file": ("t.html", bad, "text/html")})
-    assert response.status_code == 400
-    assert path.read_bytes() == before
-    good = before.replace(b"</body>", b"<!-- uploaded --></body>") if b"</body>" in before else before + b"\n"
+    assert response.status_code == 400 and "outputs.licences[0].template" in response.text
+    assert not (folder / "templates" / "new-licence.html").exists()
     response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
-                                                                     "target": template["path"]},
-                           files={"file": ("t.html", good, "text/html")}, follow_redirects=True)
-    assert response.status_code == 200 and path.read_bytes() == good
-    sample = next((t for t in targets if t["kind"] == "sample"), None)
-    if sample is not None:
-        spath = Path(service.file).parent / sample["path"]
-        old = spath.read_bytes()
-        response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
-                                                                         "target": sample["path"]},
-                               files={"file": ("x.pdf", b"GIF89a not a pdf", "application/pdf")},
-                               follow_redirects=True)
-        assert "ไม่ตรงกับชื่อไฟล์" in response.text and spath.read_bytes() == old
+                                                                     "target": "templates/new-licence.html"},
+                           files={"file": ("t.html", before, "text/html")}, follow_redirects=True)
+    assert response.status_code == 200 and (folder / "templates" / "new-licence.html").read_bytes() == before
+    assert (folder / live_template).read_bytes() == before  # the live file is untouched
+    # a sample whose bytes are not what its name says is refused
+    doc = next(d for d in service.definition.documents if d.sample)
+    draft2 = draft.replace(f"sample: {doc.sample}\n", "sample: samples/new-sample.pdf\n", 1)
+    assert draft2 != draft
+    _post_text(client, draft2, "save")
+    page = client.get(f"/admin/services/{SERVICE}")
+    response = client.post(f"/admin/services/{SERVICE}/files", data={"csrf_token": _csrf(page.text),
+                                                                     "target": "samples/new-sample.pdf"},
+                           files={"file": ("x.pdf", b"GIF89a not a pdf", "application/pdf")}, follow_redirects=True)
+    assert "ไม่ตรงกับชื่อไฟล์" in response.text and not (folder / "samples" / "new-sample.pdf").exists()
 
 
 def test_service_editor_may_edit_and_approve_only_in_its_own_agency_and_services():  # R: A-X1, CH-4
@@ -330,8 +341,7 @@ def test_a_template_only_the_draft_names_can_be_uploaded_then_published(site):  
     first = _client(app, _staff(app, "editor1@example.com", "service_editor"))
     second = _client(app, _staff(app, "editor2@example.com", "service_editor"))
     service = ctx.catalogue.latest(SERVICE)
-    live = next(t for t in __import__("eservice.web.admin.services", fromlist=["x"])._upload_targets(service)
-                if t["kind"] == "template")
+    live = {"path": next(lic.template for lic in service.definition.outputs.licences)}
     page = first.get(f"/admin/services/{SERVICE}")
     import html
     text = html.unescape(re.search(r'<textarea[^>]*>(.*?)</textarea>', page.text, re.S).group(1))

@@ -304,32 +304,34 @@ async def diff(request: Request) -> Response:
 
 # ------------------------------------------------------------------ uploads
 def _upload_targets(service: Any, draft: Any = None) -> list[dict[str, Any]]:
-    """The files the live definition or the draft names (templates and sample
-    files), relative to the service's file; each with ``live``: whether the live
-    version uses it (a file only the draft names is checked with the draft)."""
-    out = _named_files(service, live=True)
-    if draft is not None:
-        known = {t["path"] for t in out}
-        out.extend(t for t in _named_files(draft, live=False) if t["path"] not in known)
-    return out
+    """The files a draft names that the live version does not use (templates and
+    sample files, relative to the service's file).  A file the live version uses
+    is never replaced: applications pinned to it keep their documents, and a new
+    file becomes live only with the draft that names it (two-person approval)."""
+    if draft is None:
+        return []
+    live = {t["path"] for t in _named_files(service, live=True)}
+    return [t for t in _named_files(draft, live=False) if t["path"] not in live]
 
 
 def _named_files(service: Any, live: bool) -> list[dict[str, Any]]:
     d = service.definition
     out = []
     for kind in ("licences", "letters"):
-        for spec in getattr(d.outputs, kind, ()) or ():
-            out.append({"path": spec.template, "kind": "template", "id": spec.id, "live": live})
-    for doc in d.documents:
+        for index, spec in enumerate(getattr(d.outputs, kind, ()) or ()):
+            out.append({"path": spec.template, "kind": "template", "id": spec.id, "live": live,
+                        "where": f"outputs.{kind}[{index}].template"})
+    for index, doc in enumerate(d.documents):
         if doc.sample:
-            out.append({"path": doc.sample, "kind": "sample", "id": doc.id, "live": live})
+            out.append({"path": doc.sample, "kind": "sample", "id": doc.id, "live": live,
+                        "where": f"documents[{index}].sample"})
     return out
 
 
 async def upload(request: Request) -> Response:
-    """Replace a template or sample file the definition names; the definition is
-    checked again with the new file (templates are rendered against sample
-    answers) and the old file is put back when that finds a problem."""
+    """Upload a template or sample file the draft names (and the live version
+    does not use); the draft is checked again with it (templates rendered
+    against sample answers) and the file removed when that finds a problem in it."""
     actor = _actor_or_redirect(request)
     if isinstance(actor, Response):
         return actor
@@ -343,10 +345,9 @@ async def upload(request: Request) -> Response:
     target = form.get("target") or ""
     upload_file = form.get("file")
     text, draft = _text_of(request, service)
-    targets = {t["path"]: t for t in _upload_targets(service, _draft_service(request, service))}
-    chosen = targets.get(target)
-    result = await replace_file(ctx, service, chosen["path"] if chosen else None, upload_file, actor,
-                                audit_log(request), check_live=bool(chosen and chosen["live"]))
+    targets = _upload_targets(service, _draft_service(request, service))
+    chosen = next((t for t in targets if t["path"] == target), None)
+    result = await replace_file(ctx, service, text, chosen, upload_file, actor, audit_log(request))
     if result.problems:
         return await _editor(request, service, actor, text, draft, problems=result.problems, status_code=400)
     _flash(request, result.kind, result.th, result.en)
