@@ -91,6 +91,10 @@ class Applications:
         service = self.ctx.catalogue.latest(service_id)
         if service is None:
             raise EngineError("no_service", "ไม่พบบริการนี้", "no such service", status=404)
+        if service_id in getattr(self.ctx.catalogue, "closed", ()):  # unpublished (web/admin/services.py)
+            raise EngineError("service_closed", "บริการนี้ปิดรับคำขอใหม่แล้ว คำขอที่ยื่นไว้ก่อนหน้ายังดำเนินการต่อ",
+                              "this service no longer takes new applications; those already made go on",
+                              status=410)
         if not actor.user_id or actor.is_system:
             raise EngineError("login", "กรุณาเข้าสู่ระบบก่อนยื่นคำขอ", "sign in to apply", status=401)
         answers = {}

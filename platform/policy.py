@@ -14,7 +14,8 @@ OFFICER_ROLES = (
     "head_of_agency", "agency_admin",
 )
 SYSTEM_ADMIN = "system_admin"
-BUILTIN_ROLES = (*OFFICER_ROLES, SYSTEM_ADMIN)
+SERVICE_EDITOR = "service_editor"  # edits and publishes the agency's definitions (issue #9 item 4)
+BUILTIN_ROLES = (*OFFICER_ROLES, SERVICE_EDITOR, SYSTEM_ADMIN)
 # In ACTION_ROLES: "a role the application's service declares under ``roles:``" (``engineer``).
 # Such a grant is marked ``declared`` by :func:`scope_declared`, limited to the declaring services.
 DECLARED = "*declared"
@@ -35,6 +36,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "manage_staff": frozenset({"agency_admin"}),  # and the system administrator, in every agency
     # suspend, reinstate or revoke a licence in the public register (PL-1, PL-4; eservice.web.register)
     "change_licence_status": frozenset({"signing_authority", "head_of_agency"}),
+    # definitions through the web (eservice.publishing, web/admin/services.py): one editor
+    # prepares, another editor or the agency admin approves
+    "edit_definition": frozenset({SERVICE_EDITOR}),
+    "approve_definition": frozenset({SERVICE_EDITOR, "agency_admin"}),
 }
 
 

@@ -543,6 +543,9 @@ def start_background(app: Any, interval: float | None = None, *, force: bool = F
                         pass  # another worker process holds it
                 if state["held"]:
                     try:
+                        from .publishing import refresh  # definitions published since (issue #9 item 5)
+
+                        await asyncio.to_thread(refresh, ctx)
                         await asyncio.to_thread(run_once, ctx)
                     except Exception:  # pragma: no cover - run_once already logs per job
                         log.exception("background round failed")

@@ -33,6 +33,8 @@ reconcile_payments   .     .    .     .     Y    Y     .      .       .         
 sign                 .     .    .     Y     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     Y      .       .          .
 change_licence_status .    .    .     Y     .    Y     .      .       .          .
+edit_definition      .     .    .     .     .    .     .      .       .          .
+approve_definition   .     .    .     .     .    .     Y      .       .          .
 view_own             .     .    .     .     .    .     .      .       Y          .
 edit_draft           .     .    .     .     .    .     .      .       Y          .
 submit               .     .    .     .     .    .     .      .       Y          .
@@ -57,6 +59,8 @@ reconcile_payments   .     .    .     .     .    .     .      .       .         
 sign                 .     .    .     .     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     .      .       .          .
 change_licence_status .    .    .     .     .    .     .      .       .          .
+edit_definition      .     .    .     .     .    .     .      .       .          .
+approve_definition   .     .    .     .     .    .     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       .          .
 edit_draft           .     .    .     .     .    .     .      .       .          .
 submit               .     .    .     .     .    .     .      .       .          .

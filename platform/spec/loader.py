@@ -81,6 +81,8 @@ class Catalogue:
 
     agencies: dict[str, Agency] = field(default_factory=dict)
     services: dict[tuple[str, int], CompiledService] = field(default_factory=dict)
+    # services closed to new applications (unpublished through the web; running ones go on)
+    closed: set[str] = field(default_factory=set)
 
     def latest(self, service_id: str) -> CompiledService | None:
         versions = [s for (sid, _), s in self.services.items() if sid == service_id]
@@ -90,8 +92,8 @@ class Catalogue:
         return self.services.get((service_id, version))
 
     def current(self) -> list[CompiledService]:
-        """The newest version of each service, ordered by agency then title."""
-        ids = sorted({sid for sid, _ in self.services})
+        """The newest version of each open service, ordered by agency then title."""
+        ids = sorted({sid for sid, _ in self.services} - self.closed)
         found = [self.latest(sid) for sid in ids]
         return sorted((s for s in found if s), key=lambda s: (s.agency.code, s.definition.title.th))
 
@@ -202,12 +204,11 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
     prefill_sources, verifiers = _plugin_names()
     service_where: dict[tuple[str, int], str] = {}
     for path, doc in service_docs:
-        service, found = validate(Service, doc.data, doc.source)
-        problems.extend(found)
+        compiled, found = compile_service(path, doc, catalogue.agencies, prefill_sources, verifiers)
+        service = compiled.definition if compiled is not None else None
         if service is None:
+            problems.extend(found)
             continue
-        checker = ServiceChecker(service, doc.source, path, catalogue.agencies, prefill_sources, verifiers)
-        found = checker.run()
         key = (service.id, service.version)
         if key in service_where:
             found.append(doc.source.problem(
@@ -218,11 +219,31 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
         if found:
             continue
         service_where[key] = doc.source.file
-        catalogue.services[key] = CompiledService(
-            definition=service, agency=catalogue.agencies[service.agency], file=path,
-            text=doc.text, source=doc.source, expressions=MappingProxyType(dict(checker.compiled)))
+        catalogue.services[key] = compiled
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     return catalogue, problems
+
+
+def compile_service(path: Path, doc: ParsedYaml, agencies: Mapping[str, Agency],
+                    prefill_sources: frozenset[str] | None = None, verifiers: frozenset[str] | None = None,
+                    check_files: bool = True) -> tuple[CompiledService | None, list[Problem]]:
+    """Validate and check one parsed service document, as :func:`load` does for
+    each file: the compiled service (also when problems were found, so callers
+    can tell which service it was; use it only when the list is empty) and
+    every problem.  The web editor checks a draft through this same function."""
+    if prefill_sources is None:
+        prefill_sources, verifiers = _plugin_names()
+    service, found = validate(Service, doc.data, doc.source)
+    if service is None:
+        return None, list(found)
+    checker = ServiceChecker(service, doc.source, path, dict(agencies), prefill_sources, verifiers,
+                             check_files=check_files)
+    found = [*found, *checker.run()]
+    agency = agencies.get(service.agency)
+    if agency is None:
+        return None, found
+    return CompiledService(definition=service, agency=agency, file=path, text=doc.text, source=doc.source,
+                           expressions=MappingProxyType(dict(checker.compiled))), found
 
 
 def compile_kept(text: str, catalogue: Catalogue, near: Path | None = None) -> CompiledService:

@@ -67,6 +67,7 @@ from .admin import staff as admin_staff, system as admin_system
 from .context import AppContext, Settings, StartupError, check_public_address
 from .errors import error_response, handle_error, server_error_handler
 from .i18n import LanguageMiddleware
+from .stamp import DefinitionsStampMiddleware
 from .security import REFUSAL_TEXTS, CSRFMiddleware, SecurityHeadersMiddleware, refusal_status
 
 __all__ = ["ROUTE_MODULES", "SESSION_COOKIE", "create_app", "collect_routes", "error_response"]
@@ -76,10 +77,10 @@ log = logging.getLogger("eservice.web")
 # The parts of the web layer, in the order their routes are matched (see the docstring).
 # ``verify`` comes before ``accounts``: GET /verify is the public document check, and it hands
 # the e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
-ROUTE_MODULES: tuple[ModuleType, ...] = (
+ROUTE_MODULES: tuple[ModuleType | str, ...] = (
     catalogue, verify, accounts, large_upload, apply, attachments, track, payments, api, issued, officer_reports,
-    "payment_reports",  # type: ignore[arg-type]  # A-P6 daily reconciliation (imported by name)
-    officer_actions, officer, register, admin_staff, admin_system,
+    "payment_reports",  # A-P6 daily reconciliation (imported by name)
+    officer_actions, officer, register, admin_staff, admin_system, "admin.services",
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, *, clock: Any = None, store: An
                    max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.https),
         Middleware(LanguageMiddleware, secure=settings.https),
         Middleware(CSRFMiddleware, on_refuse=_csrf_refused),
+        Middleware(DefinitionsStampMiddleware),  # a publish reaches every process (issue #9 item 5)
     ]
     if settings.base_url or settings.allowed_hosts:
         # Links never follow the Host header (public_url); refusing a foreign one is defence in depth.

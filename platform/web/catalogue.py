@@ -251,7 +251,7 @@ async def service_page(request: Request) -> Response:
         if not any(service_contact.values()):
             service_contact = None
     return render(request, "catalogue/service.html", service=svc, d=d, agency=svc.agency,
-                  service_contact=service_contact,
+                  service_contact=service_contact, closed=svc.id in ctx.catalogue.closed,
                   fees=fees, documents=documents, fee=fee_summary(svc), time=sla_text(d.sla.working_days),
                   office_hours=office_hours_text(svc.agency.office_hours))
 

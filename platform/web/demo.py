@@ -75,6 +75,11 @@ ROLE_INFO: dict[str, tuple[str, str, str, str]] = {
         "ผู้ดูแลระบบของหน่วยงาน", "Agency administrator",
         "จัดการบัญชีเจ้าหน้าที่และบทบาทของหน่วยงาน (A-X1)",
         "Manages the agency's staff accounts and roles (A-X1)"),
+    "service_editor": (
+        "ผู้แก้ไขนิยามบริการ", "Service editor",
+        "แก้ไข ตรวจ และเสนอเผยแพร่นิยามบริการของหน่วยงาน ผู้แก้ไขอีกคนหรือผู้ดูแลของหน่วยงานอนุมัติ (A-SP1–A-SP5)",
+        "Edits, checks and proposes the agency's service definitions; another editor or the agency "
+        "administrator approves (A-SP1–A-SP5)"),
     "system_admin": (
         "ผู้ดูแลระบบ", "System administrator",
         "ดูแลทั้งระบบ ทุกหน่วยงาน (A-X1)",

@@ -114,6 +114,8 @@ def landing_path(request: HTTPConnection, user: dict) -> str | None:
         name = "officer_home"
     elif actor.is_system_admin or any(allowed(actor, "manage_staff", agency=code) for code in agencies):
         name = "admin_home"
+    elif any(allowed(actor, "edit_definition", agency=code) for code in agencies):
+        name = "admin_services"  # a service editor and nothing else
     else:
         return None
     try:

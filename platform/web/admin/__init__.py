@@ -1,1 +1,1 @@
-"""The administration pages: agency staff (staff.py) and the installation (system.py), issue #9."""
+"""Agency and system administration pages (issue #9): staff, system, services."""

@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from ... import events as history
 from ...auth import INVITE_TTL, Accounts, AuthError
-from ...policy import OFFICER_ROLES, Actor, allowed
+from ...policy import OFFICER_ROLES, SERVICE_EDITOR, Actor, allowed
 from ...renderers.html import render
 from .. import deps
 from ...settings import public_url
@@ -72,7 +72,7 @@ def role_choices(request: Request, agency: str) -> list[dict[str, Any]]:
     """The roles an agency admin may grant: built-in officer roles, then the ones the
     agency's services declare (with the services that declare them)."""
     out = []
-    for role in OFFICER_ROLES:
+    for role in (*OFFICER_ROLES, SERVICE_EDITOR):
         info = ROLE_INFO.get(role, (role, role))
         out.append({"id": role, "th": info[0], "en": info[1], "services": None})
     declared = deps.service_roles(request).get(agency, {})
