@@ -306,7 +306,7 @@ def test_service_editor_may_edit_and_approve_only_in_its_own_agency_and_services
     assert not allowed(editor, "view_inbox", agency=AGENCY)
 
 
-def test_without_javascript_the_check_button_shows_problems_and_keeps_the_text(site):  # R: A-SP1, NF-3
+def test_without_javascript_the_check_button_shows_problems_and_keeps_the_text(site):  # R: A-SP1, NF-1 (works without JavaScript)
     app, _, _ = site
     client = _client(app, _staff(app, "editor@example.com", "service_editor"))
     page = client.get(f"/admin/services/{SERVICE}")
