@@ -234,6 +234,10 @@ class Workflow:
                 notifications.append(effect.target)
             if result:
                 events.append(record["events"], f"effect:{effect.kind}", actor.user_id, stamp, result)
+        if any(e.kind == "issue_fee" for e in tr.effects):  # "fee issued" (eservice.payments, A-P1)
+            from .payments.notice import notice_issued
+
+            notice_issued(self.ctx, record, service, actor, stamp, inputs, issued)
         saved = self.ctx.store.update_application(record, record["version"])
         self._schedule_timers(saved, service, after, now, event["seq"])
         if issued or any(e.kind == "publish" for e in tr.effects):  # once saved: /verify's index, the register
@@ -244,6 +248,10 @@ class Workflow:
             extra: dict[str, Any] = {"inputs": inputs, "transition": tr.id}
             if issued:  # the documents go with the step's mail (IS-3, A-D2)
                 extra["attachments"] = [doc.attachment for doc in issued]
+            if tr.guard and "paid" in service.expr(tr.guard).names:  # the receipt goes with it (PR-12)
+                from .payments.receipts import receipt_attachments
+
+                extra["attachments"] = list(extra.get("attachments") or []) + receipt_attachments(self.ctx, saved)
             for name in notifications:
                 self.ctx.notifier(saved, name, service, extra)
         return saved

@@ -12,6 +12,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
   command -v certutil >/dev/null 2>&1 || missing="$missing libnss3-tools"
   fc-list 2>/dev/null | grep -qi "loma\|garuda" || missing="$missing fonts-thai-tlwg"
+  command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"  # decodes the Thai QR in tests (#8)
   if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq

@@ -41,7 +41,8 @@ def issued_documents(record: Mapping[str, Any], service: Any | None) -> list[dic
 
 def _entry(kind: str, ident: str, output: Any, item: Mapping[str, Any], at: str | None) -> dict[str, Any]:
     file = item.get("file") or {}
-    return {"kind": kind, "id": ident, "title": text_pair(output.title if output is not None else ident),
+    title = output.title if output is not None else item.get("title") or ident  # payments keep their own title
+    return {"kind": kind, "id": ident, "title": text_pair(title),
             "number": item.get("number"), "issued_at": at, "valid_until": item.get("valid_until"),
             "signer": item.get("signer_name"), "position": text_pair(item.get("signer_position")),
             "level": item.get("signature_level"), "document_id": item.get("document_id"),

@@ -465,6 +465,10 @@ class Agency(Spec):
     extra_holidays: tuple[DayOff, ...] = ()
     extra_working_days: tuple[dt.date, ...] = ()
     bank_account: Text | None = Field(None, description="the account fees are paid into (PR-12)")
+    biller_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")] | None = Field(
+        None, description="Thai QR bill-payment biller ID (15 digits: tax id + suffix) for the fee notice's QR (A-P3)")
+    promptpay_id: Annotated[str, StringConstraints(pattern=r"^(0[0-9]{9}|[0-9]{13})$")] | None = Field(
+        None, description="PromptPay mobile number or tax id, for a PromptPay QR when there is no biller_id (A-P3)")
 
 
 Service.model_rebuild()
