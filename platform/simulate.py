@@ -492,6 +492,10 @@ class _Simulator:
                 self.wf.take(app_id, tr_id, actor, dict(inputs), expected_version=record["version"])
             elif kind == "timer":
                 self._fire_timer(record, step[1])
+            elif kind == "pay":
+                self._pay(record)
+            elif kind == "overdue":
+                self._overdue(record)
             else:
                 raise EngineError("unknown_step", "ขั้นตอนจำลองไม่รู้จัก", f"unknown step {kind}")
         finally:
@@ -515,13 +519,53 @@ class _Simulator:
         finally:
             timers.delete(key)
 
+    def _pay(self, record: dict) -> None:
+        """"The applicant pays" the open notice in full, on time, by a method the
+        fees allow (eservice.payments.ledger.record_payment, as a provider would)."""
+        from .payments.ledger import record_payment
+
+        notice = record.get("payment_notice") or {}
+        if notice.get("status") != "open":
+            raise EngineError("no_notice", "ไม่มีใบแจ้งชำระเงินที่เปิดอยู่", "no open payment notice to pay")
+        methods = [m for f in record.get("fees") or [] if f.get("status") != "paid" for m in f.get("methods") or []]
+        if not methods:
+            raise EngineError("no_method", "ค่าธรรมเนียมไม่มีช่องทางชำระเงิน",
+                              "the fee has no payment method, so it cannot be paid")
+        before = record["state"]
+        outcome = record_payment(self.ctx, ref1=notice["ref1"], ref2=notice["ref2"], amount=notice["amount"],
+                                 method=methods[0], actor=SYSTEM, provider="simulate",
+                                 provider_ref=f"{record['id']}-{notice['ref2']}")
+        if not outcome.applied:
+            raise EngineError("payment_flagged", "การชำระเงินไม่ถูกนำไปใช้", f"the payment was not applied "
+                              f"({outcome.flag})")
+        if self.ctx.store.get_application(record["id"])["state"] == before:
+            raise EngineError("not_moved", "ชำระแล้วแต่คำขอไม่ไปต่อ",
+                              "paid, but no `system` transition with a `paid` guard moved the application on")
+
+    def _overdue(self, record: dict) -> None:
+        """"The applicant does not pay": the clock passes the due date and the
+        fee's ``on_overdue`` transition is taken (eservice.payments.ledger.fee_overdue)."""
+        from .payments.ledger import fee_overdue
+
+        notice = record.get("payment_notice") or {}
+        if notice.get("status") != "open":
+            raise EngineError("no_notice", "ไม่มีใบแจ้งชำระเงินที่เปิดอยู่", "no open payment notice")
+        due = dt.date.fromisoformat(notice["due_on"])
+        after = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(9), tzinfo=BANGKOK)
+        if after > self.clock.now():
+            self.clock.set(after)
+        if fee_overdue(self.ctx, record["id"]) is None:
+            raise EngineError("no_on_overdue", "ไม่มี on_overdue", "the unpaid fee names no `on_overdue` transition")
+
     # -- what may be tried in a state --------------------------------------------------
-    def options(self, state_id: str) -> list[tuple[str, list[tuple]]]:
+    def options(self, state_id: str, record: Mapping[str, Any]) -> list[tuple[str, list[tuple]]]:
         """(label, steps to try until one works) for every way out of a state."""
         today = self.clock.today()
         state = self.service.states[state_id]
         timed = {t.transition for t in state.timers}
         found: list[tuple[str, list[tuple]]] = []
+        if (record.get("payment_notice") or {}).get("status") == "open":
+            found += [("(the applicant pays)", [("pay",)]), ("(the applicant does not pay)", [("overdue",)])]
         for tr in self.service.definition.workflow.transitions:
             if state_id not in tr.from_:
                 continue
@@ -628,7 +672,7 @@ def _walk(sim: _Simulator, report: ServiceReport) -> None:
             app_id: str | None = run.app_id
             moved = False
             reasons: list[str] = []
-            for tr_id, steps in sim.options(state):
+            for tr_id, steps in sim.options(state, sim.ctx.store.get_application(run.app_id)):
                 if not steps:
                     reasons.append(f"{tr_id}: only `system` may take it and no timer or payment does")
                     continue
@@ -642,6 +686,7 @@ def _walk(sim: _Simulator, report: ServiceReport) -> None:
                         reasons.append(f"{tr_id}: {exc.en}")
                         continue
                     fired.add(tr_id)
+                    fired.update(_taken(sim, app_id, len(run.path)))
                     moved = True
                     queue.append(_Run(app_id, run.path + (step,), key))
                     app_id = None
@@ -652,6 +697,13 @@ def _walk(sim: _Simulator, report: ServiceReport) -> None:
     report.dead_ends = refusals
     report.unreachable = [s.id for s in service.definition.workflow.states if s.id not in reached]
     report.never_fired = [t for t in all_transitions if t not in fired]
+
+
+def _taken(sim: _Simulator, app_id: str, steps_before: int) -> set[str]:
+    """The transitions an application's history shows (a payment or a timer
+    takes one on the system's behalf)."""
+    record = sim.ctx.store.get_application(app_id)
+    return {e["data"]["transition"] for e in record["events"] if e["type"] == "transition"}
 
 
 # ------------------------------------------------------------------ --out
