@@ -147,6 +147,16 @@ class Renderer:
             return dates.format_date(value, _lang(context), long=long)
 
         @pass_context
+        def date_written(context, value: Any) -> str:
+            """What a typed date means, written out (the Thai date widget; empty when unreadable)."""
+            if not value:
+                return ""
+            try:
+                return dates.format_date(dates.read_typed_date(str(value)), _lang(context), long=True)
+            except ValueError:
+                return ""
+
+        @pass_context
         def datetime_th(context, value: Any, long: bool = False) -> str:
             return dates.format_datetime(value, _lang(context), long=long)
 
@@ -159,7 +169,7 @@ class Renderer:
             lang_url=lang_url, static=self.static_url,
         )
         self.env.filters.update(
-            t=t, date_th=date_th, datetime_th=datetime_th, money=money, number=format_number,
+            t=t, date_th=date_th, date_written=date_written, datetime_th=datetime_th, money=money, number=format_number,
             be_year=dates.be_year, thai_digits=dates.thai_digits,
         )
 

@@ -272,7 +272,7 @@ def test_application_page_shows_everything_and_is_audited(world):  # R: A-R2, A-
     assert "ยื่นคำขอ" in html and "ตรวจแล้วครบถ้วน" in html  # history and its hash chain
     assert "กำหนดแล้วเสร็จ" in html and "ใช้ไปแล้ว" in html and "เหลือ" in html  # SLA clock
     assert 'name="expected_version"' in html and "ขอเอกสารเพิ่ม" in html  # transition form
-    assert 'name="missing"' in html and 'type="date"' in html  # its inputs
+    assert 'name="missing"' in html and 'data-date-typed' in html  # its inputs
     assert "form-approve" not in html  # the approver's action is not offered to a reviewer
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html  # CSP: nothing inline
     english = reviewer.get(f"/officer/applications/{record['id']}?lang=en").text
@@ -559,3 +559,33 @@ def test_reports_page_and_downloads_for_allowed_roles(world):  # R: A-SP5, A-X1
     assert head.get("/officer/reports?agency=other-agency").status_code == 404  # CH-4
     from eservice.audit import AuditLog
     assert AuditLog(world.settings.data).search(action="export_report")
+
+
+def test_thai_date_widget_reads_buddhist_era_and_refuses_a_year_out_of_range(world):  # R: issue #10 item 6, A-F3
+    record = world.submit()
+    world.at(MONDAY_MORNING)
+    reviewer = world.client("reviewer")
+    page = f"/officer/applications/{record['id']}"
+    form = reviewer.get(page).text
+    assert 'type="date"' not in form and "พิมพ์ วัน/เดือน/ปี พ.ศ. เช่น 31/01/2570" in form
+    refused = post(reviewer, f"{page}/transitions/request_documents",
+                   {"expected_version": record["version"], "missing": "x", "deadline": "31/01/3113"}, page=page)
+    assert refused.status_code == 400
+    assert "ปี 3113 อยู่นอกช่วงที่รับได้: ใช้ปี พ.ศ. 2400–2700" in refused.text
+    assert 'value="31/01/3113"' in refused.text  # what was typed is kept
+    assert world.get(record["id"])["state"] == "submitted"
+    # no JS: the server shows what a readable typed date means, beside it
+    typo = post(reviewer, f"{page}/transitions/request_documents",
+                {"expected_version": record["version"], "missing": "  ", "deadline": "31/01/2570"}, page=page)
+    assert typo.status_code == 400 and "31 มกราคม พ.ศ. 2570" in typo.text
+    taken = post(reviewer, f"{page}/transitions/request_documents",
+                 {"expected_version": record["version"], "missing": "x", "deadline": "31/01/2570"}, page=page)
+    assert taken.status_code == 303
+    after = world.get(record["id"])
+    assert after["deadline"].startswith("2027-01-31")  # 31/01/2570 (B.E.) is 31 January 2027
+    assert after["events"][-1]["data"]["inputs"]["deadline"] == "2027-01-31"
+    again = world.submit()
+    english = reviewer.post(f"/officer/applications/{again['id']}/transitions/request_documents?lang=en", data={
+        "csrf_token": token_of(reviewer.get(page).text), "expected_version": again["version"],
+        "missing": "x", "deadline": "31/01/3113"})
+    assert english.status_code == 400 and "the year 3113 is out of range: use 1857–2157" in english.text

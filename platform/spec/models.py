@@ -280,6 +280,8 @@ class Input(Spec):
     label: Text
     required: bool = True
     options: tuple[Option, ...] = ()
+    max_days_ahead: int | None = Field(None, ge=0, le=3650, description=(
+        "for a date: at most this many days after today (e.g. 30 for a deadline of at most 30 days)"))
 
 
 class Effect(Spec):

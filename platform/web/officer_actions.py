@@ -41,8 +41,6 @@ __all__ = ["routes"]
 
 def _parse_inputs(tr: Any, form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(inputs for the workflow, values as typed for the form)."""
-    from ..forms import _parse_date
-
     inputs: dict[str, Any] = {}
     typed: dict[str, Any] = {}
     for spec in tr.inputs:
@@ -54,7 +52,7 @@ def _parse_inputs(tr: Any, form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         raw = form.get(spec.id)
         raw = raw.strip() if isinstance(raw, str) else ""
         typed[spec.id] = raw
-        inputs[spec.id] = _parse_date(raw) if spec.type == "date" and raw else raw
+        inputs[spec.id] = raw  # a date is read by the engine (dates.read_typed_date), BE or CE
     return inputs, typed
 
 
