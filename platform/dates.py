@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "BE_OFFSET", "STYLES", "THAI_MONTHS", "THAI_MONTHS_SHORT", "EN_MONTHS", "EN_MONTHS_SHORT",
-    "be_year", "ce_year", "parse_date", "read_typed_date", "DateInputError", "BE_RANGE", "CE_RANGE", "format_date", "format_datetime", "thai_digits",
+    "be_year", "ce_year", "parse_date", "read_typed_date", "typed_parts", "DateInputError", "BE_RANGE", "CE_RANGE", "format_date", "format_datetime", "thai_digits",
 ]
 
 BE_OFFSET = 543
@@ -111,7 +111,27 @@ def read_typed_date(raw: str) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise DateInputError("ไม่มีวันที่นี้ในปฏิทิน", "there is no such day in the calendar") from None
+        raise DateInputError("ต้องเป็นวันที่ที่มีอยู่จริง (ไม่มีวันนี้ในปฏิทิน)",
+                             "must be a real date (there is no such day in the calendar)") from None
+
+
+def typed_parts(value: object, lang: str = "th") -> tuple[str, str, str]:
+    """(day, month, year) to show in the date widget: a stored ISO date with the
+    Buddhist-Era year in Thai and the Gregorian year in English; what was typed
+    (``d/m/y``) as typed."""
+    if value is None or value == "":
+        return "", "", ""
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return "", "", text
+        return str(day.day), str(day.month), str(be_year(day) if lang == "th" else day.year)
+    parts = re.split(r"[/.-]", text)
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    return "", "", text
 
 
 def thai_digits(text: str) -> str:

@@ -147,14 +147,11 @@ class Renderer:
             return dates.format_date(value, _lang(context), long=long)
 
         @pass_context
-        def date_written(context, value: Any) -> str:
-            """What a typed date means, written out (the Thai date widget; empty when unreadable)."""
-            if not value:
-                return ""
-            try:
-                return dates.format_date(dates.read_typed_date(str(value)), _lang(context), long=True)
-            except ValueError:
-                return ""
+        def date_widget(context, wid: str, name: str, value: Any) -> dict[str, Any]:
+            """The parts of the Thai date widget (widgets/date.html) in the page's language."""
+            from .dates import date_widget as build
+
+            return build(wid, name, value, _lang(context))
 
         @pass_context
         def datetime_th(context, value: Any, long: bool = False) -> str:
@@ -166,10 +163,10 @@ class Renderer:
 
         self.env.globals.update(
             t=t, _=pair, csrf_token=csrf_token, csrf_field=csrf_field, url=url, has_route=has_route,
-            lang_url=lang_url, static=self.static_url,
+            lang_url=lang_url, static=self.static_url, date_widget=date_widget,
         )
         self.env.filters.update(
-            t=t, date_th=date_th, date_written=date_written, datetime_th=datetime_th, money=money, number=format_number,
+            t=t, date_th=date_th, datetime_th=datetime_th, money=money, number=format_number,
             be_year=dates.be_year, thai_digits=dates.thai_digits,
         )
 

@@ -22,32 +22,32 @@
         field.focus({ preventScroll: true });
       });
     }
-    // The Thai date widget (issue #10 item 6): a typed dd/mm/yyyy shown written out beside it;
-    // years 2400-2700 are Buddhist Era, 1857-2157 Gregorian, others are refused (as on the server).
+    // The Thai date widget (issue #10 item 6; widgets/date.html): day, month and year boxes, the
+    // date written out beside them as it is typed.  Years 2400-2700 are Buddhist Era, 1857-2157
+    // Gregorian, any other is refused - the rule of eservice.dates.read_typed_date on the server.
     var TH_M = ["มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม", "สิงหาคม",
       "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"];
     var EN_M = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
       "October", "November", "December"];
     var pageLang = document.documentElement.getAttribute("lang") || "th";
-    document.querySelectorAll("[data-date-typed]").forEach(function (box) {
-      var input = box.querySelector("input"), shown = box.querySelector("[data-date-shown]");
-      if (!input || !shown) return;
-      input.addEventListener("input", function () {
-        var m = /^\s*(\d{1,2})[\/.-](\d{1,2})[\/.-](\d{4})\s*$/.exec(input.value);
-        var iso = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$/.exec(input.value);
-        var d, mo, y;
-        if (m) { d = +m[1]; mo = +m[2]; y = +m[3]; } else if (iso) { y = +iso[1]; mo = +iso[2]; d = +iso[3]; }
-        else { shown.textContent = ""; return; }
+    document.querySelectorAll("[data-date-input]").forEach(function (box) {
+      var parts = box.querySelectorAll("[data-date-part]"), shown = box.querySelector("[data-date-shown]");
+      if (parts.length !== 3 || !shown) return;
+      function update() {
+        var d = parseInt(parts[0].value, 10), m = parseInt(parts[1].value, 10), y = parseInt(parts[2].value, 10);
+        if (!d || !m || !y || parts[2].value.trim().length !== 4) { shown.textContent = ""; return; }
         if (y >= 2400 && y <= 2700) y -= 543;
         else if (y < 1857 || y > 2157) {
-          shown.textContent = pageLang === "en" ? "The year is out of range (1857–2157)"
-            : "ปีอยู่นอกช่วงที่รับได้ (พ.ศ. 2400–2700)";
+          shown.textContent = pageLang === "en" ? "The year " + parts[2].value.trim() + " is out of range: use 1857–2157"
+            : "ปี " + parts[2].value.trim() + " อยู่นอกช่วงที่รับได้: ใช้ปี พ.ศ. 2400–2700";
           return;
         }
-        var date = new Date(y, mo - 1, d);
-        if (mo < 1 || mo > 12 || date.getDate() !== d || date.getMonth() !== mo - 1) { shown.textContent = ""; return; }
-        shown.textContent = pageLang === "en" ? d + " " + EN_M[mo - 1] + " " + y : d + " " + TH_M[mo - 1] + " พ.ศ. " + (y + 543);
-      });
+        var date = new Date(y, m - 1, d);
+        if (m < 1 || m > 12 || date.getDate() !== d || date.getMonth() !== m - 1) { shown.textContent = ""; return; }
+        shown.textContent = pageLang === "en" ? d + " " + EN_M[m - 1] + " " + y
+          : d + " " + TH_M[m - 1] + " พ.ศ. " + (y + 543);
+      }
+      parts.forEach(function (p) { p.addEventListener("input", update); });
     });
     document.querySelectorAll("form").forEach(function (form) {
       form.addEventListener("submit", function (event) {
