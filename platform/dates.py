@@ -74,6 +74,9 @@ BE_RANGE = (2400, 2700)
 CE_RANGE = (BE_RANGE[0] - BE_OFFSET, BE_RANGE[1] - BE_OFFSET)  # 1857–2157
 
 
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")  # ๓๑/๐๑/๒๕๗๐ is read too
+
+
 class DateInputError(ValueError):
     """A typed date that cannot be read, with the reason in Thai and English."""
 
@@ -91,7 +94,7 @@ def read_typed_date(raw: str) -> dt.date:
         >>> read_typed_date("31/01/2570")
         datetime.date(2027, 1, 31)
     """
-    text = str(raw).strip()
+    text = str(raw).strip().translate(_THAI_DIGITS)
     iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
     typed = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     if iso:

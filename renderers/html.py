@@ -147,11 +147,11 @@ class Renderer:
             return dates.format_date(value, _lang(context), long=long)
 
         @pass_context
-        def date_widget(context, wid: str, name: str, value: Any) -> dict[str, Any]:
+        def date_widget(context, wid: str, name: str, value: Any, auto: str | None = None) -> dict[str, Any]:
             """The parts of the Thai date widget (widgets/date.html) in the page's language."""
             from .dates import date_widget as build
 
-            return build(wid, name, value, _lang(context))
+            return build(wid, name, value, _lang(context), auto)
 
         @pass_context
         def datetime_th(context, value: Any, long: bool = False) -> str:
