@@ -203,6 +203,7 @@ class Settings:
     demo: bool = False
     debug: bool = False
     worker_interval: float = DEFAULT_WORKER_INTERVAL  # 0: no background jobs in this server
+    bank_webhook_secret: str | None = field(default=None, repr=False)  # HMAC key of bank payment callbacks (#8)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", Path(self.data))
@@ -240,6 +241,7 @@ class Settings:
             trust_roots=env_trust_roots(env),
             demo=_flag(env.get("ESERVICE_DEMO")), debug=_flag(env.get("ESERVICE_DEBUG")),
             worker_interval=_worker_interval(env.get("ESERVICE_WORKER_INTERVAL")),
+            bank_webhook_secret=env.get("ESERVICE_BANK_WEBHOOK_SECRET") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -271,6 +273,8 @@ class Settings:
             env["ESERVICE_DEBUG"] = "1"
         if self.worker_interval != DEFAULT_WORKER_INTERVAL:
             env["ESERVICE_WORKER_INTERVAL"] = repr(float(self.worker_interval))
+        if self.bank_webhook_secret:
+            env["ESERVICE_BANK_WEBHOOK_SECRET"] = self.bank_webhook_secret
         return env
 
     # -- derived --------------------------------------------------------------

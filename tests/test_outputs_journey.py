@@ -6,8 +6,9 @@ The shipped example definitions run in one app with a real time-stamp server
 on loopback (``tests/tsa_server.py``) and a real SMTP server.  Applicants
 apply through the JSON API; officers act through their web pages (signed in
 at ``/login``, forms with CSRF tokens), as in ``tests/test_web_officer.py``.
-Payments are the next issue: a fee is marked paid in the store, the one step
-not taken through the web.
+Fees are paid at the counter: the finance officer records the payment on the
+application page, which issues the receipt and moves the application on as
+``system`` (issue #8; the other ways to pay are in ``test_payments_*``).
 
 Every issued PDF is downloaded (status page and API) and checked by the
 platform's verifier and by poppler's ``pdfsig`` with the agency's demo CA
@@ -163,11 +164,17 @@ class World:
         return response
 
     def pay(self, app_id: str) -> None:
-        """The payment issue (#8) is not built: the fee is marked paid in the store."""
+        """The finance officer records a counter payment of the notice (eservice.web.payments, #8)."""
         record = self.store.get_application(app_id)
-        for fee in record["fees"]:
-            fee["status"] = "paid"
-        self.store.update_application(record, record["version"])
+        client = self.web(f"finance_officer.{record['agency']}")
+        page = client.get(f"/officer/applications/{app_id}")
+        method = re.search(r'id="counter-method" name="method"><option value="([a-z_]+)"', page.text).group(1)
+        response = client.post(f"/officer/applications/{app_id}/payment/counter",
+                               data={"csrf_token": token_of(page.text), "method": method,
+                                     "receipt_ref": f"CTR-{record['reference']}",
+                                     "amount": record["payment_notice"]["amount"]}, follow_redirects=False)
+        assert response.status_code == 303, response.text[:2000]
+        assert self.store.get_application(app_id)["payment_notice"]["status"] == "paid"
 
     def state(self, app_id: str) -> str:
         return self.store.get_application(app_id)["state"]
@@ -259,6 +266,11 @@ def downloads(world, app_id: str) -> list[tuple[dict, bytes]]:
     return out
 
 
+def licence_download(world, app_id: str) -> list[tuple[dict, bytes]]:
+    """The licences among the downloads (a fee's notice and receipt are letters)."""
+    return [d for d in downloads(world, app_id) if d[0]["kind"] == "licence"]
+
+
 def mailed(world, entry: dict, timeout: float = 5.0) -> bytes:
     """The PDF attached to the mail the applicant got for the step that issued *entry*."""
     deadline = time.monotonic() + timeout
@@ -277,22 +289,22 @@ def mailed(world, entry: dict, timeout: float = 5.0) -> bytes:
 CASES = {
     # service, changes to the answers, the officers' steps (who, transition, inputs) with pay and draft marks
     "commercial_registration": ("commercial-registration", {}, "chatuchak-district", [
-        ("registry_clerk", "accept_and_bill", {}), "pay", ("finance_officer", "payment_confirmed", {}), "draft",
+        ("registry_clerk", "accept_and_bill", {}), "pay", "draft",
         ("signing_authority", "register", {})], "registered"),
     "building_permit": ("building-permit", {}, "nonthaburi-city", [
         ("registry_clerk", "accept", {}), ("reviewer", "forward_for_approval", {"review_note": "แบบถูกต้อง"}),
-        ("approver", "approve", {}), "pay", ("finance_officer", "confirm_payment", {}), "draft",
+        ("approver", "approve", {}), "pay", "draft",
         ("signing_authority", "sign", {})], "issued"),
     "notification_certificate": ("food-shop-permit", {}, "nonthaburi-city", [
         ("registry_clerk", "accept", {}), ("reviewer", "approve_notification", {}),
-        ("finance_officer", "issue_payment_notice", {}), "pay", ("finance_officer", "draft_certificate", {}),
-        "draft", ("signing_authority", "sign_certificate", {})], "issued"),
+        ("finance_officer", "issue_payment_notice", {}), "pay", "draft",
+        ("signing_authority", "sign_certificate", {})], "issued"),
     "food_licence": ("food-shop-permit", {"shop_area": 250}, "nonthaburi-city", [
         ("registry_clerk", "accept", {}),
         ("reviewer", "schedule_inspection", {"inspection_date": "2026-06-20", "inspection_note": "ช่วงเช้า"}),
         ("approver", "approve_licence", {"inspection_result": "ผ่านเกณฑ์สุขลักษณะ"}),
-        ("finance_officer", "issue_payment_notice", {}), "pay", ("finance_officer", "draft_food_licence", {}),
-        "draft", ("signing_authority", "sign_food_licence", {})], "issued"),
+        ("finance_officer", "issue_payment_notice", {}), "pay", "draft",
+        ("signing_authority", "sign_food_licence", {})], "issued"),
 }
 
 
@@ -320,7 +332,7 @@ def test_every_example_licence_is_issued_signed_delivered_and_verifiable(world, 
     assert record["state"] == final
     licence = record["licences"][case]
     assert licence["status"] == "signed" and licence["number"]
-    [(entry, pdf)] = downloads(world, app_id)
+    [(entry, pdf)] = licence_download(world, app_id)  # beside the payment notice and the receipt
     assert entry["kind"] == "licence" and entry["number"] == licence["number"]
     assert entry["signature_level"] == "PAdES-B-T"
     texts = [licence["number"], record["reference"]]
@@ -359,7 +371,7 @@ def test_disposal_notice_is_signed_and_delivered(world, nss, tmp_path):  # R: IS
     world.act("approver.nonthaburi-city", app_id, "approve")
     world.act("head_of_agency.nonthaburi-city", app_id, "payment_overdue")  # not paid in time
     assert world.state(app_id) == "disposed"
-    [(entry, pdf)] = downloads(world, app_id)
+    [(entry, pdf)] = [d for d in downloads(world, app_id) if d[0]["id"] == "disposal_notice"]
     assert entry["kind"] == "letter" and entry["id"] == "disposal_notice"
     record = world.store.get_application(app_id)
     check_signed(world, nss, tmp_path, pdf, "แจ้งการจำหน่ายเรื่อง", record["reference"])

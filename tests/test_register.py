@@ -25,7 +25,7 @@ from eservice.audit import AuditLog
 from eservice.register.values import field_specs
 from eservice.settings import Settings
 from smtp_server import SmtpTestServer
-from test_outputs_journey import ANSWERS, CASES, NATIONAL_ID, World, downloads, tampered, token_of
+from test_outputs_journey import ANSWERS, CASES, NATIONAL_ID, World, licence_download, tampered, token_of
 from tsa_server import tsa_server  # noqa: F401  (fixture)
 
 REVOKE_REASON = "คำสั่งเขตจตุจักร ที่ 12/2569 เพิกถอนเพราะเลิกประกอบกิจการ"
@@ -249,7 +249,7 @@ def verdict(page) -> str:
 
 def test_verify_checks_an_uploaded_licence_and_says_what_the_register_says(world, licences):  # R: PR-8, PL-1
     record = licences["food_licence"]
-    [(_, pdf)] = downloads(world, record["id"])
+    [(_, pdf)] = licence_download(world, record["id"])
     good = verify_upload(world, pdf)
     assert good.status_code == 200 and verdict(good) == "valid"
     assert "ไม่ถูกแก้ไขหลังลงนาม" in good.text and "ไฟล์นี้เป็นเอกสารที่ระบบนี้ออก" in good.text
@@ -310,7 +310,7 @@ def test_the_verifier_trusts_the_configured_bundle_and_the_platforms_own_cas(wor
     # R: PR-8 (trusted roots only; the platform's own CAs for its own documents)
     from eservice.plugins.pdf_signature_verifier import PdfSignatureVerifier
 
-    [(_, pdf)] = downloads(world, licences["food_licence"]["id"])
+    [(_, pdf)] = licence_download(world, licences["food_licence"]["id"])
     root = world.settings.trust_roots[0]
     assert PdfSignatureVerifier(settings=world.settings).verify(pdf).ok
     without_bundle = PdfSignatureVerifier(settings=Settings(data=world.data)).verify(pdf)

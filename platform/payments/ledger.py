@@ -41,9 +41,10 @@ The application keeps ``payment_notice`` (the open or last notice)::
      "payment": "<payment id>" | None}
 
 and each ``fees[]`` item gains ``notice`` (its number) and, once paid,
-``payment`` and ``paid_at``.  The ``notices`` collection, keyed by ``ref2``,
-points back: ``{"application", "agency", "ref1", "ref2", "amount",
-"due_on", "status"}``.
+``payment`` and ``paid_at``.  The ``notices`` collection, keyed by
+``"<ref1>:<ref2>"`` (:func:`notice_key`; reference 2 alone repeats across
+agencies), points back: ``{"application", "agency", "service", "ref1",
+"ref2", "number", "amount", "due_on", "status"}``.
 
 A payment (collection ``payments``, key :func:`payment_key`)::
 
@@ -78,7 +79,7 @@ from ..store import ConflictError, NotFoundError
 
 __all__ = [
     "METHODS", "NOTICES", "PAYMENTS", "PaymentOutcome", "advance", "fee_issued", "fee_overdue",
-    "fiscal_year_be", "find_notice", "money", "next_receipt_number", "open_amount", "payment_key",
+    "fiscal_year_be", "find_notice", "money", "next_receipt_number", "notice_key", "open_amount", "payment_key",
     "payment_reference", "record_payment",
 ]
 
@@ -126,9 +127,21 @@ def open_amount(record: Mapping[str, Any]) -> Decimal:
     return sum((money(f["amount"]) for f in record.get("fees") or [] if f.get("status") != "paid"), Decimal("0.00"))
 
 
-def find_notice(ctx: Any, ref2: str) -> dict[str, Any] | None:
-    """The notice with this reference 2 (``notices`` collection), or None."""
-    return ctx.store.collection(NOTICES).get(str(ref2)) if ref2 else None
+def notice_key(ref1: str, ref2: str) -> str:
+    """The ``notices`` collection key of a notice."""
+    return f"{ref1}:{ref2}"
+
+
+def find_notice(ctx: Any, ref2: str, ref1: str | None = None) -> dict[str, Any] | None:
+    """The notice with these references (``notices`` collection), or None.
+    Without ``ref1``: the notice with this reference 2 when exactly one has it."""
+    if not ref2:
+        return None
+    notices = ctx.store.collection(NOTICES)
+    if ref1 is not None:
+        return notices.get(notice_key(str(ref1), str(ref2)))
+    found = notices.find(ref2=str(ref2))
+    return found[0] if len(found) == 1 else None
 
 
 # --------------------------------------------------------------------------- fee issued
@@ -152,7 +165,7 @@ def fee_issued(ctx: Any, record: dict[str, Any], service: Any, *, actor: Actor, 
     seq = ctx.store.next_number(f"notice:{record['agency']}:{fy}", {"application": record["id"]})
     previous = record.get("payment_notice")
     if previous and previous.get("status") == "open":
-        _notice_status(ctx, previous["ref2"], "void")
+        _notice_status(ctx, notice_key(previous["ref1"], previous["ref2"]), "void")
     due = max(dt.date.fromisoformat(f["due_on"]) for f in unpaid)
     notice = {"number": f"{fy}-{seq:06d}", "ref1": payment_reference(record), "ref2": f"{fy}{seq:06d}",
               "amount": str(total),
@@ -162,7 +175,7 @@ def fee_issued(ctx: Any, record: dict[str, Any], service: Any, *, actor: Actor, 
     for fee in unpaid:
         fee["notice"] = notice["number"]
     record["payment_notice"] = notice
-    ctx.store.collection(NOTICES).put(notice["ref2"], {
+    ctx.store.collection(NOTICES).put(notice_key(notice["ref1"], notice["ref2"]), {
         "application": record["id"], "agency": record["agency"], "service": record.get("service"),
         "ref1": notice["ref1"], "ref2": notice["ref2"], "amount": notice["amount"], "due_on": notice["due_on"],
         "number": notice["number"], "status": "open"})
@@ -172,14 +185,14 @@ def fee_issued(ctx: Any, record: dict[str, Any], service: Any, *, actor: Actor, 
     return notice
 
 
-def _notice_status(ctx: Any, ref2: str, status: str) -> None:
+def _notice_status(ctx: Any, key: str, status: str) -> None:
     notices = ctx.store.collection(NOTICES)
     for _ in range(5):
-        found = notices.get(ref2)
+        found = notices.get(key)
         if found is None or found.get("status") == status:
             return
         try:
-            notices.put(ref2, dict(found, status=status), expected_version=found["version"])
+            notices.put(key, dict(found, status=status), expected_version=found["version"])
             return
         except ConflictError:
             continue
@@ -229,7 +242,7 @@ def record_payment(ctx: Any, *, ref1: str, ref2: str, amount: Any, method: str, 
     now = ctx.now_iso()
     key = payment_key(provider, provider_ref)
     payments = ctx.store.collection(PAYMENTS)
-    notice = find_notice(ctx, ref2)
+    notice = find_notice(ctx, str(ref2), str(ref1))
     payment = {"id": key, "application": notice["application"] if notice else None,
                "agency": notice["agency"] if notice else None, "ref1": str(ref1), "ref2": str(ref2),
                "amount": str(amount_d), "method": method, "provider": provider, "provider_ref": provider_ref,
@@ -284,7 +297,7 @@ def _apply(ctx: Any, payment: dict[str, Any], actor: Actor, move_on: bool) -> Pa
     saved = payments.put(payment["id"], dict(payment, **update), expected_version=payment["version"])
     if flag:
         return PaymentOutcome(saved, applied=False, flag=flag, application=record)
-    _notice_status(ctx, payment["ref2"], "paid")
+    _notice_status(ctx, notice_key(payment["ref1"], payment["ref2"]), "paid")
     from .receipts import issue_receipt  # the signed PDF (needs ctx.outputs; later if it cannot sign now)
 
     record = issue_receipt(ctx, record["id"], saved) or record
@@ -369,5 +382,5 @@ def fee_overdue(ctx: Any, app_id: str, today: dt.date | None = None) -> dict[str
         if (rec.get("payment_notice") or {}).get("ref2") == notice["ref2"]:
             rec["payment_notice"]["status"] = "overdue"
 
-    _notice_status(ctx, notice["ref2"], "overdue")
+    _notice_status(ctx, notice_key(notice["ref1"], notice["ref2"]), "overdue")
     return ctx.store.modify_application(app_id, mark) if saved else None

@@ -61,7 +61,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import BilingualError
 from ..renderers.html import STATIC
-from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, \
+from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, payments, \
     officer_reports, register, track, verify
 from .context import AppContext, Settings, StartupError, check_public_address
 from .errors import error_response, handle_error, server_error_handler
@@ -76,7 +76,7 @@ log = logging.getLogger("eservice.web")
 # ``verify`` comes before ``accounts``: GET /verify is the public document check, and it hands
 # the e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
 ROUTE_MODULES: tuple[ModuleType, ...] = (
-    catalogue, verify, accounts, large_upload, apply, attachments, track, api, issued, officer_reports,
+    catalogue, verify, accounts, large_upload, apply, attachments, track, payments, api, issued, officer_reports,
     officer_actions, officer, register,
 )
 SESSION_COOKIE = "eservice_session"

@@ -259,7 +259,14 @@ def _inbox_page(request: Request, actor: Actor, agency: str) -> Response:
         me=actor.user_id, many_agencies=len(officer_agencies(request, actor)) > 1,
         may_claim={r.id for r in shown if not r.assignee and allowed(actor, "claim", r.summary)},
         may_report=allowed(actor, "view_reports", agency=agency),
-        flash=request.session.pop(FLASH, None))
+        flash=request.session.pop(FLASH, None), payments_due=_payments_due(request, actor, agency))
+
+
+def _payments_due(request: Request, actor: Actor, agency: str) -> dict | None:
+    """For finance officers: proofs to verify and flagged payments (eservice.web.payments, #8)."""
+    from .payments import payments_due
+
+    return payments_due(request, actor, agency)
 
 
 # ------------------------------------------------------------------ the application page
@@ -528,7 +535,14 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
         reasons=REASONS, other_agencies=[a for c, a in ctx.catalogue.agencies.items() if c != record["agency"]],
         may_report=allowed(actor, "view_reports", agency=record["agency"]),
         issued=issued_documents(record, service), drafts=_drafts(service, record),
-        me=actor.user_id, flash=request.session.pop(FLASH, None))
+        me=actor.user_id, flash=request.session.pop(FLASH, None), payment=_payment_panel(request, actor, record, service))
+
+
+def _payment_panel(request: Request, actor: Actor, record: Mapping[str, Any], service: Any) -> dict | None:
+    """The notice, proofs, payments and finance forms (eservice.web.payments, #8)."""
+    from .payments import officer_panel
+
+    return officer_panel(request, actor, record, service)
 
 
 def _drafts(service: Any, record: Mapping[str, Any]) -> list[dict]:

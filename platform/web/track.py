@@ -250,7 +250,15 @@ def _status_view(request: Request, record: dict, service: Any, actor: Any, *, er
                   contact=service_contact(service), error=error, error_href=error_href,
                   done=text(done_tr.title, lang) if done_tr else None, sla=sla, values=values or {},
                   signature_ok=applications(request).verify_signature(record) if record.get("signature") else None,
-                  signature_state=applications(request).signature_state(record))
+                  signature_state=applications(request).signature_state(record),
+                  payment=_payment_panel(record, service))
+
+
+def _payment_panel(record: Mapping[str, Any], service: Any) -> dict | None:
+    """The fee notice, its QR and the proof form (eservice.web.payments, #8)."""
+    from .payments import status_panel
+
+    return status_panel(record, service)
 
 
 # ------------------------------------------------------------------ handlers
