@@ -182,7 +182,7 @@ class _Simulator:
         self.service = service
         self.agency = service.agency.code
         self.clock = FixedClock(START)
-        store = open_store(folder / "store")
+        store = open_store(folder / "store", durable=False)  # a throw-away store: no fsync
         files = FileStore(folder / "files", durable=False)
         self.mail = _CapturedMail()
         notifier = Notifier(store, self.mail, clock=self.clock, base_url="https://eservice.invalid")
