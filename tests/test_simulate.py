@@ -64,3 +64,39 @@ def test_text_for_a_pattern_is_generated_from_the_regex():
         found = example_of(pattern)
         assert found is not None and re.fullmatch(pattern, found), (pattern, found)
     assert example_of(r"(?=a)b") is None  # a look-ahead: not guessed
+
+
+def test_an_officers_deadline_can_be_limited_by_the_definition(tmp_path):  # R: issue #10 item 6, A-R3
+    import datetime as dt
+
+    import pytest
+
+    from eservice.clock import BANGKOK, FixedClock
+    from eservice.engine import EngineContext, EngineError
+    from eservice.spec.loader import load, load_or_raise
+    from eservice.workflow import Workflow
+
+    catalogue = load_or_raise([ROOT / "service_definitions"])
+    ctx = EngineContext(catalogue=catalogue, store=None,
+                        clock=FixedClock(dt.datetime(2026, 12, 1, 10, 0, tzinfo=BANGKOK)))
+    ask = catalogue.latest("food-shop-permit").transitions["request_documents"]
+    flow = Workflow(ctx)
+    inputs = {"missing_items": ["floor_plan"], "note": "x"}
+    assert flow._check_inputs(ask, {**inputs, "deadline": "31/12/2569"})["deadline"] == "2026-12-31"  # 30 days
+    with pytest.raises(EngineError) as refused:
+        flow._check_inputs(ask, {**inputs, "deadline": "01/01/2570"})  # 31 days
+    assert refused.value.code == "input_too_far"
+    assert "ต้องไม่เกิน 30 วันนับจากวันนี้" in refused.value.th and "at most 30 days from today" in refused.value.en
+    # the key is checked: only a date input may have it
+    text = FREE.read_text(encoding="utf-8").replace(
+        "        - id: holder\n          type: text\n",
+        "        - id: holder\n          type: text\n          max_days_ahead: 3\n")
+    folder = tmp_path / "defs" / "nonthaburi-city"
+    folder.mkdir(parents=True)
+    (folder / FREE.name).write_text(text, encoding="utf-8")
+    (tmp_path / "defs" / "agencies").mkdir()
+    (tmp_path / "defs" / "agencies" / "nonthaburi-city.yaml").write_bytes(
+        (ROOT / "service_definitions" / "agencies" / "nonthaburi-city.yaml").read_bytes())
+    _catalogue, problems = load([tmp_path / "defs"])
+    assert any("`max_days_ahead` is only for date inputs" in p.format() for p in problems), \
+        [p.format() for p in problems]
