@@ -199,7 +199,10 @@ class _Simulator:
     def _applicant(self) -> Actor:
         from .auth import Accounts
 
-        accounts = Accounts(self.ctx.store, self.clock)
+        from argon2 import PasswordHasher
+
+        # the simulated applicant never signs in: a cheap hash (a real one costs a second of CPU)
+        accounts = Accounts(self.ctx.store, self.clock, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         user, token = accounts.register(APPLICANT_EMAIL, "simulated applicant passphrase 42",
                                         {"first_name": "สมมติ", "last_name": "ทดสอบ"})
         user = accounts.verify_email(token)
