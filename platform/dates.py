@@ -74,7 +74,7 @@ BE_RANGE = (2400, 2700)
 CE_RANGE = (BE_RANGE[0] - BE_OFFSET, BE_RANGE[1] - BE_OFFSET)  # 1857–2157
 
 
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")  # ๓๑/๐๑/๒๕๗๐ is read too
+_ARABIC_OF_THAI = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")  # ๓๑/๐๑/๒๕๗๐ is read too
 
 
 class DateInputError(ValueError):
@@ -94,7 +94,7 @@ def read_typed_date(raw: str) -> dt.date:
         >>> read_typed_date("31/01/2570")
         datetime.date(2027, 1, 31)
     """
-    text = str(raw).strip().translate(_THAI_DIGITS)
+    text = str(raw).strip().translate(_ARABIC_OF_THAI)
     iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
     typed = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     if iso:
