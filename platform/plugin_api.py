@@ -171,6 +171,12 @@ class PaymentProvider(Protocol):
     description and returns what the citizen needs to pay (for a QR: the
     payload and/or an image); ``status`` reports ``"pending" | "paid" |
     "failed" | "expired"`` for a reference.  Amounts are never floats.
+
+    A provider that reports payments by callback also has
+    ``verify(body, headers, *, secret, now) -> eservice.payments.webhook.Callback``
+    (raising ``WebhookRefused``); ``POST /payments/webhook/<name>`` calls it and
+    records the payment (``eservice.payments``; the first-party
+    ``bank_bill_payment`` plugin, docs/payments.md).
     """
 
     name: str

@@ -419,6 +419,7 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
         ("digests", lambda: digests(engine, now, mailer, notifier=notifier, staff=staff, base_url=base_url,
                                     report=report)),
         ("register", lambda: report.expired.extend(register_daily(ctx, engine))),
+        ("receipts", lambda: _retry_receipts(engine)),  # receipts that could not be signed at payment (#8)
     ]
     for name, job in jobs:
         try:
@@ -430,6 +431,12 @@ def run_once(ctx: Any, now: dt.datetime | None = None, *, mailer: Any = None) ->
         log.info("jobs: %d timer(s) fired, %d SLA alert(s), digests %s, %d licence(s) expired", len(report.fired),
                  len(report.alerts), report.digests, len(report.expired))
     return report
+
+
+def _retry_receipts(engine: Any) -> list[str]:
+    from .payments.receipts import retry_receipts
+
+    return retry_receipts(engine)
 
 
 # ------------------------------------------------------------------ in the server

@@ -30,6 +30,8 @@ CORE_MAY_IMPORT = {
     ("eservice.outputs.context", "eservice.renderers.pdf"),
     ("eservice.outputs.issue", "eservice.renderers.pdf"),
     ("eservice.outputs.render", "eservice.renderers.pdf"),
+    # the fee notice and the receipt are documents too: their templates, Thai dates (#8)
+    ("eservice.payments.documents", "eservice.renderers.pdf"),
 }
 OUTSIDE_THE_CORE = ("eservice.web", "eservice.renderers", "eservice.plugins")
 

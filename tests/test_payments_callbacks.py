@@ -85,6 +85,18 @@ def test_wrong_amount_is_flagged_then_the_right_payment_applies(world):  # R: A-
     [sent] = world.bank.pay(payload, timestamp=now(world))["sent"]
     assert sent["body"]["status"] == "applied" and world.state(app_id) == "awaiting_signature"
     assert len(payments_of(world, app_id)) == 2 and len(receipts_of(world, app_id)) == 1
+    # finance notes how the 49 baht was settled outside the platform; it leaves the list, still flagged
+    finance = world.web(f"finance_officer.{AGENCY}")
+    page = finance.get(f"/officer/{AGENCY}/payments")
+    action = f"/officer/{AGENCY}/payments/{flagged['id']}/settle"
+    assert action in page.text
+    assert finance.post(action, data={"csrf_token": token_of(page.text), "note": ""},
+                        follow_redirects=False).status_code == 303
+    assert not world.store.collection(PAYMENTS).get(flagged["id"]).get("resolved")  # a note is needed
+    finance.post(action, data={"csrf_token": token_of(page.text), "note": "คืนเงิน 49 บาท ใบสำคัญ 12/2569"})
+    settled = world.store.collection(PAYMENTS).get(flagged["id"])
+    assert settled["resolved"]["note"] == "คืนเงิน 49 บาท ใบสำคัญ 12/2569" and settled["status"] == "flagged"
+    assert action not in finance.get(f"/officer/{AGENCY}/payments").text
 
 
 def test_a_late_payment_is_flagged_not_applied(world):  # R: A-P6, A-P8
@@ -185,3 +197,34 @@ def test_a_refused_proof_goes_back_to_the_applicant(world):  # R: A-P4
     assert world.state(app_id) == "awaiting_payment" and payments_of(world, app_id) == []
     events = [e["type"] for e in world.store.get_application(app_id)["events"]]
     assert "payment:proof" in events and "payment:proof_refused" in events
+
+
+def test_a_receipt_that_cannot_be_signed_at_once_is_signed_by_the_worker(world):  # R: PR-12, IS-2
+    from eservice.worker import run_once
+
+    app_id, notice, payload = fresh(world)
+    world.tsa.failing = True  # the time-stamp service is down when the bank reports the payment
+    try:
+        [sent] = world.bank.pay(payload, timestamp=now(world))["sent"]
+    finally:
+        world.tsa.failing = False
+    assert sent["body"]["status"] == "applied" and sent["body"]["receipt"]  # the number is taken
+    [payment] = payments_of(world, app_id)
+    assert receipts_of(world, app_id) == [] and not payment["receipt"].get("document_id")
+    assert world.state(app_id) == "awaiting_signature"  # the payment still moved it on
+    run_once(world.app.state.ctx)
+    [receipt] = receipts_of(world, app_id)
+    assert receipt["number"] == payment["receipt"]["number"]
+    assert payments_of(world, app_id)[0]["receipt"]["document_id"] == receipt["document_id"]
+
+
+def test_an_interrupted_payment_is_shown_to_finance(world):  # R: A-P6 (never lost)
+    app_id, notice, _ = fresh(world)
+    long_ago = (world.clock.now() - dt.timedelta(hours=1)).isoformat()
+    world.store.collection(PAYMENTS).put("bank_bill_payment:TX-INTERRUPTED", {  # as a process that died leaves it
+        "id": "bank_bill_payment:TX-INTERRUPTED", "application": app_id, "agency": AGENCY, "ref1": notice["ref1"],
+        "ref2": notice["ref2"], "amount": "50.00", "method": "promptpay", "provider": "bank_bill_payment",
+        "provider_ref": "TX-INTERRUPTED", "paid_at": long_ago, "recorded_at": long_ago, "recorded_by": "system",
+        "status": "received", "flag": None, "resolved": None, "receipt": None})
+    page = world.web(f"finance_officer.{AGENCY}").get(f"/officer/{AGENCY}/payments", params={"lang": "en"}).text
+    assert "TX-INTERRUPTED" in page and "the system stopped before" in page

@@ -157,7 +157,10 @@ def test_refusal_letter_and_final_state(app, client, submitted):  # R: IS-3, A-A
 
 
 def test_fees_are_shown_with_amount_deadline_and_ways_to_pay(app_factory, signed_in):  # R: A-P1
+    from eservice.web.demo import install_demo_keys
+
     app = app_factory(FIXTURES, clock=at())
+    install_demo_keys(app.state.ctx.settings.data, app.state.ctx.catalogue)  # the notice is a signed PDF (#8)
     with TestClient(app) as client:
         signed_in(client, "fee@example.com")
         app_id = start(client, "minimal-permit")

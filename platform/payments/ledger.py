@@ -54,9 +54,11 @@ A payment (collection ``payments``, key :func:`payment_key`)::
      "method": one of METHODS, "provider": "<name>" | None,
      "provider_ref": "<bank transaction id>" | None,
      "receipt_ref": "<counter book/slip number>" | None,
+     "evidence": {"event_id"} | {"proof", "sha256"} | None,
      "paid_at": "<iso>", "recorded_at": "<iso>", "recorded_by": "<user id>",
-     "status": "received" | "applied" | "flagged",
-     "flag": None | "duplicate_notice" | "already_paid" | "closed" | "late"
+     "status": "received" | "applied" | "flagged",   # "received": kept, not yet decided
+                                                      # (only seen if a process died in between)
+     "flag": None | "already_paid" | "closed" | "late"
              | "wrong_amount" | "unknown_notice" | "stale_notice",
      "resolved": None | {"by", "at", "note"},     # finance's note on a flag
      "receipt": None | {"number": "2570/000123", "seq": 123,
@@ -65,6 +67,7 @@ A payment (collection ``payments``, key :func:`payment_key`)::
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -76,6 +79,7 @@ from .. import events
 from ..dates import be_year
 from ..policy import SYSTEM, Actor
 from ..store import ConflictError, NotFoundError
+from .records import NOTICES, PAYMENTS  # re-exported: part of the API
 
 __all__ = [
     "METHODS", "NOTICES", "PAYMENTS", "PaymentOutcome", "advance", "fee_issued", "fee_overdue",
@@ -83,12 +87,11 @@ __all__ = [
     "payment_reference", "record_payment",
 ]
 
-PAYMENTS = "payments"
-NOTICES = "notices"
 # how a payment was made: the definition's methods, plus the bank bill-payment QR
 METHODS = ("bill_payment", "promptpay", "card", "bank_transfer", "counter", "cheque", "cash")
-FLAGS = ("duplicate_notice", "already_paid", "closed", "late", "wrong_amount", "unknown_notice", "stale_notice")
+FLAGS = ("already_paid", "closed", "late", "wrong_amount", "unknown_notice", "stale_notice")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+log = logging.getLogger(__name__)
 
 
 def money(value: Any) -> Decimal:
@@ -337,15 +340,17 @@ def advance(ctx: Any, app_id: str) -> dict[str, Any] | None:
     flow = Workflow(ctx)
     for _ in range(3):
         record = ctx.store.get_application(app_id)
-        choices = [t for t in flow.available(record, SYSTEM) if not t.inputs or all(not i.required for i in t.inputs)]
-        choices = [t for t in choices if t.guard and "paid" in t.guard]
+        service = ctx.service_of(record)
+        choices = [t for t in flow.available(record, SYSTEM)
+                   if t.guard and "paid" in service.expr(t.guard).names and not any(i.required for i in t.inputs)]
         if not choices:
             return None
         try:
             return flow.take(app_id, choices[0].id, SYSTEM, {}, expected_version=record["version"])
         except ConflictError:
             continue
-        except EngineError:
+        except EngineError as exc:  # e.g. a document of that step cannot be signed now: finance can take it
+            log.warning("paid application %s was not moved on by %s: %s", app_id, choices[0].id, exc.en)
             return None
     return None
 

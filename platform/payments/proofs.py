@@ -30,7 +30,7 @@ from ..spec.models import Document
 from .ledger import PaymentOutcome, money, open_amount, record_payment
 
 __all__ = ["COUNTER_METHODS", "PROOF_DOCUMENT", "accept_proof", "pending_proof", "record_counter", "refuse_proof",
-           "submit_proof"]
+           "settle_flagged", "submit_proof"]
 log = logging.getLogger(__name__)
 
 PROOF_DOCUMENT = Document(id="payment_proof", title={"th": "หลักฐานการชำระเงิน", "en": "Proof of payment"},
@@ -194,3 +194,27 @@ def record_counter(ctx: Any, app_id: str, actor: Actor, *, method: str, receipt_
     return record_payment(ctx, ref1=notice["ref1"], ref2=notice["ref2"], amount=given, method=method, actor=actor,
                           provider="counter", provider_ref=f"{record['agency']}:{receipt_ref}",
                           receipt_ref=receipt_ref)
+
+
+def settle_flagged(ctx: Any, payment_id: str, actor: Actor, agency: str, note: str) -> dict[str, Any]:
+    """Finance notes how a flagged payment was settled outside the platform (a
+    refund, the difference asked for…): ``resolved = {by, at, note}``.  The
+    payment stays flagged and is never applied; it leaves the list of work."""
+    from ..store import ConflictError
+    from .records import PAYMENTS
+
+    note = (note or "").strip()
+    if not note:
+        raise EngineError("note", "กรุณาบันทึกว่าดำเนินการอย่างไร", "say how it was settled", status=422, input="note")
+    payments = ctx.store.collection(PAYMENTS)
+    found = payments.get(payment_id)
+    if found is None or found.get("status") == "applied" or found.get("agency") not in (agency, None) \
+            or not allowed(actor, "verify_payment", agency=agency):
+        raise EngineError("not_found", "ไม่พบรายการนี้", "no such flagged payment", status=404)
+    if found.get("resolved"):
+        raise EngineError("settled", "รายการนี้บันทึกไว้แล้ว", "this payment was already settled", status=409)
+    resolved = {"by": actor.user_id, "at": ctx.now_iso(), "note": note[:1000], "agency": agency}
+    try:
+        return payments.put(payment_id, dict(found, resolved=resolved), expected_version=found["version"])
+    except ConflictError:
+        raise EngineError("settled", "มีผู้อื่นบันทึกรายการนี้ก่อน", "someone settled it first", status=409) from None

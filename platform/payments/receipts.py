@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..policy import SYSTEM
+from .records import PAYMENTS
 from .documents import RECEIPT, issue_receipt_pdf
 
-__all__ = ["issue_receipt", "receipt_attachments", "pending_receipts"]
+__all__ = ["issue_receipt", "pending_receipts", "receipt_attachments", "retry_receipts"]
 log = logging.getLogger(__name__)
 
 
@@ -28,12 +29,11 @@ def issue_receipt(ctx: Any, app_id: str, payment: Mapping[str, Any]) -> dict[str
     the application; returns the saved application, or None when it cannot be
     signed now (no outputs configured, keys or time stamps failing): the
     number stays taken and explained in the sequence's log, the payment keeps
-    ``receipt.document_id`` empty and :func:`pending_receipts` lists it."""
+    ``receipt.document_id`` empty, :func:`pending_receipts` lists it and
+    :func:`retry_receipts` (the background worker) signs it later."""
     if ctx.outputs is None or not payment.get("receipt"):
         return None
     from ..engine import EngineError
-    from .ledger import PAYMENTS
-
     record = ctx.store.get_application(app_id)
     if any(x.get("id") == RECEIPT and x.get("payment") == payment["id"] for x in record.get("letters") or []):
         return record
@@ -77,8 +77,6 @@ def issue_receipt(ctx: Any, app_id: str, payment: Mapping[str, Any]) -> dict[str
 
 def pending_receipts(ctx: Any) -> list[dict[str, Any]]:
     """Applied payments whose receipt PDF is not signed yet (to retry)."""
-    from .ledger import PAYMENTS
-
     return [p for p in ctx.store.collection(PAYMENTS).all()
             if p.get("status") == "applied" and not (p.get("receipt") or {}).get("document_id")]
 
@@ -95,3 +93,14 @@ def receipt_attachments(ctx: Any, record: Mapping[str, Any]) -> list[tuple[str, 
             file = item["file"]
             out.append((file["filename"], ctx.files.get(file["sha256"]), file.get("media_type", "application/pdf")))
     return out
+
+
+def retry_receipts(ctx: Any) -> list[str]:
+    """Sign the receipts that could not be signed when their payment was applied
+    (the background worker calls this every round); returns their numbers.  A
+    receipt signed late is on the status page and the API; it is not mailed."""
+    done = []
+    for payment in pending_receipts(ctx):
+        if payment.get("application") and issue_receipt(ctx, payment["application"], payment) is not None:
+            done.append(payment["receipt"]["number"])
+    return done

@@ -20,11 +20,12 @@ from typing import Any
 from ..errors import BilingualError
 from ..policy import SYSTEM
 from ..store import ConflictError
+from .records import WEBHOOK_EVENTS
 from .ledger import record_payment
 
 __all__ = ["Callback", "EVENTS", "WebhookRefused", "handle_callback", "hmac_hex", "MAX_AGE_SECONDS"]
 
-EVENTS = "payment_webhook_events"  # every accepted event id, by provider (replay protection)
+EVENTS = WEBHOOK_EVENTS  # every accepted event id, by provider (replay protection)
 MAX_AGE_SECONDS = 300  # a callback's time stamp may differ from our clock by at most this
 
 

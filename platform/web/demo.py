@@ -316,10 +316,7 @@ def demo_markdown(catalogue: Any) -> str:
         "โปรแกรมอ่าน PDF จะแสดงว่าลายมือชื่อถูกต้องเมื่อนำเข้า `ca.pem` ของหน่วยงานเป็น CA ที่เชื่อถือ "
         "ถ้าไม่ได้ตั้ง `ESERVICE_TSA_URL` ลายมือชื่อไม่มีตราประทับเวลา (PAdES B-B) "
         "QR code บนเอกสารเปิดหน้าตรวจสอบ `/verify` ซึ่งตรวจเลขที่ใบอนุญาตหรือไฟล์ PDF ที่อัปโหลดได้ด้วย "
-        "ใบอนุญาตที่มี `publish:` แสดงในทะเบียนใบอนุญาตสาธารณะ `/licences` "
-        "ยังไม่ได้สร้าง: การชำระเงินออนไลน์ (ในระบบสาธิตจึงยังไปไม่ถึงขั้นลงนามใบอนุญาตที่ต้องชำระค่าธรรมเนียมก่อน "
-        "ทะเบียนจึงว่างอยู่จนกว่าจะนำเข้าใบอนุญาตย้อนหลังด้วย `eservice register import` "
-        "แต่ออกหนังสือไม่อนุญาต หนังสือจำหน่ายเรื่อง และหนังสือตอบข้อมูลได้)",
+        "ใบอนุญาตที่มี `publish:` แสดงในทะเบียนใบอนุญาตสาธารณะ `/licences`",
         "",
         "`eservice serve --demo` installs a demo CA and signing certificate for every agency "
         "(`<data>/keys/<agency>/`), so the licences, refusal letters, disposal notices and information letters "
@@ -329,10 +326,25 @@ def demo_markdown(catalogue: Any) -> str:
         "shows the signature as valid once the agency's `ca.pem` is imported as a trusted CA. Without "
         "`ESERVICE_TSA_URL` the signatures carry no time stamp (PAdES B-B). The QR code on a document opens the "
         "`/verify` page, which also checks a licence number or an uploaded PDF; licences a service `publish`es "
-        "appear in the public licence register at `/licences`. Not built yet: online payment (so in the demo a "
-        "licence that needs a fee paid first cannot reach signing yet, and the register stays empty until "
-        "historical licences are imported with `eservice register import`; refusal letters, disposal notices and "
-        "information letters can be issued).",
+        "appear in the public licence register at `/licences`.",
+        "",
+        "## ค่าธรรมเนียม / Fees",
+        "",
+        "เมื่อคำขอถึงขั้นแจ้งค่าธรรมเนียม ระบบออกใบแจ้งชำระเป็น PDF ที่ลงนามแล้ว (จำนวนเงินเป็นตัวอักษร วันครบกำหนด "
+        "อ้างอิง 1 และ 2 และ Thai QR) แสดงในหน้าสถานะคำขอด้วย ในระบบสาธิตชำระได้สองทาง: ผู้ยื่นแนบหลักฐานการชำระ "
+        "(สลิป) ในหน้าสถานะ แล้วเข้าสู่ระบบเป็น `finance_officer` ของหน่วยงานเพื่อรับหลักฐาน หรือเจ้าหน้าที่การเงิน"
+        "บันทึกการรับชำระที่เคาน์เตอร์ในหน้าคำขอ ทั้งสองทางออกใบเสร็จรับเงินอิเล็กทรอนิกส์ (PDF ลงนาม เลขที่ต่อเนื่องตามปีงบประมาณ) "
+        "แล้วคำขอไปขั้นถัดไปเอง การชำระด้วย QR ต้องมีธนาคารแจ้งผลเข้ามา (`ESERVICE_BANK_WEBHOOK_SECRET`) "
+        "ระบบสาธิตไม่มีธนาคาร ทดลองได้ด้วยธนาคารจำลอง `tests/bank_simulator.py` (ดู docs/payments.md) "
+        "ระบบไม่มีการคืนเงิน",
+        "",
+        "When an application reaches its fee, the platform issues a signed PDF payment notice (amount in words, due "
+        "date, references 1 and 2, Thai QR), also shown on the status page. In the demo there are two ways to pay: "
+        "the applicant uploads a proof (slip) on the status page and the agency's `finance_officer` accepts it, or "
+        "the finance officer records a counter payment on the application page. Both issue a signed electronic "
+        "receipt (numbered per fiscal year) and move the application on by themselves. Paying by QR needs a bank "
+        "that reports payments (`ESERVICE_BANK_WEBHOOK_SECRET`); the demo has none: try it with the bank "
+        "simulator `tests/bank_simulator.py` (see docs/payments.md). The platform does not do refunds.",
         "",
         "ไฟล์นี้สร้างจากโค้ด / This file is generated: `python -m eservice.web.demo > docs/demo.md`.",
         "",

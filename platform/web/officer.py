@@ -264,7 +264,7 @@ def _inbox_page(request: Request, actor: Actor, agency: str) -> Response:
 
 def _payments_due(request: Request, actor: Actor, agency: str) -> dict | None:
     """For finance officers: proofs to verify and flagged payments (eservice.web.payments, #8)."""
-    from .payments import payments_due
+    from .payment_panels import payments_due
 
     return payments_due(request, actor, agency)
 
@@ -540,7 +540,7 @@ def _render_application(request: Request, actor: Actor, record: dict[str, Any], 
 
 def _payment_panel(request: Request, actor: Actor, record: Mapping[str, Any], service: Any) -> dict | None:
     """The notice, proofs, payments and finance forms (eservice.web.payments, #8)."""
-    from .payments import officer_panel
+    from .payment_panels import officer_panel
 
     return officer_panel(request, actor, record, service)
 

@@ -13,7 +13,7 @@ Routes (names for ``url()``):
 ===============================================================  ==========================  =============================
 
 The status page and the officers' application page show the notice with
-:func:`status_panel` and :func:`officer_panel`.  Another person's
+:mod:`eservice.web.payment_panels`.  Another person's
 application answers 404.  Officers' actions need the policy action
 ``verify_payment`` and are written to the audit log.
 """
@@ -31,10 +31,9 @@ from starlette.routing import Route
 
 from ..engine import EngineError
 from ..payments import qr
-from ..payments.documents import METHOD_NAMES, notice_view
-from ..payments.ledger import NOTICES, PAYMENTS
-from ..payments.proofs import COUNTER_METHODS, PROOF_DOCUMENT, accept_proof, pending_proof, record_counter, \
-    refuse_proof, submit_proof
+from ..payments.ledger import PAYMENTS
+from ..payments.proofs import PROOF_DOCUMENT, accept_proof, record_counter, refuse_proof, settle_flagged, \
+    submit_proof
 from ..policy import allowed
 from ..renderers.html import render
 from .apply import app_url, load_own, see_other
@@ -42,52 +41,9 @@ from .context import get_context
 from .deps import current_user, engine, login_redirect
 from .i18n import get_lang, pick
 from .officer import _app_url, _audit, _load, _signed_in, flash
+from .payment_panels import FLAGS, work
 
-__all__ = ["officer_panel", "payments_due", "routes", "status_panel"]
-
-FLAGS = {
-    "already_paid": {"th": "คำขอชำระแล้ว (ชำระซ้ำ)", "en": "already paid (paid twice)"},
-    "closed": {"th": "คำขอสิ้นสุดแล้ว", "en": "the application is closed"},
-    "late": {"th": "ชำระหลังกำหนด", "en": "paid after the due date"},
-    "wrong_amount": {"th": "จำนวนเงินไม่ตรงกับใบแจ้ง", "en": "the amount differs from the notice"},
-    "unknown_notice": {"th": "ไม่พบใบแจ้งชำระตามอ้างอิง", "en": "no notice with these references"},
-    "stale_notice": {"th": "ใบแจ้งชำระนี้ไม่ใช้แล้ว", "en": "the notice is no longer in force"},
-}
-
-
-# ------------------------------------------------------------------ what the pages show
-def _methods(record: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    for fee in record.get("fees") or []:
-        out += [m for m in fee.get("methods") or [] if m not in out]
-    return out
-
-
-def status_panel(record: Mapping[str, Any], service: Any) -> dict[str, Any] | None:
-    """The notice as the applicant sees it, with the proof form when it is open."""
-    view = notice_view(record, service)
-    if view is None:
-        return None
-    proofs = list(record.get("payment_proofs") or [])
-    return {**view, "qr_href": app_url(record["id"], "/payment/qr.png") if view["qr_payload"] else None,
-            "proofs": proofs, "pending": pending_proof(record),
-            "may_upload": view["status"] == "open" and not record.get("closed") and not pending_proof(record),
-            "receipts": [x for x in record.get("letters") or [] if x.get("id") == "payment_receipt"],
-            "formats": "PDF, JPEG, PNG", "max_mb": "5"}
-
-
-def officer_panel(request: Request, actor: Any, record: Mapping[str, Any], service: Any) -> dict[str, Any] | None:
-    """The notice, the proofs, the payments and the finance forms for the officers' page."""
-    view = notice_view(record, service)
-    if view is None:
-        return None
-    payments = get_context(request).store.collection(PAYMENTS).find(application=record["id"])
-    may_verify = allowed(actor, "verify_payment", record) and view["status"] == "open" and not record.get("closed")
-    methods = [m for m in _methods(record) if m in COUNTER_METHODS] or ["counter"]
-    return {**view, "proofs": list(record.get("payment_proofs") or []), "payments": payments,
-            "may_verify": may_verify, "methods": [(m, METHOD_NAMES[m]) for m in methods], "flags": FLAGS,
-            "pending": pending_proof(record)}
-
+__all__ = ["routes"]
 
 # ------------------------------------------------------------------ the applicant
 async def qr_image(request: Request) -> Response:
@@ -139,6 +95,7 @@ async def proof_upload(request: Request) -> Response:
             stored = await run_in_threadpool(documents.store_upload, get_context(request).files, data,
                                              upload.filename or "", PROOF_DOCUMENT)
             await run_in_threadpool(submit_proof, engine(request), record["id"], actor, stored, note)
+            _audit(request, actor, "payment.proof_upload", record, {"sha256": stored["sha256"]})
         except EngineError as exc:
             if exc.status == 404:
                 raise HTTPException(404) from None
@@ -244,32 +201,6 @@ async def proof_decision(request: Request) -> Response:
     return _done(request, record)
 
 
-def _work(request: Request, actor: Any, agency: str) -> tuple[list, list]:
-    store = get_context(request).store
-    to_verify = []
-    for notice in store.collection(NOTICES).find(agency=agency, status="open"):
-        record = store.get_application(notice["application"])
-        proof = pending_proof(record)
-        if proof and allowed(actor, "verify_payment", record):
-            to_verify.append({"record": record, "proof": proof})
-    payments = store.collection(PAYMENTS)
-    # a callback whose references match no notice has no agency: every agency's finance sees it
-    flagged = [p for p in [*payments.find(agency=agency), *payments.find(agency=None)]
-               if p.get("status") == "flagged" and not p.get("resolved")]
-    flagged.sort(key=lambda p: p.get("recorded_at") or "")
-    return to_verify, flagged
-
-
-def payments_due(request: Request, actor: Any, agency: str) -> dict[str, int] | None:
-    """``{"proofs", "flagged"}`` for the inbox of a finance officer (None for others or when none)."""
-    if not allowed(actor, "verify_payment", agency=agency):
-        return None
-    to_verify, flagged = _work(request, actor, agency)
-    if not to_verify and not flagged:
-        return None
-    return {"proofs": len(to_verify), "flagged": len(flagged)}
-
-
 async def finance_list(request: Request) -> Response:
     """The agency's payments to verify (proofs) and flagged payments (A-P4, A-P6)."""
     actor = _signed_in(request)
@@ -279,9 +210,32 @@ async def finance_list(request: Request) -> Response:
     if get_context(request).catalogue.agencies.get(agency) is None or \
             not allowed(actor, "verify_payment", agency=agency):
         raise HTTPException(404)
-    to_verify, flagged = _work(request, actor, agency)
+    to_verify, flagged = work(request, actor, agency)
+    from .officer import FLASH
+
     return render(request, "payments/finance.html", agency=get_context(request).catalogue.agencies[agency],
-                  to_verify=to_verify, flagged=flagged, flags=FLAGS)
+                  to_verify=to_verify, flagged=flagged, flags=FLAGS, flash=request.session.pop(FLASH, None))
+
+
+async def settle(request: Request) -> Response:
+    """Finance notes how a flagged payment was settled outside the platform."""
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    agency = request.path_params["agency"]
+    form = await request.form()
+    try:
+        saved = await run_in_threadpool(settle_flagged, engine(request), request.path_params["payment_id"], actor,
+                                        agency, str(form.get("note") or ""))
+    except EngineError as exc:
+        if exc.status == 404:
+            raise HTTPException(404) from None
+        flash(request, "warning", exc.th, exc.en)
+        return RedirectResponse(request.url_for("officer_payments", agency=agency).path, status_code=303)
+    trail_target = {"id": saved.get("application") or "", "agency": agency}
+    _audit(request, actor, "payment.settle", trail_target, {"payment": saved["id"]})
+    flash(request, "success", "บันทึกการดำเนินการแล้ว", "Recorded as settled.")
+    return RedirectResponse(request.url_for("officer_payments", agency=agency).path, status_code=303)
 
 
 # ------------------------------------------------------------------ the provider's callback
@@ -330,5 +284,7 @@ routes = [
     Route("/officer/applications/{app_id:app_id}/payment/proofs/{proof_id}/{decision}", proof_decision,
           name="officer_payment_proof", methods=["POST"]),
     Route("/officer/{agency:slug}/payments", finance_list, name="officer_payments"),
+    Route("/officer/{agency:slug}/payments/{payment_id}/settle", settle, name="officer_payment_settle",
+          methods=["POST"]),
     Route("/payments/webhook/{provider}", webhook, name="payment_webhook", methods=["POST"]),
 ]

@@ -256,7 +256,7 @@ def _status_view(request: Request, record: dict, service: Any, actor: Any, *, er
 
 def _payment_panel(record: Mapping[str, Any], service: Any) -> dict | None:
     """The fee notice, its QR and the proof form (eservice.web.payments, #8)."""
-    from .payments import status_panel
+    from .payment_panels import status_panel
 
     return status_panel(record, service)
 
