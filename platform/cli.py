@@ -28,7 +28,34 @@ def _check(args: argparse.Namespace) -> int:
         else:
             print(f"ผ่าน: หน่วยงาน {agencies} แห่ง บริการ {services} รายการ / "
                   f"OK: {agencies} agencies, {services} services")
-    return 1 if problems else 0
+    if problems:
+        return 1
+    if getattr(args, "deep", False):  # every service walked to every outcome (issue #10)
+        from .simulate import format_report, simulate_paths
+
+        reports, _ = simulate_paths(paths)
+        for report in reports:
+            print(format_report(report))
+        incomplete = [r.service for r in reports if not r.complete]
+        if incomplete:
+            print(f"ไม่ผ่าน --deep: {', '.join(incomplete)} ไปไม่ถึงทุกผลลัพธ์หรือมีทางตัน / "
+                  f"--deep failed: {', '.join(incomplete)} do not reach every outcome or have a dead end",
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """``eservice simulate PATH… [--out DIR]``: exits 1 on a dead end (issue #10)."""
+    from .simulate import format_report, reports_json, simulate_paths
+
+    reports, problems = simulate_paths(args.paths or [DEFAULT_DEFINITIONS], Path(args.out) if args.out else None)
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+    if problems:
+        return 1
+    print(reports_json(reports) if args.json else "\n\n".join(format_report(r) for r in reports))
+    return 0 if all(r.ok for r in reports) else 1
 
 
 def _print_referral_texts(catalogue) -> None:
@@ -239,7 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="load and check service definitions / ตรวจนิยามบริการ")
     check.add_argument("paths", nargs="*", help=f"files or folders (default: {DEFAULT_DEFINITIONS}/)")
     check.add_argument("--json", action="store_true", help="print problems as JSON")
+    check.add_argument("--deep", action="store_true",
+                       help="also simulate every service to every outcome (eservice simulate)")
     check.set_defaults(func=_check)
+
+    simulate = sub.add_parser("simulate", help="walk every service to every outcome / จำลองการยื่นคำขอทุกเส้นทาง")
+    simulate.add_argument("paths", nargs="*", help=f"files or folders (default: {DEFAULT_DEFINITIONS}/)")
+    simulate.add_argument("--out", help="write the e-mails, notices and documents of one run per outcome here")
+    simulate.add_argument("--json", action="store_true", help="print the report as JSON")
+    simulate.set_defaults(func=_simulate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
     schema.add_argument("--kind", choices=("service", "agency", "any"), default="any")

@@ -28,11 +28,12 @@ Instants (aware datetimes) are shown in Asia/Bangkok time.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "BE_OFFSET", "STYLES", "THAI_MONTHS", "THAI_MONTHS_SHORT", "EN_MONTHS", "EN_MONTHS_SHORT",
-    "be_year", "ce_year", "parse_date", "format_date", "format_datetime", "thai_digits",
+    "be_year", "ce_year", "parse_date", "read_typed_date", "typed_parts", "DateInputError", "BE_RANGE", "CE_RANGE", "format_date", "format_datetime", "thai_digits",
 ]
 
 BE_OFFSET = 543
@@ -66,6 +67,74 @@ def be_year(value: dt.date | int) -> int:
 def ce_year(be: int) -> int:
     """The Gregorian year of a Buddhist-Era year: 2566 → 2023."""
     return be - BE_OFFSET
+
+
+#: the years a typed date may have (issue #10 item 6): Buddhist Era, or Gregorian
+BE_RANGE = (2400, 2700)
+CE_RANGE = (BE_RANGE[0] - BE_OFFSET, BE_RANGE[1] - BE_OFFSET)  # 1857–2157
+
+
+_ARABIC_OF_THAI = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")  # ๓๑/๐๑/๒๕๗๐ is read too
+
+
+class DateInputError(ValueError):
+    """A typed date that cannot be read, with the reason in Thai and English."""
+
+    def __init__(self, th: str, en: str):
+        super().__init__(en)
+        self.th, self.en = th, en
+
+
+def read_typed_date(raw: str) -> dt.date:
+    """The date a person typed: ``dd/mm/yyyy`` (also ``-`` or ``.`` between) or
+    ISO ``yyyy-mm-dd``.  A year in BE_RANGE is Buddhist Era (what Thai readers
+    type), a year in CE_RANGE is Gregorian (English); the two never overlap, so
+    31/01/2570 and 31/01/2027 are the same day.  Any other year is refused::
+
+        >>> read_typed_date("31/01/2570")
+        datetime.date(2027, 1, 31)
+    """
+    text = str(raw).strip().translate(_ARABIC_OF_THAI)
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    typed = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if iso:
+        year, month, day = map(int, iso.groups())
+    elif typed:
+        day, month, year = map(int, typed.groups())
+    else:
+        raise DateInputError("พิมพ์วันที่เป็น วัน/เดือน/ปี เช่น 31/01/2570",
+                             "type the date as day/month/year, e.g. 31/01/2027")
+    if BE_RANGE[0] <= year <= BE_RANGE[1]:
+        year -= BE_OFFSET
+    elif not CE_RANGE[0] <= year <= CE_RANGE[1]:
+        raise DateInputError(
+            f"ปี {year} อยู่นอกช่วงที่รับได้: ใช้ปี พ.ศ. {BE_RANGE[0]}–{BE_RANGE[1]} (หรือ ค.ศ. {CE_RANGE[0]}–{CE_RANGE[1]})",
+            f"the year {year} is out of range: use {CE_RANGE[0]}–{CE_RANGE[1]} "
+            f"(or Buddhist Era {BE_RANGE[0]}–{BE_RANGE[1]})")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise DateInputError("ต้องเป็นวันที่ที่มีอยู่จริง (ไม่มีวันนี้ในปฏิทิน)",
+                             "must be a real date (there is no such day in the calendar)") from None
+
+
+def typed_parts(value: object, lang: str = "th") -> tuple[str, str, str]:
+    """(day, month, year) to show in the date widget: a stored ISO date with the
+    Buddhist-Era year in Thai and the Gregorian year in English; what was typed
+    (``d/m/y``) as typed."""
+    if value is None or value == "":
+        return "", "", ""
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return "", "", text
+        return str(day.day), str(day.month), str(be_year(day) if lang == "th" else day.year)
+    parts = re.split(r"[/.-]", text)
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    return "", "", text
 
 
 def thai_digits(text: str) -> str:

@@ -521,8 +521,13 @@ def _parse_text(f: FormField, name: str, raw: str) -> tuple[Any, list[FieldError
         if t is FieldType.money:
             return (str(number.quantize(Decimal("0.01"))) if number.as_tuple().exponent >= -2 else cleaned), []
         return (int(number) if number == number.to_integral_value() else float(number)), []
-    if t is FieldType.date:
-        return _parse_date(raw), []
+    if t is FieldType.date:  # the Thai date widget (issue #10 item 6): B.E. or C.E., other years refused
+        from .dates import DateInputError, read_typed_date
+
+        try:
+            return read_typed_date(raw).isoformat(), []
+        except DateInputError as exc:
+            return raw, [_error(name, f, "date", f"“{f.label.th}”: {exc.th}", f"“{f.label.get('en')}”: {exc.en}")]
     plugin = field_types().get(t.value)
     if plugin is not None and not plugin.validate(raw):
         return plugin.normalize(raw), []

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import events, forms, submission
-from .dates import be_year
+from .dates import DateInputError, be_year, read_typed_date
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
 from .payments.due import due_on
@@ -175,15 +175,20 @@ class Workflow:
                 continue
             if isinstance(value, str) and spec.type in ("text", "long_text"):
                 self._check_text(spec, value)
-            if spec.type == "date":
+            if spec.type == "date":  # typed as the Thai date widget sends it (issue #10 item 6)
                 try:
-                    day = dt.date.fromisoformat(str(value))
-                except ValueError:
-                    raise EngineError("input_date", f"“{spec.label.th}” ต้องเป็นวันที่",
-                                      f"“{spec.label.get('en')}” must be a date", input=spec.id) from None
+                    day = read_typed_date(str(value))
+                except DateInputError as exc:
+                    raise EngineError("input_date", f"“{spec.label.th}”: {exc.th}",
+                                      f"“{spec.label.get('en')}”: {exc.en}", input=spec.id) from None
                 if "deadline" in spec.id and day < self.ctx.today():
                     raise EngineError("input_past", f"“{spec.label.th}” ต้องไม่เป็นวันที่ผ่านมาแล้ว",
                                       f"“{spec.label.get('en')}” must not be in the past", input=spec.id)
+                limit = getattr(spec, "max_days_ahead", None)
+                if limit is not None and day > self.ctx.today() + dt.timedelta(days=limit):
+                    raise EngineError("input_too_far", f"“{spec.label.th}” ต้องไม่เกิน {limit} วันนับจากวันนี้",
+                                      f"“{spec.label.get('en')}” must be at most {limit} days from today",
+                                      input=spec.id)
                 value = day.isoformat()
             elif spec.type in ("number", "money"):
                 try:

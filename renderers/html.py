@@ -147,6 +147,13 @@ class Renderer:
             return dates.format_date(value, _lang(context), long=long)
 
         @pass_context
+        def date_widget(context, wid: str, name: str, value: Any, auto: str | None = None) -> dict[str, Any]:
+            """The parts of the Thai date widget (widgets/date.html) in the page's language."""
+            from .dates import date_widget as build
+
+            return build(wid, name, value, _lang(context), auto)
+
+        @pass_context
         def datetime_th(context, value: Any, long: bool = False) -> str:
             return dates.format_datetime(value, _lang(context), long=long)
 
@@ -156,7 +163,7 @@ class Renderer:
 
         self.env.globals.update(
             t=t, _=pair, csrf_token=csrf_token, csrf_field=csrf_field, url=url, has_route=has_route,
-            lang_url=lang_url, static=self.static_url,
+            lang_url=lang_url, static=self.static_url, date_widget=date_widget,
         )
         self.env.filters.update(
             t=t, date_th=date_th, datetime_th=datetime_th, money=money, number=format_number,

@@ -26,4 +26,5 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/eservice check service_definitions/
+.venv/bin/eservice check --deep service_definitions/  # every shipped service to every outcome (issue 10)
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -60,3 +60,20 @@ def test_money_in_thai_and_english():
 def test_money_refuses_floats():
     with pytest.raises(TypeError):
         format_money(12.5)
+
+
+# --- the one Thai date widget's reading (issue #10 item 6) ------------------------------
+def test_typed_dates_are_buddhist_era_or_gregorian_and_other_years_are_refused():  # R: A-F3
+    import datetime as _dt
+
+    from eservice.dates import DateInputError, read_typed_date
+
+    for typed in ("31/01/2570", "31/1/2027", "2027-01-31", "๓๑/๐๑/๒๕๗๐", "31.01.2570"):
+        assert read_typed_date(typed) == _dt.date(2027, 1, 31), typed
+    assert read_typed_date("1/1/2400") == _dt.date(1857, 1, 1) and read_typed_date("31/12/2157").year == 2157
+    for typed, th, en in (("31/01/3113", "ปี 3113 อยู่นอกช่วงที่รับได้", "the year 3113 is out of range"),
+                          ("31/01/2158", "ปี 2158", "1857–2157"), ("1/1/1856", "ปี 1856", "1857–2157"),
+                          ("31/02/2570", "วันที่ที่มีอยู่จริง", "a real date"), ("soon", "วัน/เดือน/ปี", "day/month/year")):
+        with pytest.raises(DateInputError) as refused:
+            read_typed_date(typed)
+        assert th in refused.value.th and en in refused.value.en, typed

@@ -84,7 +84,12 @@ def test_officers_ask_for_documents_then_approve(server_factory, new_context):
     form = reviewer.locator("form#form-request_documents")
     form.get_by_role("group", name="รายการที่ขาด").get_by_label("แผนผังสถานที่", exact=True).check()
     form.get_by_label("รายละเอียดสิ่งที่ต้องแก้ไขหรือส่งเพิ่ม").fill(NOTE)
-    form.get_by_label("กำหนดส่งภายในวันที่").fill(deadline.isoformat())
+    # the Thai date widget (issue #10 item 6): day, month and Buddhist-Era year, written out as typed
+    box = form.get_by_role("group", name="กำหนดส่งภายในวันที่")
+    box.get_by_label("วัน", exact=True).fill(str(deadline.day))
+    box.get_by_label("เดือน", exact=True).fill(str(deadline.month))
+    box.get_by_label("ปี (พ.ศ.)", exact=True).fill(str(deadline.year + 543))
+    expect(box.locator("[data-date-shown]")).to_have_text(deadline_th)
     form.get_by_role("button", name="ขอเอกสารเพิ่มเติม").click()
     expect(reviewer.get_by_role("heading", level=1)).to_have_text("กล่องงาน")
     expect(reviewer.get_by_role("status").first).to_contain_text(f"ขอเอกสารเพิ่มเติม” ของคำขอเลขรับ {intake}")

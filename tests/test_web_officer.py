@@ -272,7 +272,7 @@ def test_application_page_shows_everything_and_is_audited(world):  # R: A-R2, A-
     assert "ยื่นคำขอ" in html and "ตรวจแล้วครบถ้วน" in html  # history and its hash chain
     assert "กำหนดแล้วเสร็จ" in html and "ใช้ไปแล้ว" in html and "เหลือ" in html  # SLA clock
     assert 'name="expected_version"' in html and "ขอเอกสารเพิ่ม" in html  # transition form
-    assert 'name="missing"' in html and 'type="date"' in html  # its inputs
+    assert 'name="missing"' in html and 'name="deadline.year"' in html  # its inputs
     assert "form-approve" not in html  # the approver's action is not offered to a reviewer
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html  # CSP: nothing inline
     english = reviewer.get(f"/officer/applications/{record['id']}?lang=en").text
@@ -346,7 +346,8 @@ def test_missing_input_keeps_what_was_typed_and_changes_nothing(world):  # R: PR
                     {"expected_version": record["version"], "missing": "  ", "deadline": "2023-02-10"})
     assert response.status_code == 400
     assert "กรุณากรอก “รายการที่ขาด”" in response.text
-    assert 'value="2023-02-10"' in response.text  # kept
+    assert re.search(r'name="deadline.year"\s+type="text" inputmode="numeric" value="2566"', response.text)  # kept
+    assert "10 กุมภาพันธ์ พ.ศ. 2566" in response.text  # written out beside the date widget (no JS)
     assert 'href="#request_documents-missing"' in response.text  # the error summary links to the field
     assert world.get(record["id"])["state"] == "submitted" and world.sent == [(record["id"], "submitted", {})]
     past = post(reviewer, f"/officer/applications/{record['id']}/transitions/request_documents",
@@ -561,3 +562,36 @@ def test_reports_page_and_downloads_for_allowed_roles(world):  # R: A-SP5, A-X1
     assert head.get("/officer/reports?agency=other-agency").status_code == 404  # CH-4
     from eservice.audit import AuditLog
     assert AuditLog(world.settings.data).search(action="export_report")
+
+
+def test_thai_date_widget_reads_buddhist_era_and_refuses_a_year_out_of_range(world):  # R: issue #10 item 6, A-F3
+    record = world.submit()
+    world.at(MONDAY_MORNING)
+    reviewer = world.client("reviewer")
+    page = f"/officer/applications/{record['id']}"
+    form = reviewer.get(page).text
+    assert 'type="date"' not in form  # no browser picker: the Thai date widget
+    assert 'name="deadline.year"' in form and "ตัวอย่าง 31 1 2570 (ปีพุทธศักราช)" in form
+    action = f"{page}/transitions/request_documents"
+    typed = {"deadline.day": "31", "deadline.month": "01", "deadline.year": "3113"}
+    refused = post(reviewer, action, {"expected_version": record["version"], "missing": "x", **typed}, page=page)
+    assert refused.status_code == 400
+    assert "ปี 3113 อยู่นอกช่วงที่รับได้: ใช้ปี พ.ศ. 2400–2700" in refused.text
+    assert re.search(r'name="deadline.year"\s+type="text" inputmode="numeric" value="3113"', refused.text)  # kept
+    assert world.get(record["id"])["state"] == "submitted"
+    # no JS: the server shows what a readable typed date means, beside it, with the other errors
+    other = post(reviewer, action, {"expected_version": record["version"], "missing": " ",
+                                    **typed, "deadline.year": "2570"}, page=page)
+    assert other.status_code == 400 and "31 มกราคม พ.ศ. 2570" in other.text
+    taken = post(reviewer, action, {"expected_version": record["version"], "missing": "x",
+                                    **typed, "deadline.year": "2570"}, page=page)
+    assert taken.status_code == 303
+    after = world.get(record["id"])
+    assert after["deadline"].startswith("2027-01-31")  # 31/01/2570 (B.E.) is 31 January 2027
+    assert after["events"][-1]["data"]["inputs"]["deadline"] == "2027-01-31"
+    again = world.submit()
+    english = reviewer.post(f"/officer/applications/{again['id']}/transitions/request_documents?lang=en", data={
+        "csrf_token": token_of(reviewer.get(page).text), "expected_version": again["version"],
+        "missing": "x", "deadline": "31/01/3113"})  # one d/m/yyyy value, as an API client sends it
+    assert english.status_code == 400 and "the year 3113 is out of range: use 1857–2157" in english.text
+    assert 'name="deadline.year"' in english.text and ">Year<" in english.text  # Gregorian in English

@@ -291,6 +291,14 @@ class Input(Spec):
     label: Text
     required: bool = True
     options: tuple[Option, ...] = ()
+    max_days_ahead: int | None = Field(None, ge=0, le=3650, description=(
+        "for a date: at most this many days after today (e.g. 30 for a deadline of at most 30 days)"))
+
+    @model_validator(mode="after")
+    def _days_only_for_dates(self) -> "Input":
+        if self.max_days_ahead is not None and self.type != "date":
+            raise ValueError(f"`max_days_ahead` is only for date inputs, not {self.type}")
+        return self
 
 
 class Effect(Spec):

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -51,6 +50,7 @@ from starlette.routing import NoMatchFound, Route
 
 from ..auth import AuthError, hash_token, normalize_email, password_problems
 from ..clock import BANGKOK
+from ..dates import DateInputError, read_typed_date
 from ..mail import DeliveryError, Outbox
 from ..notifications import mailer_from_settings
 from ..plugins.thai_address import check_address, normalize_address
@@ -562,26 +562,11 @@ def _profile_values(user: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-
-
 def _parse_birth_date(text: str) -> str | None:
-    """ISO ``YYYY-MM-DD`` (a date input) or ``DD/MM/YYYY`` with a Buddhist-Era
-    or Gregorian year; None when it is not a date."""
-    text = text.strip().translate(_THAI_DIGITS)
+    """What the Thai date widget sent (dates.read_typed_date: B.E. or C.E.); None when it is not a date."""
     try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        pass
-    match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text)
-    if not match:
-        return None
-    day, month, year = (int(g) for g in match.groups())
-    if year > 2400:  # พ.ศ.
-        year -= 543
-    try:
-        return dt.date(year, month, day).isoformat()
-    except ValueError:
+        return read_typed_date(text).isoformat()
+    except DateInputError:
         return None
 
 
@@ -611,6 +596,9 @@ async def profile(request: Request) -> Response:
                       version=user["version"], errors=[], field_errors={},
                       saved=bool(request.query_params.get("saved")), conflict=None)
     values = await _form(request)
+    parts = [values.get(f"birth_date.{p}", "").strip() for p in ("day", "month", "year")]
+    if any(parts):  # the Thai date widget's boxes (issue #10 item 6)
+        values = {**values, "birth_date": "/".join(parts)}
     typed = {k: values.get(k, "") for k in PROFILE_INPUTS + tuple(f"address_{p}" for p in ADDRESS_PARTS)}
     errors = Errors()
     _check_names(errors, values)

@@ -41,8 +41,6 @@ __all__ = ["routes"]
 
 def _parse_inputs(tr: Any, form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(inputs for the workflow, values as typed for the form)."""
-    from ..forms import _parse_date
-
     inputs: dict[str, Any] = {}
     typed: dict[str, Any] = {}
     for spec in tr.inputs:
@@ -53,8 +51,13 @@ def _parse_inputs(tr: Any, form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             continue
         raw = form.get(spec.id)
         raw = raw.strip() if isinstance(raw, str) else ""
+        if spec.type == "date":  # the Thai date widget's boxes (or one d/m/yyyy value, as the API sends)
+            parts = [form.get(f"{spec.id}.{p}") for p in ("day", "month", "year")]
+            parts = [p.strip() for p in parts if isinstance(p, str)]
+            if any(parts):
+                raw = "/".join(parts)
         typed[spec.id] = raw
-        inputs[spec.id] = _parse_date(raw) if spec.type == "date" and raw else raw
+        inputs[spec.id] = raw  # a date is read by the engine (dates.read_typed_date), BE or CE
     return inputs, typed
 
 

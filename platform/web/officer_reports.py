@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..clock import BANGKOK
+from ..dates import DateInputError, read_typed_date
 from ..policy import allowed
 from ..renderers.html import render
 from . import deps
@@ -40,16 +41,17 @@ __all__ = ["routes", "MAX_DAYS"]
 MAX_DAYS = 3 * 366  # the longest period one report may cover
 
 
-def _date(raw: str | None) -> dt.date | None:
-    from ..forms import _parse_date
+def _typed(params: Any, name: str) -> str:
+    """What was typed for a date: the Thai date widget's boxes, or one value (links, exports)."""
+    parts = [(params.get(f"{name}.{p}") or "").strip()[:8] for p in ("day", "month", "year")]
+    if any(parts):
+        return "/".join(parts)
+    return (params.get(name) or "").strip()[:20]
 
-    text = (raw or "").strip()[:20]
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(_parse_date(text))
-    except ValueError:
-        raise ValueError(text) from None
+
+def _date(raw: str) -> dt.date | None:
+    """The date typed (dates.read_typed_date: B.E. 2400–2700 or C.E. 1857–2157); DateInputError if not."""
+    return read_typed_date(raw) if raw else None
 
 
 def _params(request: Request) -> tuple[Any, str, list[str], dt.date, dt.date, dict | None]:
@@ -66,13 +68,13 @@ def _params(request: Request) -> tuple[Any, str, list[str], dt.date, dt.date, di
         raise HTTPException(404)
     today = ctx.now().astimezone(BANGKOK).date()
     error = None
+    params = request.query_params
     try:
-        start = _date(request.query_params.get("from")) or today.replace(day=1)
-        end = _date(request.query_params.get("to")) or today
-    except ValueError:
+        start = _date(_typed(params, "from")) or today.replace(day=1)
+        end = _date(_typed(params, "to")) or today
+    except DateInputError as exc:  # the same message as every date input (issue #10 item 6)
         start, end = today.replace(day=1), today
-        error = {"th": "วันที่ไม่ถูกต้อง ใช้รูปแบบ 31/01/2568 หรือ 2025-01-31",
-                 "en": "Invalid date: use 2025-01-31"}
+        error = {"th": f"วันที่ไม่ถูกต้อง: {exc.th}", "en": f"Invalid date: {exc.en}"}
     if end < start:
         start, end = end, start
     if (end - start).days > MAX_DAYS:

@@ -341,6 +341,10 @@ async def application_action(request: Request) -> Response:
                 inputs[spec.id] = values
         else:
             value = form.get(spec.id)
+            if spec.type == "date":  # the Thai date widget's boxes; the engine reads B.E. or C.E.
+                parts = [form.get(f"{spec.id}.{p}") for p in ("day", "month", "year")]
+                parts = [p.strip() for p in parts if isinstance(p, str)]
+                value = "/".join(parts) if any(parts) else value
             if isinstance(value, str) and value.strip():
                 inputs[spec.id] = value.strip()
     if tr not in _action_forms(record, service, actor, request):

@@ -211,21 +211,9 @@ class _Builder:
             w["value"] = "" if value is None else str(value)
         elif t is FieldType.date:
             w["kind"] = "date"
-            day, month, year = _date_parts(value)
             auto = "bday" if f.prefill == "profile.birth_date" else None
-            w["parts"] = [
-                {"name": f"{name}.day", "id": wid, "label": self.p("วัน", "Day"), "value": day,
-                 "width": "2", "autocomplete": f"{auto}-day" if auto else None},
-                {"name": f"{name}.month", "id": f"{wid}-month", "label": self.p("เดือน", "Month"),
-                 "value": month, "width": "2", "autocomplete": f"{auto}-month" if auto else None},
-                {"name": f"{name}.year", "id": f"{wid}-year", "label": self.p("ปี (พ.ศ.)", "Year (B.E.)"),
-                 "value": year, "width": "4", "autocomplete": None},
-            ]
+            w.update(dates.date_widget(wid, name, value, self.lang, auto))
             self.ids += [f"{wid}-month", f"{wid}-year"]
-            w["example"] = self.p("ตัวอย่าง 23 1 2567 (ปีพุทธศักราช)",
-                                  "For example 23 1 2567 (Buddhist Era) or 23 1 2024")
-            shown = _iso_date(value)
-            w["shown"] = dates.format_date(shown, self.lang, long=True) if shown else ""
         elif t is FieldType.choice:
             style = f.widget or ("radios" if len(f.options) <= RADIOS_UP_TO else "dropdown")
             w["kind"] = "radios" if style == "radios" else "select"
@@ -363,19 +351,6 @@ def _iso_date(value: Any) -> dt.date | None:
         except ValueError:
             return None
     return None
-
-
-def _date_parts(value: Any) -> tuple[str, str, str]:
-    """(day, month, BE year) of a stored date, or of what was typed (``d/m/y``)."""
-    if value is None or value == "":
-        return "", "", ""
-    day = _iso_date(value)
-    if day is not None:
-        return str(day.day), str(day.month), str(dates.be_year(day))
-    parts = str(value).split("/")
-    if len(parts) == 3:
-        return parts[0], parts[1], parts[2]
-    return "", "", str(value)
 
 
 def build_page(page: Page, answers: Mapping[str, Any], lang: str, *, errors: Iterable[FieldError] = (),

@@ -5,14 +5,9 @@
    - Thai address: the district, subdistrict and postcode suggestions follow the province
      and district typed or chosen (a small JSON API, /api/address/...), and a postcode is
      filled in when the subdistrict has only one;
-   - a date typed as day / month / year (B.E.) is shown written out in Thai next to it. */
+   (a date typed as day / month / year is shown written out by site.js, the one date widget). */
 (function () {
   "use strict";
-  var THAI_MONTHS = ["มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"];
-  var EN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December"];
-  var lang = document.documentElement.getAttribute("lang") || "th";
 
   function currentValue(form, name) {
     var inputs = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
@@ -85,25 +80,8 @@
     subdistrict.addEventListener("change", loadPostcode);
   }
 
-  function dateInput(box) {
-    var parts = box.querySelectorAll("[data-date-part]");
-    var shown = box.querySelector("[data-date-shown]");
-    if (parts.length !== 3 || !shown) return;
-    function update() {
-      var d = parseInt(parts[0].value, 10), m = parseInt(parts[1].value, 10), y = parseInt(parts[2].value, 10);
-      if (!d || !m || !y || m < 1 || m > 12) { shown.textContent = ""; return; }
-      var ce = y > 2400 ? y - 543 : y;
-      var date = new Date(ce, m - 1, d);
-      if (date.getDate() !== d || date.getMonth() !== m - 1) { shown.textContent = ""; return; }
-      shown.textContent = lang === "en" ? d + " " + EN_MONTHS[m - 1] + " " + ce
-        : d + " " + THAI_MONTHS[m - 1] + " พ.ศ. " + (ce + 543);
-    }
-    parts.forEach(function (p) { p.addEventListener("input", update); });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.eform").forEach(conditions);
     document.querySelectorAll("[data-address]").forEach(address);
-    document.querySelectorAll("[data-date-input]").forEach(dateInput);
   });
 })();
