@@ -52,6 +52,7 @@ from .clock import BANGKOK, FixedClock
 from .engine import EngineContext, EngineError, ExprEnvironment
 from .expr import ExpressionError
 from .policy import SYSTEM, Actor, Grant
+from .referral import refer, referred_state
 from .sample_answers import APPLICANT_EMAIL, answer_variants, example_of, generate_answers, input_sets
 
 __all__ = ["ServiceReport", "simulate_service", "simulate_paths", "format_report"]
@@ -267,6 +268,10 @@ class _Simulator:
                 self._pay(record)
             elif kind == "overdue":
                 self._overdue(record)
+            elif kind == "refer":  # the built-in referral (RC-2), open to every service
+                refer(self.ctx, app_id, self.officer("registry_clerk"), agency_name="สำนักงานเขตตัวอย่าง",
+                      contact="02-123-4567", note="จำลองการส่งต่อ / simulated referral",
+                      expected_version=record["version"])
             else:
                 raise EngineError("unknown_step", "ขั้นตอนจำลองไม่รู้จัก", f"unknown step {kind}")
         finally:
@@ -337,6 +342,8 @@ class _Simulator:
         found: list[tuple[str, list[tuple]]] = []
         if (record.get("payment_notice") or {}).get("status") == "open":
             found += [("(the applicant pays)", [("pay",)]), ("(the applicant does not pay)", [("overdue",)])]
+        if referred_state(self.service) is not None:
+            found.append(("(referred to another agency)", [("refer",)]))
         for tr in self.service.definition.workflow.transitions:
             if state_id not in tr.from_:
                 continue
