@@ -202,15 +202,26 @@ def test_suspending_and_revoking_change_the_register_verify_and_every_export(wor
     assert stale.status_code == 409 and "มีผู้อื่นเปลี่ยนสถานะ" in stale.text
     assert "มีผลใช้บังคับ" in block_of(public.get("/licences").text, number)
 
-    # suspend, lift, revoke
+    # suspend, lift, revoke; the holder is told each time, by e-mail, with the reason (PL-4)
     for action, reason, shown in (("suspend", "ตรวจพบการฝ่าฝืนเงื่อนไข พักใช้ 30 วัน", "ถูกพักใช้"),
                                   ("reinstate", "แก้ไขแล้ว", "มีผลใช้บังคับ"),
                                   ("revoke", REVOKE_REASON, "ถูกเพิกถอน")):
         token, version = officer_form(officer, officer_path)
+        before = len(world.smtp.messages)
         done = officer.post(f"{officer_path}/status", data={"csrf_token": token, "expected_version": version,
                                                            "action": action, "reason": reason},
                             follow_redirects=False)
         assert done.status_code == 303, done.text[:500]
+        mail = world.smtp.wait_for(before + 1)[-1]
+        assert len(world.smtp.messages) == before + 1  # one mail, to the holder only
+        assert mail.rcpt_tos == ["somchai@example.com"]
+        assert number in mail.message["Subject"] and reason in mail.text
+        assert shown in mail.text  # the status now, in Thai ...
+        english = {"suspend": "has been suspended", "reinstate": "is in force again", "revoke": "has been revoked"}
+        assert english[action] in mail.message["Subject"] and english[action] in mail.text  # ... and English
+        assert f"/licences/{key}" in mail.text and "/verify?licence=" in mail.text
+        sent = [r for r in world.store.collection("outbox").all() if r.get("kind") == f"licence.{action}"]
+        assert [r["status"] for r in sent] == ["sent"] and sent[0]["application"] == record["id"]
         assert shown in block_of(public.get(f"/licences/services/{record['service']}").text, number)
         if action == "suspend":
             assert exported_status(world, number)["csv"] == "suspended"
