@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -81,6 +82,7 @@ class Catalogue:
 
     agencies: dict[str, Agency] = field(default_factory=dict)
     services: dict[tuple[str, int], CompiledService] = field(default_factory=dict)
+    agency_files: dict[str, Path] = field(default_factory=dict)  # where each agency was declared
 
     def latest(self, service_id: str) -> CompiledService | None:
         versions = [s for (sid, _), s in self.services.items() if sid == service_id]
@@ -181,6 +183,7 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
     agency_docs = [(p, d) for p, d in parsed if d.data.get("kind") == "agency"]
     service_docs = [(p, d) for p, d in parsed if d.data.get("kind") != "agency"]
     agency_where: dict[str, tuple[int, str]] = {}
+    agency_sources: dict[str, Any] = {}
     for path, doc in agency_docs:
         agency, found = validate(Agency, doc.data, doc.source)
         problems.extend(found)
@@ -193,7 +196,9 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
                                                f"agency code `{agency.code}` is also used in {file}:{line}"))
             continue
         catalogue.agencies[agency.code] = agency
+        catalogue.agency_files[agency.code] = path
         agency_where[agency.code] = (doc.source.position(("code",))[0], doc.source.file)
+        agency_sources[agency.code] = doc.source
 
     prefill_sources, verifiers = _plugin_names()
     service_where: dict[tuple[str, int], str] = {}
@@ -217,8 +222,22 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
         catalogue.services[key] = CompiledService(
             definition=service, agency=catalogue.agencies[service.agency], file=path,
             text=doc.text, source=doc.source, expressions=MappingProxyType(dict(checker.compiled)))
+    problems.extend(_announcement_problems(catalogue, agency_sources))
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     return catalogue, problems
+
+
+def _announcement_problems(catalogue: Catalogue, sources: dict[str, Any]) -> list[Problem]:
+    """The agencies' announcements and orders (CH-2): templates exist and render,
+    services are the agency's own (:mod:`eservice.outputs.announcements`)."""
+    from ..outputs.announcements import announcement_problems
+
+    found = []
+    for code, agency in catalogue.agencies.items():
+        if agency.announcements and code in sources:
+            for path, th, en in announcement_problems(agency, catalogue.agency_files[code], catalogue):
+                found.append(sources[code].problem(path, th, en))
+    return found
 
 
 def compile_kept(text: str, catalogue: Catalogue, near: Path | None = None) -> CompiledService:

@@ -450,6 +450,23 @@ class DayOff(Spec):
     name: Text
 
 
+class Announcement(Spec):
+    """The head of agency's announcement, or order, that adopts the e-Service for
+    some of the agency's services (CH-2; the standard's §1.6 Annex 1 and §3.6
+    Annex 2).  Rendered from ``template``, signed with the agency's certificate
+    and published on the agency's public page (:mod:`eservice.outputs.announcements`)."""
+
+    id: Identifier
+    kind: Literal["announcement", "order"] = Field(
+        ..., description="announcement: ประกาศ (the public announcement of the e-channel); "
+                         "order: คำสั่ง (the head's order designating the system as official)")
+    title: Text
+    template: str = Field(..., description="an HTML template, relative to this agency file")
+    services: tuple[ServiceId, ...] = Field(
+        (), description="the services it adopts (ids of this agency's services); empty: all of them")
+    signed_as: Text = Field(..., description="the signer's position, e.g. นายกเทศมนตรีนครนนทบุรี")
+
+
 class Agency(Spec):
     schema_version: Literal[1]
     kind: Literal["agency"]
@@ -465,6 +482,8 @@ class Agency(Spec):
     extra_holidays: tuple[DayOff, ...] = ()
     extra_working_days: tuple[dt.date, ...] = ()
     bank_account: Text | None = Field(None, description="the account fees are paid into (PR-12)")
+    announcements: tuple[Announcement, ...] = Field(
+        (), description="the head's announcement and order adopting the e-Service (CH-2)")
 
 
 Service.model_rebuild()
