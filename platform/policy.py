@@ -30,6 +30,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "manage_staff": frozenset({"agency_admin"}),
     # suspend, reinstate or revoke a licence in the public register (PL-1, PL-4; eservice.web.register)
     "change_licence_status": frozenset({"signing_authority", "head_of_agency"}),
+    # sign and publish the head's announcement or order adopting the e-Service (CH-2; eservice.web.announcements)
+    "publish_announcement": frozenset({"head_of_agency"}),
 }
 
 

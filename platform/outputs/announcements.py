@@ -193,12 +193,14 @@ def publish_announcement(outputs: Any, store: Any, agency: Any, agency_file: Pat
     except OSError as exc:
         raise OutputError("store_failed", f"บันทึกไฟล์เอกสารไม่สำเร็จ: {exc}",
                           f"the signed document could not be stored: {exc}") from exc
-    record = {"id": document_id, "agency": agency.code, "announcement": announcement.id,
+    collection = store.collection(ANNOUNCEMENTS)
+    seq = 1 + sum(1 for item in collection.all() if item.get("agency") == agency.code)  # orders equal times
+    record = {"id": document_id, "seq": seq, "agency": agency.code, "announcement": announcement.id,
               "kind": announcement.kind, "title": title, "services": [s.id for s in services],
               "sha256": sha, "size": len(signed), "filename": f"{agency.code}-{announcement.id}.pdf",
               "signed_at": now.isoformat(), "signer": signer["name"], "position": signer["position"],
               "level": outputs.signers.level, "by": getattr(actor, "user_id", "")}
-    saved = store.collection(ANNOUNCEMENTS).put(document_id, record)
+    saved = collection.put(document_id, record)
     index = {"document_id": document_id, "sha256": sha, "kind": announcement.kind, "output": announcement.id,
              "title": title, "number": None, "agency": agency.code, "service": None, "application": None,
              "signed_at": record["signed_at"], "signer": signer["name"], "position": signer["position"],
@@ -221,9 +223,13 @@ def published(store: Any, agency: str) -> list[dict[str, Any]]:
         if item.get("agency") != agency:
             continue
         current = newest.get(item["announcement"])
-        if current is None or item["signed_at"] > current["signed_at"]:
+        if current is None or _order(item) > _order(current):
             newest[item["announcement"]] = item
-    return sorted(newest.values(), key=lambda i: i["signed_at"], reverse=True)
+    return sorted(newest.values(), key=_order, reverse=True)
+
+
+def _order(item: Mapping[str, Any]) -> tuple:
+    return item.get("signed_at") or "", item.get("seq") or 0
 
 
 __all__ += ["KIND_TEXT", "preview_announcement"]

@@ -63,6 +63,7 @@ from ..errors import BilingualError
 from ..renderers.html import STATIC
 from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, \
     officer_reports, register, track, verify
+from . import announcements
 from .context import AppContext, Settings, StartupError, check_public_address
 from .errors import error_response, handle_error, server_error_handler
 from .i18n import LanguageMiddleware
@@ -77,7 +78,7 @@ log = logging.getLogger("eservice.web")
 # the e-mail confirmation links (/verify?token=…) on to accounts.verify_email.
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     catalogue, verify, accounts, large_upload, apply, attachments, track, api, issued, officer_reports,
-    officer_actions, officer, register,
+    officer_actions, officer, register, announcements,
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer
