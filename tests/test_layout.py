@@ -30,6 +30,7 @@ CORE_MAY_IMPORT = {
     ("eservice.outputs.context", "eservice.renderers.pdf"),
     ("eservice.outputs.issue", "eservice.renderers.pdf"),
     ("eservice.outputs.render", "eservice.renderers.pdf"),
+    ("eservice.outputs.announcements", "eservice.renderers.pdf"),
 }
 OUTSIDE_THE_CORE = ("eservice.web", "eservice.renderers", "eservice.plugins")
 
