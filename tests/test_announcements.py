@@ -67,6 +67,10 @@ def test_only_the_agency_head_sees_the_announcements_page(world):
         assert world.web(other).post(f"{OFFICER_PAGE}/eservice_announcement/publish",
                                      data={"csrf_token": token_of(world.web(other).get("/licences").text)}
                                      ).status_code == 404
+    inbox = head(world).get(f"/officer/{AGENCY}")
+    assert f'href="{OFFICER_PAGE}"' in inbox.text  # how the head finds it
+    assert f'href="{OFFICER_PAGE}"' not in world.web(f"registry_clerk.{AGENCY}").get(
+        f"/officer/{AGENCY}").text
     page = head(world).get(OFFICER_PAGE)
     assert page.status_code == 200
     assert "ประกาศเทศบาลนครนนทบุรี เรื่อง การให้บริการประชาชนผ่านระบบอิเล็กทรอนิกส์" in page.text
