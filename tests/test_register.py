@@ -364,3 +364,37 @@ def test_register_may_list_calculations_but_not_a_national_id(tmp_path):  # R: P
                 "              label: {th: เลขประจำตัวประชาชน, en: ID number}\n")
     [personal] = problems("[shop_name, owner_id]", owner_id)
     assert "personal data" in personal
+
+
+def test_an_imported_licence_has_no_holder_to_tell_and_the_outbox_says_so(tmp_path):
+    # R: PL-4, PR-2 (every attempt is in the outbox): a back-filled licence has no application and no address
+    import datetime as dt
+    import types
+
+    from eservice.clock import SystemClock
+    from eservice.policy import Actor
+    from eservice.register import Register
+    from eservice.register.notify import notify_holder
+    from eservice.spec.loader import load_or_raise
+    from eservice.store import open_store
+
+    from test_outputs_journey import DEFINITIONS
+
+    catalogue = load_or_raise([DEFINITIONS])
+    service = catalogue.latest("commercial-registration")
+    licence = service.definition.outputs.licences[0]
+    store = open_store(tmp_path / "data")
+    register = Register(store, catalogue)
+    entry = register.build(service=service, licence=licence, number="จจ.1/2560", issued_on=dt.date(2017, 1, 5),
+                           valid_until=None, fields=[], source="imported")
+    register.entries_collection.put(entry["id"], entry)
+    with SmtpTestServer() as smtp:
+        ctx = types.SimpleNamespace(store=store, catalogue=catalogue, clock=SystemClock(),
+                                    settings=Settings(data=tmp_path / "data", smtp=smtp.settings()))
+        saved = register.change_status(entry["id"], "revoke", Actor(user_id="u-1", name="ผอ."), "เลิกกิจการ")
+        record = notify_holder(ctx, saved, "revoke", "เลิกกิจการ")
+        assert smtp.messages == []  # nobody to send to
+    assert record["status"] == "failed" and record["kind"] == "licence.revoke"
+    assert record["error"]["code"] == "no_address" and "imported" in record["error"]["en"]
+    assert "จจ.1/2560" in record["subject"] and "has been revoked" in record["subject"]
+    assert register.get(entry["id"])["status"] == "revoked"  # the change stands
