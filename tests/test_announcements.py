@@ -12,6 +12,7 @@ import html
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -217,7 +218,7 @@ def test_check_renders_the_template_with_strict_names(tmp_path):
 def test_the_eservice_check_command_fails_on_a_missing_template(tmp_path):
     folder = _copy(tmp_path)
     (folder / AGENCY / "templates" / "eservice_order.html").unlink()
-    done = subprocess.run([shutil.which("eservice") or "eservice", "check", str(folder)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "eservice.cli", "check", str(folder)], capture_output=True,
                           text=True)
     assert done.returncode != 0
     assert "ไม่พบไฟล์แม่แบบ" in done.stdout + done.stderr and "template file not found" in done.stdout + done.stderr

@@ -32,6 +32,7 @@ verify_payment       .     .    .     .     Y    .     .      .       .         
 sign                 .     .    .     Y     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     Y      .       .          .
 change_licence_status .    .    .     Y     .    Y     .      .       .          .
+publish_announcement  .    .    .     .     .    Y     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       Y          .
 edit_draft           .     .    .     .     .    .     .      .       Y          .
 submit               .     .    .     .     .    .     .      .       Y          .
@@ -55,6 +56,7 @@ verify_payment       .     .    .     .     .    .     .      .       .         
 sign                 .     .    .     .     .    .     .      .       .          .
 manage_staff         .     .    .     .     .    .     .      .       .          .
 change_licence_status .    .    .     .     .    .     .      .       .          .
+publish_announcement  .    .    .     .     .    .     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       .          .
 edit_draft           .     .    .     .     .    .     .      .       .          .
 submit               .     .    .     .     .    .     .      .       .          .

@@ -102,12 +102,14 @@ def announcement_context(*, agency: Any, announcement: Any, services: Sequence[A
     }
 
 
-def announcement_problems(agency: Any, agency_file: Path, catalogue: Any) -> list[tuple[tuple, str, str]]:
+def announcement_problems(agency: Any, agency_file: Path, catalogue: Any,
+                          declared: set[str] | None = None) -> list[tuple[tuple, str, str]]:
     """``(path in the agency file, Thai, English)`` for each declared announcement
     whose template is missing or does not render, or that names a service the
-    agency does not have (``eservice check``)."""
+    agency does not have (``eservice check``).  *declared*: the ids of the
+    agency's service files, also those that did not load (they have their own problem)."""
     problems: list[tuple[tuple, str, str]] = []
-    own = {s.id for s in catalogue.of_agency(agency.code)}
+    own = {s.id for s in catalogue.of_agency(agency.code)} | set(declared or ())  # a broken service: its own problem
     where = AgencyTemplates(Path(agency_file))
     seen: set[str] = set()
     for index, announcement in enumerate(agency.announcements):

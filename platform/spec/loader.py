@@ -222,12 +222,16 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
         catalogue.services[key] = CompiledService(
             definition=service, agency=catalogue.agencies[service.agency], file=path,
             text=doc.text, source=doc.source, expressions=MappingProxyType(dict(checker.compiled)))
-    problems.extend(_announcement_problems(catalogue, agency_sources))
+    declared: dict[str, set[str]] = {}  # services a file declares, loaded or not (no cascade of problems)
+    for _path, doc in service_docs:
+        declared.setdefault(str(doc.data.get("agency")), set()).add(str(doc.data.get("id")))
+    problems.extend(_announcement_problems(catalogue, agency_sources, declared))
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     return catalogue, problems
 
 
-def _announcement_problems(catalogue: Catalogue, sources: dict[str, Any]) -> list[Problem]:
+def _announcement_problems(catalogue: Catalogue, sources: dict[str, Any],
+                           declared: dict[str, set[str]]) -> list[Problem]:
     """The agencies' announcements and orders (CH-2): templates exist and render,
     services are the agency's own (:mod:`eservice.outputs.announcements`)."""
     from ..outputs.announcements import announcement_problems
@@ -235,7 +239,8 @@ def _announcement_problems(catalogue: Catalogue, sources: dict[str, Any]) -> lis
     found = []
     for code, agency in catalogue.agencies.items():
         if agency.announcements and code in sources:
-            for path, th, en in announcement_problems(agency, catalogue.agency_files[code], catalogue):
+            for path, th, en in announcement_problems(agency, catalogue.agency_files[code], catalogue,
+                                                      declared.get(code, set())):
                 found.append(sources[code].problem(path, th, en))
     return found
 
