@@ -357,6 +357,11 @@ def _font_setup(font_css: str, font_dirs: tuple[Path, ...]):
     font_config = FontConfiguration()
     fetcher = _fetcher_class()([*font_dirs, PDF_TEMPLATE_DIR], allow_network=False)
     sheet = CSS(string=font_css, font_config=font_config, url_fetcher=fetcher)
+    if not getattr(_FONT_SETUP, "value", None):
+        import atexit
+
+        # dropped before the interpreter tears modules down (WeasyPrint's __del__ needs them)
+        atexit.register(_FONT_SETUP.__dict__.clear)
     _FONT_SETUP.value = (key, font_config, sheet)
     return font_config, sheet
 
