@@ -540,8 +540,11 @@ def _check_image(kind: str) -> Any:
     def check(data: bytes, refuse: _Refusal) -> tuple[int | None, None]:
         """Pillow (restricted to the sniffed format's plugin) must verify the file
         and decode every frame; sizes are checked before anything is decoded."""
-        from PIL import Image
+        from PIL import Image, ImageFile
 
+        # Importing WeasyPrint (any PDF the platform renders) sets Pillow's process-wide
+        # LOAD_TRUNCATED_IMAGES to True, after which a cut-off image would pass here.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         limit = Image.MAX_IMAGE_PIXELS or _DEFAULT_MAX_PIXELS
         formats = [_PIL_FORMATS[kind]]
 

@@ -40,6 +40,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # prepares, another editor or the agency admin approves
     "edit_definition": frozenset({SERVICE_EDITOR}),
     "approve_definition": frozenset({SERVICE_EDITOR, "agency_admin"}),
+    # sign and publish the head's announcement or order adopting the e-Service (CH-2; eservice.web.announcements)
+    "publish_announcement": frozenset({"head_of_agency"}),
 }
 
 

@@ -59,6 +59,7 @@ import hashlib
 import io
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
@@ -336,12 +337,40 @@ def _font_css() -> tuple[str, tuple[Path, ...]]:
     return _font_css_for(font), font.folders
 
 
+_FONT_SETUP = threading.local()
+
+
+def _font_setup(font_css: str, font_dirs: tuple[Path, ...]):
+    """The FontConfiguration with the Thai font's @font-face loaded, and that CSS,
+    made once per thread (loading the font files and parsing the CSS cost more
+    than laying out a one-page letter).  WeasyPrint documents one configuration
+    for several documents; one per thread because Pango's font map is not shared
+    safely between threads.  A new font (``find_thai_font.cache_clear()``) gives
+    new CSS and so a new setup."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    key = (font_css, font_dirs)
+    cached = getattr(_FONT_SETUP, "value", None)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    font_config = FontConfiguration()
+    fetcher = _fetcher_class()([*font_dirs, PDF_TEMPLATE_DIR], allow_network=False)
+    sheet = CSS(string=font_css, font_config=font_config, url_fetcher=fetcher)
+    if not getattr(_FONT_SETUP, "value", None):
+        import atexit
+
+        # dropped before the interpreter tears modules down (WeasyPrint's __del__ needs them)
+        atexit.register(_FONT_SETUP.__dict__.clear)
+    _FONT_SETUP.value = (key, font_config, sheet)
+    return font_config, sheet
+
+
 def _render_document(html: str, base_url, stylesheets, allowed_dirs, allow_network, options):
     """WeasyPrint's laid-out document (with our fonts, CSS and safe fetcher)."""
     if not isinstance(html, str):
         raise TypeError("render_pdf expects the HTML as a str")
     from weasyprint import CSS, DEFAULT_OPTIONS, HTML
-    from weasyprint.text.fonts import FontConfiguration
 
     font_css, font_dirs = _font_css()
     allowed = [*font_dirs, PDF_TEMPLATE_DIR, *map(Path, allowed_dirs)]
@@ -349,8 +378,8 @@ def _render_document(html: str, base_url, stylesheets, allowed_dirs, allow_netwo
     if base_dir is not None:
         allowed.append(base_dir)
     fetcher = _fetcher_class()(allowed, allow_network=allow_network)
-    font_config = FontConfiguration()
-    sheets = [CSS(string=font_css, font_config=font_config, url_fetcher=fetcher)]
+    font_config, font_sheet = _font_setup(font_css, font_dirs)
+    sheets = [font_sheet]
     sheets += [
         CSS(string=s, base_url=str(base_url) if base_url else None,
             font_config=font_config, url_fetcher=fetcher)

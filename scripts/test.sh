@@ -15,6 +15,8 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fc-list 2>/dev/null | grep -qi "loma\|garuda" || missing="$missing fonts-thai-tlwg"
   command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"  # decodes the Thai QR in tests (#8)
   [ -x /usr/sbin/dovecot ] || missing="$missing dovecot-imapd"
+  # WeasyPrint subsets fonts with HarfBuzz when it has it (fontTools otherwise: ~0.4 s per document)
+  ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset" || missing="$missing libharfbuzz-subset0"
   if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq

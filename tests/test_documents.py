@@ -443,3 +443,13 @@ def test_bytearray_and_memoryview_uploads():
             "file_too_large")
     with pytest.raises(TypeError):
         check_upload("not bytes", "a.txt", document(formats=("txt",)))
+
+
+def test_truncated_images_are_refused_after_a_pdf_was_rendered():
+    # WeasyPrint's import turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process;
+    # an upload after the platform rendered any document must still be checked strictly.
+    from eservice.renderers.pdf import render_pdf
+
+    assert render_pdf("<p>ทดสอบ</p>").startswith(b"%PDF")
+    png = image_bytes("PNG", size=(300, 200))
+    refused(png[:-12], "map.png", document(), "corrupt_file")

@@ -34,6 +34,7 @@ CORE_MAY_IMPORT = {
     ("eservice.payments.documents", "eservice.renderers.pdf"),
     # the platform's own referral letter (RC-2) is a template the renderers ship
     ("eservice.outputs.referral_letter", "eservice.renderers.pdf"),
+    ("eservice.outputs.announcements", "eservice.renderers.pdf"),
 }
 OUTSIDE_THE_CORE = ("eservice.web", "eservice.renderers", "eservice.plugins")
 

@@ -83,9 +83,9 @@ def test_agencies_share_one_letterhead(defs):  # R: A-L2 (inheritance, not copie
     letterhead = defs / "nonthaburi-city" / "templates" / "letterhead.html"
     edit(letterhead, "{{ agency.name.en }}", "{{ agency.nmae.en }}")
     _catalogue, problems = load([defs])
-    # every Nonthaburi document extends it, so every one of them is reported
+    # every Nonthaburi document extends it (the agency's announcements too), so every one of them is reported
     assert {p.file.rsplit("/", 1)[-1] for p in problems} == {
-        "food-shop-permit.yaml", "building-permit.yaml", "licence-information-request.yaml"}
+        "food-shop-permit.yaml", "building-permit.yaml", "licence-information-request.yaml", "nonthaburi-city.yaml"}
     assert all("letterhead.html" in p.en for p in problems)
 
 

@@ -35,6 +35,7 @@ manage_staff         .     .    .     .     .    .     Y      .       .         
 change_licence_status .    .    .     Y     .    Y     .      .       .          .
 edit_definition      .     .    .     .     .    .     .      .       .          .
 approve_definition   .     .    .     .     .    .     Y      .       .          .
+publish_announcement  .    .    .     .     .    Y     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       Y          .
 edit_draft           .     .    .     .     .    .     .      .       Y          .
 submit               .     .    .     .     .    .     .      .       Y          .
@@ -61,6 +62,7 @@ manage_staff         .     .    .     .     .    .     .      .       .         
 change_licence_status .    .    .     .     .    .     .      .       .          .
 edit_definition      .     .    .     .     .    .     .      .       .          .
 approve_definition   .     .    .     .     .    .     .      .       .          .
+publish_announcement  .    .    .     .     .    .     .      .       .          .
 view_own             .     .    .     .     .    .     .      .       .          .
 edit_draft           .     .    .     .     .    .     .      .       .          .
 submit               .     .    .     .     .    .     .      .       .          .

@@ -202,15 +202,26 @@ def test_suspending_and_revoking_change_the_register_verify_and_every_export(wor
     assert stale.status_code == 409 and "มีผู้อื่นเปลี่ยนสถานะ" in stale.text
     assert "มีผลใช้บังคับ" in block_of(public.get("/licences").text, number)
 
-    # suspend, lift, revoke
+    # suspend, lift, revoke; the holder is told each time, by e-mail, with the reason (PL-4)
     for action, reason, shown in (("suspend", "ตรวจพบการฝ่าฝืนเงื่อนไข พักใช้ 30 วัน", "ถูกพักใช้"),
                                   ("reinstate", "แก้ไขแล้ว", "มีผลใช้บังคับ"),
                                   ("revoke", REVOKE_REASON, "ถูกเพิกถอน")):
         token, version = officer_form(officer, officer_path)
+        before = len(world.smtp.messages)
         done = officer.post(f"{officer_path}/status", data={"csrf_token": token, "expected_version": version,
                                                            "action": action, "reason": reason},
                             follow_redirects=False)
         assert done.status_code == 303, done.text[:500]
+        mail = world.smtp.wait_for(before + 1)[-1]
+        assert len(world.smtp.messages) == before + 1  # one mail, to the holder only
+        assert mail.rcpt_tos == ["somchai@example.com"]
+        assert number in mail.message["Subject"] and reason in mail.text
+        assert shown in mail.text  # the status now, in Thai ...
+        english = {"suspend": "has been suspended", "reinstate": "is in force again", "revoke": "has been revoked"}
+        assert english[action] in mail.message["Subject"] and english[action] in mail.text  # ... and English
+        assert f"/licences/{key}" in mail.text and "/verify?licence=" in mail.text
+        sent = [r for r in world.store.collection("outbox").all() if r.get("kind") == f"licence.{action}"]
+        assert [r["status"] for r in sent] == ["sent"] and sent[0]["application"] == record["id"]
         assert shown in block_of(public.get(f"/licences/services/{record['service']}").text, number)
         if action == "suspend":
             assert exported_status(world, number)["csv"] == "suspended"
@@ -353,3 +364,37 @@ def test_register_may_list_calculations_but_not_a_national_id(tmp_path):  # R: P
                 "              label: {th: เลขประจำตัวประชาชน, en: ID number}\n")
     [personal] = problems("[shop_name, owner_id]", owner_id)
     assert "personal data" in personal
+
+
+def test_an_imported_licence_has_no_holder_to_tell_and_the_outbox_says_so(tmp_path):
+    # R: PL-4, PR-2 (every attempt is in the outbox): a back-filled licence has no application and no address
+    import datetime as dt
+    import types
+
+    from eservice.clock import SystemClock
+    from eservice.policy import Actor
+    from eservice.register import Register
+    from eservice.register.notify import notify_holder
+    from eservice.spec.loader import load_or_raise
+    from eservice.store import open_store
+
+    from test_outputs_journey import DEFINITIONS
+
+    catalogue = load_or_raise([DEFINITIONS])
+    service = catalogue.latest("commercial-registration")
+    licence = service.definition.outputs.licences[0]
+    store = open_store(tmp_path / "data")
+    register = Register(store, catalogue)
+    entry = register.build(service=service, licence=licence, number="จจ.1/2560", issued_on=dt.date(2017, 1, 5),
+                           valid_until=None, fields=[], source="imported")
+    register.entries_collection.put(entry["id"], entry)
+    with SmtpTestServer() as smtp:
+        ctx = types.SimpleNamespace(store=store, catalogue=catalogue, clock=SystemClock(),
+                                    settings=Settings(data=tmp_path / "data", smtp=smtp.settings()))
+        saved = register.change_status(entry["id"], "revoke", Actor(user_id="u-1", name="ผอ."), "เลิกกิจการ")
+        record = notify_holder(ctx, saved, "revoke", "เลิกกิจการ")
+        assert smtp.messages == []  # nobody to send to
+    assert record["status"] == "failed" and record["kind"] == "licence.revoke"
+    assert record["error"]["code"] == "no_address" and "imported" in record["error"]["en"]
+    assert "จจ.1/2560" in record["subject"] and "has been revoked" in record["subject"]
+    assert register.get(entry["id"])["status"] == "revoked"  # the change stands

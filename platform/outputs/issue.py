@@ -117,6 +117,16 @@ class Outputs:
 
             return now.astimezone(BANGKOK)
 
+    def local_date(self, agency: Any, now: dt.datetime | None = None) -> dt.date:
+        """Today (or *now*) in *agency*'s time zone."""
+        try:
+            zone = ZoneInfo(agency.timezone)
+        except Exception:
+            from ..clock import BANGKOK
+
+            zone = BANGKOK
+        return (now or self.clock.now()).astimezone(zone).date()
+
     # -- issuing -----------------------------------------------------------------------
     def issue_licence(self, record: Mapping[str, Any], service: Any, licence: Any, actor: Any,
                       inputs: Mapping[str, Any], calculations: Mapping[str, Any], number: str,

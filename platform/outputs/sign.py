@@ -65,6 +65,7 @@ class AgencySigners:
         self._signers: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._warned = False
+        self._timestamper = None
 
     @property
     def level(self) -> str:
@@ -119,9 +120,14 @@ class AgencySigners:
                 self._warned = True
                 log.warning("ESERVICE_TSA_URL is not set: documents are signed PAdES B-B, without a time stamp")
             return None
-        from pyhanko.sign.timestamps import HTTPTimeStamper
+        # One kept client (requests, not aiohttp: aiohttp makes a session and loads the
+        # CA bundle for every request, as each signature runs its own event loop).
+        with self._lock:
+            if self._timestamper is None:
+                from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
-        return HTTPTimeStamper(self.tsa_url, timeout=self.tsa_timeout)
+                self._timestamper = RequestsHTTPTimeStamper(self.tsa_url, timeout=self.tsa_timeout)
+            return self._timestamper
 
     def sign(self, agency: str, pdf: bytes, *, reason: str, location: str | None, stamp_lines: Sequence[str],
              stamp_box: tuple[int, tuple[float, float, float, float]] | None) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -83,6 +84,7 @@ class Catalogue:
     services: dict[tuple[str, int], CompiledService] = field(default_factory=dict)
     # services closed to new applications (unpublished through the web; running ones go on)
     closed: set[str] = field(default_factory=set)
+    agency_files: dict[str, Path] = field(default_factory=dict)  # where each agency was declared
 
     def latest(self, service_id: str) -> CompiledService | None:
         versions = [s for (sid, _), s in self.services.items() if sid == service_id]
@@ -187,6 +189,7 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
     agency_docs = [(p, d) for p, d in parsed if d.data.get("kind") == "agency"]
     service_docs = [(p, d) for p, d in parsed if d.data.get("kind") != "agency"]
     agency_where: dict[str, tuple[int, str]] = {}
+    agency_sources: dict[str, Any] = {}
     for path, doc in agency_docs:
         agency, found = validate(Agency, doc.data, doc.source)
         problems.extend(found)
@@ -199,7 +202,9 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
                                                f"agency code `{agency.code}` is also used in {file}:{line}"))
             continue
         catalogue.agencies[agency.code] = agency
+        catalogue.agency_files[agency.code] = path
         agency_where[agency.code] = (doc.source.position(("code",))[0], doc.source.file)
+        agency_sources[agency.code] = doc.source
 
     prefill_sources, verifiers = _plugin_names()
     service_where: dict[tuple[str, int], str] = {}
@@ -220,6 +225,10 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
             continue
         service_where[key] = doc.source.file
         catalogue.services[key] = compiled
+    declared: dict[str, set[str]] = {}  # services a file declares, loaded or not (no cascade of problems)
+    for _path, doc in service_docs:
+        declared.setdefault(str(doc.data.get("agency")), set()).add(str(doc.data.get("id")))
+    problems.extend(_announcement_problems(catalogue, agency_sources, declared))
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     return catalogue, problems
 
@@ -244,6 +253,21 @@ def compile_service(path: Path, doc: ParsedYaml, agencies: Mapping[str, Agency],
         return None, found
     return CompiledService(definition=service, agency=agency, file=path, text=doc.text, source=doc.source,
                            expressions=MappingProxyType(dict(checker.compiled))), found
+
+
+def _announcement_problems(catalogue: Catalogue, sources: dict[str, Any],
+                           declared: dict[str, set[str]]) -> list[Problem]:
+    """The agencies' announcements and orders (CH-2): templates exist and render,
+    services are the agency's own (:mod:`eservice.outputs.announcements`)."""
+    from ..outputs.announcements import announcement_problems
+
+    found = []
+    for code, agency in catalogue.agencies.items():
+        if agency.announcements and code in sources:
+            for path, th, en in announcement_problems(agency, catalogue.agency_files[code], catalogue,
+                                                      declared.get(code, set())):
+                found.append(sources[code].problem(path, th, en))
+    return found
 
 
 def compile_kept(text: str, catalogue: Catalogue, near: Path | None = None) -> CompiledService:

@@ -469,6 +469,23 @@ class DayOff(Spec):
     name: Text
 
 
+class Announcement(Spec):
+    """The head of agency's announcement, or order, that adopts the e-Service for
+    some of the agency's services (CH-2; the standard's §1.6 Annex 1 and §3.6
+    Annex 2).  Rendered from ``template``, signed with the agency's certificate
+    and published on the agency's public page (:mod:`eservice.outputs.announcements`)."""
+
+    id: Identifier
+    kind: Literal["announcement", "order"] = Field(
+        ..., description="announcement: ประกาศ (the public announcement of the e-channel); "
+                         "order: คำสั่ง (the head's order designating the system as official)")
+    title: Text
+    template: str = Field(..., description="an HTML template, relative to this agency file")
+    services: tuple[ServiceId, ...] = Field(
+        (), description="the services it adopts (ids of this agency's services); empty: all of them")
+    signed_as: Text = Field(..., description="the signer's position, e.g. นายกเทศมนตรีนครนนทบุรี")
+
+
 class Agency(Spec):
     schema_version: Literal[1]
     kind: Literal["agency"]
@@ -488,6 +505,8 @@ class Agency(Spec):
         None, description="Thai QR bill-payment biller ID (15 digits: tax id + suffix) for the fee notice's QR (A-P3)")
     promptpay_id: Annotated[str, StringConstraints(pattern=r"^(0[0-9]{9}|[0-9]{13})$")] | None = Field(
         None, description="PromptPay mobile number or tax id, for a PromptPay QR when there is no biller_id (A-P3)")
+    announcements: tuple[Announcement, ...] = Field(
+        (), description="the head's announcement and order adopting the e-Service (CH-2)")
 
 
 Service.model_rebuild()

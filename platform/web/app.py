@@ -64,6 +64,7 @@ from ..renderers.html import STATIC
 from . import accounts, api, apply, attachments, catalogue, issued, large_upload, officer, officer_actions, payments, \
     officer_reports, register, track, verify
 from .admin import staff as admin_staff, system as admin_system
+from . import announcements
 from .context import AppContext, Settings, StartupError, check_public_address
 from .errors import error_response, handle_error, server_error_handler
 from .i18n import LanguageMiddleware
@@ -80,7 +81,7 @@ log = logging.getLogger("eservice.web")
 ROUTE_MODULES: tuple[ModuleType | str, ...] = (
     catalogue, verify, accounts, large_upload, apply, attachments, track, payments, api, issued, officer_reports,
     "payment_reports",  # A-P6 daily reconciliation (imported by name)
-    officer_actions, officer, register, admin_staff, admin_system, "admin.services",
+    officer_actions, officer, register, announcements, admin_staff, admin_system, "admin.services",
 )
 SESSION_COOKIE = "eservice_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign-in lasts no longer

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -272,9 +273,12 @@ async def agency_page(request: Request) -> Response:
     agency = ctx.catalogue.agencies.get(request.path_params["code"])
     if agency is None:
         raise HTTPException(404)
+    from .announcements import agency_announcements  # the head's signed announcements (CH-2)
+
     return render(request, "catalogue/agency.html", agency=agency,
                   cards=[_card(s) for s in ctx.catalogue.of_agency(agency.code)],
-                  office_hours=office_hours_text(agency.office_hours))
+                  office_hours=office_hours_text(agency.office_hours),
+                  announcements=await run_in_threadpool(agency_announcements, request, agency.code))
 
 
 async def healthz(request: Request) -> Response:

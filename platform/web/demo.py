@@ -69,8 +69,10 @@ ROLE_INFO: dict[str, tuple[str, str, str, str]] = {
         "Verifies fee payments and issues electronic receipts (PR-12, A-P6)"),
     "head_of_agency": (
         "หัวหน้าหน่วยงาน", "Head of agency",
-        "อนุมัติการจำหน่ายเรื่องเมื่อติดต่อผู้ยื่นไม่ได้หรือพ้นกำหนด และดูรายงาน (PR-2, A-R6)",
-        "Approves disposal when the applicant cannot be reached or missed a deadline; sees reports (PR-2, A-R6)"),
+        "อนุมัติการจำหน่ายเรื่องเมื่อติดต่อผู้ยื่นไม่ได้หรือพ้นกำหนด และดูรายงาน (PR-2, A-R6); "
+        "ลงนามและเผยแพร่ประกาศและคำสั่งเรื่องการให้บริการผ่านระบบอิเล็กทรอนิกส์ (CH-2)",
+        "Approves disposal when the applicant cannot be reached or missed a deadline; sees reports (PR-2, A-R6); "
+        "signs and publishes the announcement and order on the e-Service (CH-2)"),
     "agency_admin": (
         "ผู้ดูแลระบบของหน่วยงาน", "Agency administrator",
         "จัดการบัญชีเจ้าหน้าที่และบทบาทของหน่วยงาน (A-X1)",

@@ -265,6 +265,7 @@ def _inbox_page(request: Request, actor: Actor, agency: str) -> Response:
         me=actor.user_id, many_agencies=len(officer_agencies(request, actor)) > 1,
         may_claim={r.id for r in shown if not r.assignee and allowed(actor, "claim", r.summary)},
         may_report=allowed(actor, "view_reports", agency=agency),
+        may_announce=allowed(actor, "publish_announcement", agency=agency),  # CH-2 (web/announcements.py)
         flash=request.session.pop(FLASH, None), payments_due=_payments_due(request, actor, agency))
 
 

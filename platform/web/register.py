@@ -287,6 +287,9 @@ async def officer_status(request: Request) -> Response:
         return _officer_page(request, entry, status_code=exc.status if exc.status in (404, 409, 422) else 400,
                              error={"th": exc.th, "en": exc.en, "field": exc.details.get("input")},
                              form=action, reason=reason)
+    from ..register.notify import notify_holder  # the holder hears of it, with the reason (PL-4)
+
+    await run_in_threadpool(notify_holder, get_context(request), saved, action, reason.strip())
     shown = STATUS_TEXT[saved["status"]]
     request.session[FLASH] = {"th": f"ใบอนุญาตเลขที่ {saved['number']} {shown['th']}แล้ว",
                               "en": f"Licence {saved['number']} is now {shown['en'].lower()}"}
