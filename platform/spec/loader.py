@@ -228,7 +228,11 @@ def load(paths: Iterable[str | Path]) -> tuple[Catalogue, list[Problem]]:
     declared: dict[str, set[str]] = {}  # services a file declares, loaded or not (no cascade of problems)
     for _path, doc in service_docs:
         declared.setdefault(str(doc.data.get("agency")), set()).add(str(doc.data.get("id")))
-    problems.extend(_announcement_problems(catalogue, agency_sources, declared))
+    # Announcements are checked with their agency file, not when that file is only pulled in
+    # to check one service file (the agency's other services are not loaded then).
+    given = {p.resolve() for p in find_yaml(paths)}
+    checked = {c: src for c, src in agency_sources.items() if catalogue.agency_files[c].resolve() in given}
+    problems.extend(_announcement_problems(catalogue, checked, declared))
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     return catalogue, problems
 
